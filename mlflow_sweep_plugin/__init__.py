@@ -1,0 +1,42 @@
+"""mlflow-sweep: export, log and automate hyperparameter sweeps tracked in MLflow.
+
+Importing this package is cheap and has no side effects: MLflow loads one of our
+entry points on every ``import mlflow``, so the public API below is resolved lazily
+(PEP 562) and nothing heavy is imported until it is used.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_API = {
+    "BadArtifact": "mlflow_sweep_plugin.errors",
+    "SweepError": "mlflow_sweep_plugin.errors",
+    "hookimpl": "mlflow_sweep_plugin.hookspecs",
+    "hookspec": "mlflow_sweep_plugin.hookspecs",
+    "Parser": "mlflow_sweep_plugin.parsers",
+    "ParseContext": "mlflow_sweep_plugin.parsers",
+    "export_sweep": "mlflow_sweep_plugin.export",
+    "export_runs": "mlflow_sweep_plugin.export",
+    "ExportResult": "mlflow_sweep_plugin.export",
+    "get_plugin_manager": "mlflow_sweep_plugin.plugins",
+}
+
+__all__ = sorted(_API) + ["__version__"]
+
+
+def __getattr__(name: str):
+    try:
+        module = _API[name]
+    except KeyError:
+        raise AttributeError(f"module 'mlflow_sweep_plugin' has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return __all__

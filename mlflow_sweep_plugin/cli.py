@@ -1,0 +1,224 @@
+"""The ``mlflow-sweep`` command line.
+
+``export`` is also ``mlflow sweep-export`` (see ``integrations/mlflow_cli.py``) and
+``python -m mlflow_sweep_plugin export``: the same click command object everywhere.
+Heavy imports (mlflow, pandas) happen inside the commands, so ``--help`` is fast and
+the module is cheap to load from MLflow's own CLI.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+import warnings
+
+import click
+
+from .errors import SweepError
+
+EXIT_CODES_HELP = """\b
+Exit codes:
+  0  done (warnings, if any, were printed on stderr)
+  1  --strict was given and there were warnings (the table is still written)
+  2  usage error, unknown experiment (similar names are listed) or unknown parser
+  3  tracking or artifact store unreachable (the URI is shown without credentials)
+"""
+
+
+def _eprint(message: str) -> None:
+    click.echo(message, err=True)
+
+
+@contextlib.contextmanager
+def _sweep_errors():
+    """Map :class:`SweepError` subclasses to their exit codes, in one place."""
+    try:
+        yield
+    except SweepError as exc:
+        _eprint(f"mlflow-sweep: error: {exc}")
+        sys.exit(exc.exit_code)
+
+
+@contextlib.contextmanager
+def _plugin_warnings(collected: list):
+    """Show plugin-loading problems as one clean stderr line each (and count them)."""
+    from .plugins import PluginLoadWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", PluginLoadWarning)
+        yield
+    for w in caught:
+        if issubclass(w.category, PluginLoadWarning):
+            _eprint(f"mlflow-sweep: warning: {w.message}")
+            collected.append(str(w.message))
+        else:
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="mlflow-sweep-plugin", prog_name="mlflow-sweep")
+def main():
+    """Export, log and automate hyperparameter sweeps tracked in MLflow."""
+
+
+@click.command(
+    "export",
+    epilog=EXIT_CODES_HELP,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+@click.option("--experiment-name", "experiment_names", multiple=True, metavar="NAME",
+              help="Experiment to export (repeatable).")
+@click.option("-x", "--experiment-id", "experiment_ids", multiple=True, metavar="ID",
+              help="Experiment id to export (repeatable).")
+@click.option("--tracking-uri", default=None, metavar="URI",
+              help="Tracking store; default $MLFLOW_TRACKING_URI, else MLflow's default "
+                   "(the embedded sqlite:///mlflow.db).")
+@click.option("-o", "--output", default=None, metavar="PATH",
+              help="Output file; default mlflow_sweep_results_<YYYYmmdd_HHMMSS>.csv here.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "parquet", "json", "jsonl"]),
+              default=None, help="Output format; default from the output's extension, else csv.")
+@click.option("--filter", "filter_string", default="", metavar="EXPR",
+              help="MLflow search filter, e.g. \"params.sae_type = 'relu'\".")
+@click.option("--run-view", type=click.Choice(["active", "deleted", "all"]), default="active",
+              show_default=True, help="Which runs by lifecycle stage.")
+@click.option("--parser", "parser_names", multiple=True, metavar="NAME",
+              help="Only these installed parsers (repeatable; default: all).")
+@click.option("--artifact", "artifact_patterns", multiple=True, metavar="PATTERN",
+              help="Also flatten JSON/YAML artifacts matching PATTERN into dotted columns, "
+                   "e.g. 'eval/{split}/scores.json' (repeatable).")
+@click.option("--spreadsheet-safe", is_flag=True,
+              help="Prefix text cells starting with = + - @ with an apostrophe, for files "
+                   "opened in spreadsheets (off by default: values round-trip exactly).")
+@click.option("--strict", is_flag=True, help="Exit 1 when there were warnings.")
+@click.option("-q", "--quiet", is_flag=True, help="No summary line and no progress bar.")
+def export_command(experiment_names, experiment_ids, tracking_uri, output, fmt, filter_string,
+                   run_view, parser_names, artifact_patterns, spreadsheet_safe, strict, quiet):
+    """Export an experiment's runs and their summary artifacts as one table.
+
+    One row per record (e.g. per layer per run) with run info, params, latest metrics
+    and the columns the parsers produce. A run with no record gets one row.
+    """
+    from .export import export_sweep
+    from .plugins import get_plugin_manager
+
+    plugin_problems: list = []
+    with _sweep_errors():
+        with _plugin_warnings(plugin_problems):
+            pm = get_plugin_manager()
+            pm.parsers  # load plugins now so their warnings are shown first
+        if not experiment_names and not experiment_ids:
+            raise click.UsageError("give --experiment-name NAME or -x/--experiment-id ID")
+        result = export_sweep(
+            experiment_names=experiment_names, experiment_ids=experiment_ids,
+            tracking_uri=tracking_uri, output=output, fmt=fmt, filter_string=filter_string,
+            run_view=run_view, parser_names=parser_names, artifact_patterns=artifact_patterns,
+            spreadsheet_safe=spreadsheet_safe, plugin_manager=pm,
+            warn=lambda w: _eprint(f"mlflow-sweep: warning: {w}"),
+        )
+    n_warn = len(result.warnings) + len(plugin_problems)
+    if not quiet:
+        _eprint(result.summary(n_warn))
+    if strict and n_warn:
+        _eprint(f"mlflow-sweep: --strict: {n_warn} warning(s); exiting with status 1")
+        sys.exit(1)
+
+
+main.add_command(export_command)
+
+
+@main.command("plugins")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def plugins_command(as_json):
+    """List installed plugins, their versions, parsers and patterns."""
+    from .plugins import get_plugin_manager
+
+    problems: list = []
+    with _plugin_warnings(problems):
+        entries = get_plugin_manager().describe()
+    if as_json:
+        click.echo(json.dumps(entries, indent=2))
+        return
+    if not entries:
+        click.echo("No mlflow-sweep plugins installed.")
+        return
+    for entry in entries:
+        version = f" {entry['version']}" if entry["version"] else ""
+        click.echo(f"{entry['name']}{version}" + (f"  [{entry['module']}]" if entry["module"] else ""))
+        if entry["error"]:
+            click.echo(f"  failed to load: {entry['error']}")
+        for p in entry["parsers"]:
+            desc = f"  - {p['description']}" if p["description"] else ""
+            click.echo(f"  parser {p['name']} (v{p['version']}): {p['pattern']}{desc}")
+        for d in entry["demos"]:
+            click.echo(f"  demo {d}")
+
+
+@main.command("demo")
+@click.option("--kind", default=None, help="Which registered demo (default: the first).")
+@click.option("--experiment-name", default="mlflow-sweep-demo", show_default=True)
+@click.option("--runs", "n_runs", default=12, show_default=True, type=click.IntRange(1, 10000))
+@click.option("--seed", default=0, show_default=True)
+@click.option("--tracking-uri", default=None, help="Default: $MLFLOW_TRACKING_URI or MLflow's default.")
+@click.option("-o", "--output", default=None, help="Export path (default as for export).")
+@click.pass_context
+def demo_command(ctx, kind, experiment_name, n_runs, seed, tracking_uri, output):
+    """Log a small realistic sweep into the tracking store, then export it.
+
+    Runs again on the same experiment reuse the runs already there.
+    """
+    import mlflow
+    from mlflow.tracking import MlflowClient
+
+    from .plugins import get_plugin_manager
+    from .uri import redact_uri, resolve_tracking_uri
+
+    with _sweep_errors():
+        demos = get_plugin_manager().demos
+        if not demos:
+            raise SweepError("no demo is registered: install a reference plugin, e.g. "
+                             "pip install ./plugins/mlflow-sweep-clustering")
+        if kind is None:
+            kind = "clustering" if "clustering" in demos else sorted(demos)[0]
+        if kind not in demos:
+            raise SweepError(f"unknown demo {kind!r}; available: {', '.join(sorted(demos))}")
+        uri = resolve_tracking_uri(tracking_uri)
+        mlflow.set_tracking_uri(uri)
+        client = MlflowClient(uri)
+        exp = client.get_experiment_by_name(experiment_name)
+        existing = client.search_runs([exp.experiment_id], max_results=1) if exp else []
+        if existing:
+            _eprint(f"mlflow-sweep: experiment {experiment_name!r} already has runs; reusing them")
+        else:
+            _eprint(f"mlflow-sweep: logging a {n_runs}-run {kind} demo sweep into "
+                    f"{experiment_name!r} at {redact_uri(uri)}")
+            demos[kind].log_sweep(experiment_name=experiment_name, n_runs=n_runs, seed=seed)
+    ctx.invoke(export_command, experiment_names=(experiment_name,), experiment_ids=(),
+               tracking_uri=uri, output=output, fmt=None, filter_string="", run_view="active",
+               parser_names=(), artifact_patterns=(), spreadsheet_safe=False, strict=False,
+               quiet=False)
+
+
+def _register_optional_commands() -> None:
+    """Commands that live beside the code they drive (tracking/, integrations/)."""
+    import importlib
+
+    for modname, attr in (
+        ("mlflow_sweep_plugin.tracking.commands", "COMMANDS"),
+        ("mlflow_sweep_plugin.integrations.commands", "COMMANDS"),
+    ):
+        try:
+            module = importlib.import_module(modname)
+        except ModuleNotFoundError as exc:
+            if exc.name != modname:
+                raise
+            continue
+        for command in getattr(module, attr, ()):
+            main.add_command(command)
+
+
+_register_optional_commands()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

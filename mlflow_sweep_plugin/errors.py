@@ -1,0 +1,42 @@
+"""One exception type per kind of failure a user can act on.
+
+The CLI maps each to its documented exit code in one place (``cli.py``), so a new
+failure mode gets a code by subclassing, not by another ``sys.exit`` somewhere.
+"""
+
+from __future__ import annotations
+
+
+class SweepError(Exception):
+    """Base class: an error the user can act on, with the CLI's exit code."""
+
+    exit_code = 2
+
+
+class UsageError(SweepError):
+    """Options that do not make sense together, or a bad value."""
+
+    exit_code = 2
+
+
+class UnknownExperiment(SweepError):
+    """No experiment has the given name or id (the message lists similar names)."""
+
+    exit_code = 2
+
+
+class TrackingUnreachable(SweepError):
+    """The tracking store or artifact store could not be reached.
+
+    The message shows the URI with any credentials removed.
+    """
+
+    exit_code = 3
+
+
+class BadArtifact(Exception):
+    """Raised by a parser for a malformed artifact.
+
+    The exporter turns it into one warning naming the run and the artifact path;
+    the file yields no row and the export goes on.
+    """

@@ -1,0 +1,120 @@
+"""Find the experiments and page through their runs."""
+
+from __future__ import annotations
+
+import difflib
+from typing import Iterator
+
+from ..errors import TrackingUnreachable, UnknownExperiment, UsageError
+from ..uri import redact_uri
+
+RUN_VIEWS = {"active": "ACTIVE_ONLY", "deleted": "DELETED_ONLY", "all": "ALL"}
+PAGE_SIZE = 1000
+
+
+def is_unreachable(exc: BaseException) -> bool:
+    """Whether an exception from a client call means the store could not be reached."""
+    import requests
+
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, (requests.exceptions.ConnectionError, requests.exceptions.Timeout,
+                            ConnectionError, TimeoutError)):
+            return True
+        name = type(exc).__name__
+        if name in ("OperationalError", "MaxRetryError", "NewConnectionError"):
+            return True
+        text = str(exc)
+        if "Max retries exceeded" in text or "Connection refused" in text \
+                or "API request to" in text and "failed with exception" in text:
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def unreachable(uri: str, exc: BaseException) -> TrackingUnreachable:
+    reason = type(exc).__name__
+    return TrackingUnreachable(f"tracking store {redact_uri(uri)} is unreachable ({reason})")
+
+
+def resolve_experiments(client, tracking_uri: str, names=(), ids=()) -> list:
+    """Experiment objects for the given names and ids; unknown ones raise
+    :class:`UnknownExperiment` listing similar names."""
+    from mlflow.exceptions import MlflowException
+
+    if not names and not ids:
+        raise UsageError("give --experiment-name NAME or --experiment-id ID")
+    found, missing = [], []
+    try:
+        for name in names:
+            exp = client.get_experiment_by_name(name)
+            (found.append(exp) if exp is not None else missing.append(name))
+        for exp_id in ids:
+            try:
+                found.append(client.get_experiment(str(exp_id)))
+            except MlflowException as exc:
+                if is_unreachable(exc):
+                    raise
+                missing.append(str(exp_id))
+    except Exception as exc:  # noqa: BLE001
+        if is_unreachable(exc):
+            raise unreachable(tracking_uri, exc) from None
+        raise
+    if missing:
+        try:
+            known = [e.name for e in client.search_experiments(view_type=_view("all"))]
+        except Exception:  # noqa: BLE001 - the suggestion is a courtesy
+            known = []
+        hints = []
+        for name in missing:
+            hints += difflib.get_close_matches(name, known, n=5, cutoff=0.4)
+        msg = f"unknown experiment(s): {', '.join(missing)} at {redact_uri(tracking_uri)}"
+        if hints:
+            msg += f"; similar names: {', '.join(dict.fromkeys(hints))}"
+        elif known:
+            msg += f"; existing: {', '.join(sorted(known)[:10])}"
+        raise UnknownExperiment(msg)
+    return found
+
+
+def _view(run_view: str):
+    from mlflow.entities import ViewType
+
+    try:
+        return getattr(ViewType, RUN_VIEWS[run_view])
+    except KeyError:
+        raise UsageError(f"--run-view must be one of {', '.join(RUN_VIEWS)}") from None
+
+
+def iter_runs(client, experiment_ids, filter_string: str = "", run_view: str = "active",
+              page_size: int = PAGE_SIZE, tracking_uri: str = "") -> Iterator:
+    """Every run matching the filter, page by page (any number of runs).
+
+    Ordered by start time then run id so that the table's row order is stable.
+    """
+    from mlflow.exceptions import MlflowException
+
+    token = None
+    view = _view(run_view)
+    while True:
+        try:
+            page = client.search_runs(
+                [str(i) for i in experiment_ids], filter_string=filter_string or "",
+                run_view_type=view, max_results=page_size,
+                order_by=["attributes.start_time ASC", "attributes.run_id ASC"], page_token=token,
+            )
+        except MlflowException as exc:
+            if is_unreachable(exc):
+                raise unreachable(tracking_uri, exc) from None
+            if "filter" in str(exc).lower() or "invalid" in str(exc).lower():
+                raise UsageError(f"invalid --filter {filter_string!r}: {exc.message}") from None
+            raise
+        except Exception as exc:  # noqa: BLE001
+            if is_unreachable(exc):
+                raise unreachable(tracking_uri, exc) from None
+            raise
+        yield from page
+        token = page.token
+        if not token:
+            return

@@ -1,0 +1,143 @@
+"""Write the table as CSV, Parquet, JSON or JSON Lines, atomically.
+
+Values round-trip exactly: floats are written with ``repr`` precision, strings as
+logged (``=x`` stays ``=x``). ``spreadsheet_safe=True`` is the opt-in for files meant
+for Excel or Sheets: text cells that a spreadsheet would run as a formula get a
+leading apostrophe.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from datetime import datetime
+
+FORMATS = ("csv", "parquet", "json", "jsonl")
+_EXT = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".json": "json", ".jsonl": "jsonl",
+        ".ndjson": "jsonl"}
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def format_for(path: str, fmt: str | None) -> str:
+    if fmt:
+        return fmt
+    ext = os.path.splitext(path)[1].lower()
+    return _EXT.get(ext, "csv")
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def neutralize(value):
+    """Prefix text a spreadsheet would evaluate (``=cmd()``, ``@SUM``) with ``'``."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _is_number(value):
+        return "'" + value
+    return value
+
+
+def _iso(value):
+    if isinstance(value, datetime):
+        return value.isoformat(timespec="milliseconds")
+    return value
+
+
+def _prepare(df, spreadsheet_safe: bool):
+    import pandas as pd
+
+    out = df.copy()
+    for col in out.columns:
+        if isinstance(out[col].dtype, pd.DatetimeTZDtype):
+            out[col] = out[col].map(lambda ts: None if pd.isna(ts) else _iso(ts.to_pydatetime()))
+        elif spreadsheet_safe and out[col].dtype == object:
+            out[col] = out[col].map(neutralize)
+    return out
+
+
+def _json_cell(value):
+    import pandas as pd
+
+    if value is None or value is pd.NA:
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return None if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if hasattr(value, "item"):
+        return _json_cell(value.item())
+    if isinstance(value, pd.Timestamp):
+        return _iso(value.to_pydatetime())
+    return value
+
+
+def _records(df):
+    cols = list(df.columns)
+    for row in df.itertuples(index=False, name=None):
+        yield {c: _json_cell(v) for c, v in zip(cols, row)}
+
+
+def _write_csv(df, path):
+    df.to_csv(path, index=False, lineterminator="\n")
+
+
+def _write_parquet(df, path):
+    import pandas as pd
+
+    out = df.copy()
+    for col in out.columns:
+        if out[col].dtype == object:
+            kinds = {type(v) for v in out[col] if v is not None and not (isinstance(v, float) and math.isnan(v))}
+            if len(kinds) > 1 or (kinds and kinds != {str}):
+                out[col] = out[col].map(lambda v: None if v is None or (isinstance(v, float) and math.isnan(v)) else str(v))
+    out.to_parquet(path, index=False, engine="pyarrow")
+    del pd
+
+
+def _write_json(df, path):
+    with open(path, "w", encoding="utf-8") as fh:
+        json.dump(list(_records(df)), fh, ensure_ascii=False)
+        fh.write("\n")
+
+
+def _write_jsonl(df, path):
+    with open(path, "w", encoding="utf-8") as fh:
+        for rec in _records(df):
+            fh.write(json.dumps(rec, ensure_ascii=False))
+            fh.write("\n")
+
+
+def write_table(df, path: str, fmt: str | None = None, spreadsheet_safe: bool = False) -> str:
+    """Write ``df`` to ``path`` through a temp file in the same directory and an atomic
+    rename: an interrupted export never leaves a partial file. Returns the format used."""
+    fmt = format_for(path, fmt)
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
+    if fmt == "parquet":
+        data = df.copy()
+        if spreadsheet_safe:
+            for col in data.columns:
+                if data[col].dtype == object:
+                    data[col] = data[col].map(neutralize)
+    else:
+        data = _prepare(df, spreadsheet_safe)
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
+    os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 would make the result private
+    try:
+        {"csv": _write_csv, "parquet": _write_parquet, "json": _write_json, "jsonl": _write_jsonl}[fmt](data, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    return fmt

@@ -1,0 +1,69 @@
+"""The hooks a mlflow-sweep plugin can implement.
+
+This module is the plugin author's reference: every hook's docstring says when it is
+called, what it receives and what it must return. A plugin is any module or object
+with functions marked ``@hookimpl`` and named like the specs below; it is installed by
+a setuptools entry point in the ``mlflow_sweep`` group::
+
+    [options.entry_points]
+    mlflow_sweep =
+        my_project = my_project_sweep.plugin
+
+and is then found by ``mlflow-sweep export``, ``mlflow sweep-export``,
+``mlflow-sweep plugins`` and the pytest fixtures without further configuration.
+
+All hooks share the prefix ``sweep_``; the pluggy project name is ``mlflow_sweep``.
+Hook functions may declare only the arguments they use (pluggy passes by name).
+"""
+
+from __future__ import annotations
+
+import pluggy
+
+PROJECT_NAME = "mlflow_sweep"
+
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+
+
+@hookspec
+def sweep_register_parsers(register):
+    """Register the artifact parsers this plugin provides.
+
+    Called once per plugin manager, when the parsers are first needed. Call
+    ``register`` once per parser::
+
+        register(name, pattern, parse, *, version="1", loader=None, description="")
+
+    - ``name``: unique parser name, used by ``--parser NAME`` and shown by
+      ``mlflow-sweep plugins``.
+    - ``pattern``: an artifact path relative to the run's artifact root, with named
+      captures in braces, e.g. ``layer_{layer}/cluster_summary.json``. A capture matches
+      one path segment (no ``/``); ``{name:path}`` matches one or more segments. ``*``
+      matches within a segment. Every artifact of a run whose path matches is parsed;
+      the captured values become columns of each record (numeric ones as numbers).
+    - ``parse``: ``parse(content, ctx) -> iterable of dict``. ``content`` is the file
+      loaded by ``loader``; ``ctx`` is a :class:`mlflow_sweep_plugin.parsers.ParseContext`
+      with ``run_id``, ``path``, ``captures``, ``params``, ``list()`` and ``read(path)``
+      (raw bytes of another artifact of the same run, for parsers that combine files).
+      Each yielded dict is one row of the export table; nested values are not allowed
+      (lists and dicts are written as JSON strings). Raise
+      :class:`mlflow_sweep_plugin.BadArtifact` (or any exception) for malformed input:
+      the file then yields no row and a warning naming the run and the path is shown.
+    - ``version``: bump it when the parser's output changes, so cached rows are re-read.
+    - ``loader``: ``"json"`` (bare ``NaN``/``Infinity`` accepted), ``"yaml"`` (safe
+      loader), ``"npz"`` (``numpy.load`` with ``allow_pickle=False``), ``"text"``,
+      ``"bytes"`` or a callable ``bytes -> object``. Default: chosen by file extension.
+    """
+
+
+@hookspec
+def sweep_register_demos(register):
+    """Register demo sweeps for ``mlflow-sweep demo``.
+
+    Call ``register(name, log_sweep, description="")`` where
+    ``log_sweep(experiment_name: str, n_runs: int, seed: int) -> None`` logs a small,
+    realistic sweep of this plugin's kind into the current tracking store (the
+    tracking URI is already set). ``mlflow-sweep demo --kind NAME`` runs it and exports
+    the experiment, so a newcomer sees the whole pipeline on the embedded default store.
+    """

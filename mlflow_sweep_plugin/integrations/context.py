@@ -1,0 +1,69 @@
+"""The ``mlflow.run_context_provider`` entry point.
+
+MLflow imports this module on every ``import mlflow``. It must stay cheap and must
+never raise or print. It does two things:
+
+- :class:`SweepRunContextProvider` adds sweep tags (sweep id, index, parent) to runs
+  that a job creates with ``mlflow.start_run`` while the sweep environment variables
+  are set (by ``mlflow run --backend sweep`` or the Hydra callback), and nothing
+  otherwise;
+- it asks :mod:`.mlflow_cli` to add ``sweep-export`` to the ``mlflow`` command.
+"""
+
+from __future__ import annotations
+
+import os
+
+try:  # the base class is optional: MLflow accepts any object with these two methods
+    from mlflow.tracking.context.abstract_context import RunContextProvider as _Base
+except Exception:  # noqa: BLE001 - never break import mlflow
+    _Base = object
+
+ENV_SWEEP_ID = "MLFLOW_SWEEP_ID"
+ENV_SWEEP_INDEX = "MLFLOW_SWEEP_INDEX"
+ENV_PARENT_RUN_ID = "MLFLOW_SWEEP_PARENT_RUN_ID"
+ENV_SWEEP_NAME = "MLFLOW_SWEEP_NAME"
+
+TAG_SWEEP_ID = "mlflow_sweep.sweep_id"
+TAG_SWEEP_INDEX = "mlflow_sweep.index"
+TAG_SWEEP_NAME = "mlflow_sweep.sweep_name"
+TAG_PARENT = "mlflow.parentRunId"
+
+
+def sweep_tags(environ=None) -> dict:
+    """The tags the sweep environment variables ask for (empty when none are set)."""
+    env = os.environ if environ is None else environ
+    tags = {}
+    if env.get(ENV_SWEEP_ID):
+        tags[TAG_SWEEP_ID] = env[ENV_SWEEP_ID]
+    if env.get(ENV_SWEEP_INDEX):
+        tags[TAG_SWEEP_INDEX] = env[ENV_SWEEP_INDEX]
+    if env.get(ENV_SWEEP_NAME):
+        tags[TAG_SWEEP_NAME] = env[ENV_SWEEP_NAME]
+    if env.get(ENV_PARENT_RUN_ID):
+        tags[TAG_PARENT] = env[ENV_PARENT_RUN_ID]
+    return tags
+
+
+class SweepRunContextProvider(_Base):
+    """Tags runs created inside a sweep job; a no-op outside sweeps. Never raises."""
+
+    def in_context(self):
+        try:
+            return bool(os.environ.get(ENV_SWEEP_ID))
+        except Exception:  # noqa: BLE001
+            return False
+
+    def tags(self):
+        try:
+            return sweep_tags()
+        except Exception:  # noqa: BLE001
+            return {}
+
+
+try:
+    from . import mlflow_cli as _mlflow_cli
+
+    _mlflow_cli.install()
+except Exception:  # noqa: BLE001
+    pass

@@ -1,0 +1,245 @@
+"""The plugin manager: built-in plugins, entry-point plugins, guarded loading.
+
+External plugins are loaded in exactly one place (:func:`load_external_plugins`), one
+entry point at a time, so a plugin that fails to import costs one warning naming it and
+the error, and every other plugin still works.
+
+Environment switches (as in tox and datasette):
+
+- ``MLFLOW_SWEEP_DISABLE_PLUGINS``: comma-separated entry point names (or distribution
+  names) not to load, or ``*`` for all external plugins.
+- ``MLFLOW_SWEEP_TRACE_PLUGINS=1``: log every hook call and its result on stderr.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+from dataclasses import dataclass, field
+from importlib import metadata
+
+import pluggy
+
+from . import hookspecs
+from .hookspecs import PROJECT_NAME
+from .parsers import Parser
+
+ENTRY_POINT_GROUP = PROJECT_NAME
+DISABLE_ENV = "MLFLOW_SWEEP_DISABLE_PLUGINS"
+TRACE_ENV = "MLFLOW_SWEEP_TRACE_PLUGINS"
+
+# Modules inside this package that implement hooks (none yet register parsers: the core
+# knows no project's format; the generic parser is created per --artifact option).
+BUILTIN_PLUGINS: tuple[str, ...] = ()
+
+
+class PluginLoadWarning(UserWarning):
+    """A plugin could not be loaded; the others still work."""
+
+
+@dataclass
+class PluginInfo:
+    name: str
+    dist: str = ""
+    version: str = ""
+    module: str = ""
+    error: str = ""
+    parsers: list = field(default_factory=list)
+    demos: list = field(default_factory=list)
+
+
+def _disabled() -> set[str]:
+    raw = os.environ.get(DISABLE_ENV, "")
+    return {part.strip() for part in raw.split(",") if part.strip()}
+
+
+def _entry_points():
+    try:
+        return list(metadata.entry_points(group=ENTRY_POINT_GROUP))
+    except TypeError:  # pragma: no cover - Python < 3.10 style API
+        return list(metadata.entry_points().get(ENTRY_POINT_GROUP, []))
+
+
+def load_external_plugins(pm: pluggy.PluginManager) -> list[PluginInfo]:
+    """Register every ``mlflow_sweep`` entry point that loads; warn once for each that doesn't."""
+    disabled = _disabled()
+    infos = []
+    for ep in _entry_points():
+        dist = getattr(ep, "dist", None)
+        info = PluginInfo(
+            name=ep.name,
+            dist=dist.metadata["Name"] if dist is not None else "",
+            version=dist.version if dist is not None else "",
+            module=ep.value,
+        )
+        if "*" in disabled or ep.name in disabled or (info.dist and info.dist in disabled):
+            continue
+        if pm.get_plugin(ep.name) is not None or pm.is_blocked(ep.name):
+            continue
+        try:
+            plugin = ep.load()
+            pm.register(plugin, name=ep.name)
+        except Exception as exc:  # noqa: BLE001 - any failure of a third party's import
+            info.error = f"{type(exc).__name__}: {exc}"
+            warnings.warn(
+                f"mlflow-sweep: plugin {ep.name!r} ({info.dist or ep.value}) could not be "
+                f"loaded and is skipped: {info.error}",
+                PluginLoadWarning,
+                stacklevel=2,
+            )
+        infos.append(info)
+    return infos
+
+
+def _trace_writer(message: str) -> None:
+    sys.stderr.write(f"[mlflow-sweep trace] {message}")
+    if not message.endswith("\n"):
+        sys.stderr.write("\n")
+
+
+class SweepPluginManager:
+    """A pluggy manager plus the parsers and demos its plugins registered.
+
+    Tests and the pytest harness build their own instance with extra plugin objects;
+    the CLI uses :func:`get_plugin_manager`.
+    """
+
+    def __init__(self, extra_plugins=(), load_entry_points: bool = True):
+        self.pm = pluggy.PluginManager(PROJECT_NAME)
+        self.pm.add_hookspecs(hookspecs)
+        if os.environ.get(TRACE_ENV, "").lower() in ("1", "true", "yes", "on"):
+            self.pm.trace.root.setwriter(_trace_writer)
+            self.pm.enable_tracing()
+        import importlib
+
+        for modname in BUILTIN_PLUGINS:
+            self.pm.register(importlib.import_module(modname), name=modname)
+        self.external = load_external_plugins(self.pm) if load_entry_points else []
+        for i, plugin in enumerate(extra_plugins):
+            name = getattr(plugin, "__name__", None) or f"extra-{i}"
+            if self.pm.get_plugin(name) is None:
+                self.pm.register(plugin, name=name)
+        self._parsers: dict[str, Parser] | None = None
+        self._demos: dict | None = None
+
+    def _plugin_label(self, plugin) -> tuple[str, str]:
+        name = self.pm.get_name(plugin) or ""
+        for info in self.external:
+            if info.name == name:
+                return info.dist or name, info.version
+        return name, ""
+
+    def _collect(self, hook_name: str, build):
+        """Call a register-callback hook once per plugin, tagging each item with its plugin."""
+        collected: dict = {}
+        hook = getattr(self.pm.hook, hook_name)
+        for impl in reversed(hook.get_hookimpls()):
+            label, version = self._plugin_label(impl.plugin)
+
+            def register(*args, _label=label, _version=version, **kwargs):
+                item = build(*args, plugin=_label, plugin_version=_version, **kwargs)
+                if item.name in collected:
+                    warnings.warn(
+                        f"mlflow-sweep: {hook_name}: {item.name!r} from {_label} replaces the "
+                        f"one from {collected[item.name].plugin}",
+                        PluginLoadWarning,
+                        stacklevel=2,
+                    )
+                collected[item.name] = item
+
+            try:
+                # call this plugin's implementation alone, through pluggy so tracing sees it
+                self.pm.subset_hook_caller(
+                    hook_name, [p for p in self.pm.get_plugins() if p is not impl.plugin]
+                )(register=register)
+            except Exception as exc:  # noqa: BLE001 - a plugin's bug must not stop the others
+                warnings.warn(
+                    f"mlflow-sweep: plugin {label!r} failed in {hook_name}: "
+                    f"{type(exc).__name__}: {exc}",
+                    PluginLoadWarning,
+                    stacklevel=2,
+                )
+        return collected
+
+    @property
+    def parsers(self) -> dict[str, Parser]:
+        if self._parsers is None:
+            self._parsers = self._collect("sweep_register_parsers", _build_parser)
+        return self._parsers
+
+    @property
+    def demos(self) -> dict:
+        if self._demos is None:
+            self._demos = self._collect("sweep_register_demos", _Demo)
+        return self._demos
+
+    def select_parsers(self, names=None) -> list[Parser]:
+        """The parsers named (all when ``names`` is empty); unknown names are a usage error."""
+        from .errors import UsageError
+
+        if not names:
+            return list(self.parsers.values())
+        unknown = [n for n in names if n not in self.parsers]
+        if unknown:
+            raise UsageError(
+                f"unknown parser(s): {', '.join(unknown)}; installed: "
+                f"{', '.join(sorted(self.parsers)) or '(none)'}"
+            )
+        return [self.parsers[n] for n in names]
+
+    def describe(self) -> list[dict]:
+        """What ``mlflow-sweep plugins`` shows: one entry per plugin."""
+        by_plugin: dict[str, dict] = {}
+        for info in self.external:
+            by_plugin[info.dist or info.name] = {
+                "name": info.name,
+                "distribution": info.dist,
+                "version": info.version,
+                "module": info.module,
+                "error": info.error or None,
+                "parsers": [],
+                "demos": [],
+            }
+        for parser in self.parsers.values():
+            entry = by_plugin.setdefault(parser.plugin, {
+                "name": parser.plugin, "distribution": "", "version": parser.plugin_version,
+                "module": "", "error": None, "parsers": [], "demos": [],
+            })
+            entry["parsers"].append(parser.describe())
+        for demo in self.demos.values():
+            if demo.plugin in by_plugin:
+                by_plugin[demo.plugin]["demos"].append(demo.name)
+        return sorted(by_plugin.values(), key=lambda e: e["name"])
+
+
+def _build_parser(name, pattern, parse, *, plugin, plugin_version, version="1", loader=None,
+                  description=""):
+    return Parser(name=name, pattern=pattern, parse=parse, version=str(version), loader=loader,
+                  description=description, plugin=plugin, plugin_version=plugin_version)
+
+
+@dataclass
+class _Demo:
+    name: str
+    log_sweep: object
+    description: str = ""
+    plugin: str = ""
+    plugin_version: str = ""
+
+
+_MANAGER: SweepPluginManager | None = None
+
+
+def get_plugin_manager() -> SweepPluginManager:
+    """The process-wide manager (built on first use, never at import time)."""
+    global _MANAGER
+    if _MANAGER is None:
+        _MANAGER = SweepPluginManager()
+    return _MANAGER
+
+
+def reset_plugin_manager() -> None:
+    """Forget the cached manager (tests change the environment switches)."""
+    global _MANAGER
+    _MANAGER = None

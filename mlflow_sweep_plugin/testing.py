@@ -1,0 +1,320 @@
+"""pytest fixtures for parser-plugin authors (and for mlflow-sweep's own tests).
+
+Enable with ``-p mlflow_sweep_plugin.testing`` or in ``conftest.py``::
+
+    pytest_plugins = ["mlflow_sweep_plugin.testing"]
+
+(the ``pytest11`` entry point also makes them available; they are inert until a test
+asks for one). Fixtures:
+
+- ``sweep_store``: a throwaway tracking store (``sqlite:///<tmp>/mlflow.db`` plus an
+  artifact directory under ``tmp_path``); ``MLFLOW_TRACKING_URI`` points at it during
+  the test and is restored after.
+- ``make_sweep``: ``make_sweep(runs, experiment_name="sweep")`` logs an experiment whose
+  runs are given as an int or a list of dicts with ``params``, ``metrics``, ``tags``,
+  ``artifacts`` (artifact path -> dict/list (JSON), str (text), bytes, or a local
+  ``pathlib.Path`` file or directory), ``status`` and ``run_name``.
+- ``sweep_exporter``: ``sweep_exporter(experiment_names=..., plugins=[...], **options)``
+  exports in-process and returns an :class:`~mlflow_sweep_plugin.export.ExportResult`
+  (``.df``, ``.warnings``); nothing is written unless ``output=`` is given.
+- ``sweep_cli``: ``sweep_cli("export", "--experiment-name", "sweep", ...)`` runs the
+  ``mlflow-sweep`` command in-process; returns ``exit_code``, ``stdout``, ``stderr``.
+
+Only ``pytest`` is imported here at module level, so having this plugin installed
+costs other test suites nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import shutil
+from dataclasses import dataclass, field
+
+import pytest
+
+
+@dataclass
+class SweepStore:
+    """A tracking store that lives for one test."""
+
+    root: pathlib.Path
+    tracking_uri: str
+    artifact_root: pathlib.Path
+
+    @property
+    def client(self):
+        from mlflow.tracking import MlflowClient
+
+        return MlflowClient(self.tracking_uri)
+
+    def create_experiment(self, name: str) -> str:
+        client = self.client
+        exp = client.get_experiment_by_name(name)
+        if exp is not None:
+            return exp.experiment_id
+        location = (self.artifact_root / name.replace("/", "_")).as_uri()
+        return client.create_experiment(name, artifact_location=location)
+
+
+@dataclass
+class Sweep:
+    """What ``make_sweep`` logged."""
+
+    experiment_id: str
+    experiment_name: str
+    run_ids: list = field(default_factory=list)
+    store: SweepStore | None = None
+
+
+def write_artifact(directory: pathlib.Path, path: str, value) -> None:
+    """Write one artifact value to ``directory/path`` (see ``make_sweep``)."""
+    target = directory / path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(value, pathlib.Path):
+        if value.is_dir():
+            shutil.copytree(value, target, dirs_exist_ok=True)
+        else:
+            shutil.copyfile(value, target)
+    elif isinstance(value, bytes):
+        target.write_bytes(value)
+    elif isinstance(value, str):
+        target.write_text(value, encoding="utf-8")
+    else:
+        # json.dumps writes the bare NaN token for float('nan'), as research code does
+        target.write_text(json.dumps(value, indent=2), encoding="utf-8")
+
+
+def log_sweep(store: SweepStore | None, runs, experiment_name: str = "sweep",
+              tracking_uri: str | None = None) -> Sweep:
+    """Log a sweep through the real MLflow client (used by ``make_sweep``)."""
+    import tempfile
+    import time
+
+    from mlflow.entities import Metric, Param
+    from mlflow.tracking import MlflowClient
+
+    uri = tracking_uri or store.tracking_uri
+    client = MlflowClient(uri)
+    if store is not None:
+        exp_id = store.create_experiment(experiment_name)
+    else:
+        exp = client.get_experiment_by_name(experiment_name)
+        exp_id = exp.experiment_id if exp else client.create_experiment(experiment_name)
+    if isinstance(runs, int):
+        runs = [{} for _ in range(runs)]
+    sweep = Sweep(experiment_id=exp_id, experiment_name=experiment_name, store=store)
+    for i, spec in enumerate(runs):
+        tags = dict(spec.get("tags", {}))
+        run = client.create_run(exp_id, run_name=spec.get("run_name", f"run-{i}"), tags=tags)
+        run_id = run.info.run_id
+        now = int(time.time() * 1000)
+        params = [Param(str(k), str(v)) for k, v in spec.get("params", {}).items()]
+        metrics = [Metric(str(k), float(v), now, 0) for k, v in spec.get("metrics", {}).items()]
+        for start in range(0, max(len(params), len(metrics), 1), 100):
+            client.log_batch(run_id, metrics=metrics[start:start + 100],
+                             params=params[start:start + 100], tags=[])
+        artifacts = spec.get("artifacts", {})
+        if artifacts:
+            with tempfile.TemporaryDirectory() as tmp:
+                for path, value in artifacts.items():
+                    write_artifact(pathlib.Path(tmp), path, value)
+                client.log_artifacts(run_id, tmp)
+        client.set_terminated(run_id, status=spec.get("status", "FINISHED"))
+        sweep.run_ids.append(run_id)
+    return sweep
+
+
+@pytest.fixture
+def sweep_store(tmp_path, monkeypatch):
+    """A throwaway sqlite tracking store with local artifacts, current for this test."""
+    import mlflow
+
+    root = tmp_path / "mlflow-store"
+    root.mkdir()
+    store = SweepStore(root=root, tracking_uri=f"sqlite:///{root / 'mlflow.db'}",
+                       artifact_root=root / "artifacts")
+    store.artifact_root.mkdir()
+    previous = mlflow.get_tracking_uri() if "MLFLOW_TRACKING_URI" in os.environ else None
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", store.tracking_uri)
+    for var in ("MLFLOW_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_ID", "MLFLOW_RUN_ID"):
+        monkeypatch.delenv(var, raising=False)
+    mlflow.set_tracking_uri(store.tracking_uri)
+    try:
+        yield store
+    finally:
+        while mlflow.active_run() is not None:
+            mlflow.end_run()
+        mlflow.set_tracking_uri(previous or "")
+        from .plugins import reset_plugin_manager
+
+        reset_plugin_manager()
+
+
+@pytest.fixture
+def make_sweep(sweep_store):
+    """``make_sweep(runs, experiment_name="sweep") -> Sweep``: log runs with artifacts."""
+
+    def factory(runs, experiment_name: str = "sweep") -> Sweep:
+        return log_sweep(sweep_store, runs, experiment_name)
+
+    return factory
+
+
+@pytest.fixture
+def sweep_exporter(sweep_store):
+    """``sweep_exporter(experiment_names=("sweep",), plugins=(), **options)`` ->
+    ExportResult, exported in-process from the test's store."""
+    from .export import export_sweep
+    from .plugins import SweepPluginManager
+
+    def export(experiment_names=("sweep",), plugins=(), load_entry_points=True, **options):
+        if isinstance(experiment_names, str):
+            experiment_names = (experiment_names,)
+        pm = SweepPluginManager(extra_plugins=plugins, load_entry_points=load_entry_points)
+        options.setdefault("tracking_uri", sweep_store.tracking_uri)
+        options.setdefault("write", "output" in options)
+        return export_sweep(experiment_names=experiment_names, plugin_manager=pm, **options)
+
+    return export
+
+
+@dataclass
+class CliResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+    exception: BaseException | None = None
+
+
+@pytest.fixture
+def sweep_cli(sweep_store):
+    """``sweep_cli(*args, env=None) -> CliResult``: run ``mlflow-sweep`` in-process."""
+    import inspect
+
+    from click.testing import CliRunner
+
+    from .cli import main
+    from .plugins import reset_plugin_manager
+
+    kwargs = {}
+    if "mix_stderr" in inspect.signature(CliRunner.__init__).parameters:
+        kwargs["mix_stderr"] = False  # click < 8.2
+
+    def run(*args, env=None) -> CliResult:
+        reset_plugin_manager()
+        runner = CliRunner(**kwargs)
+        result = runner.invoke(main, [str(a) for a in args], env=env, catch_exceptions=True)
+        reset_plugin_manager()
+        exc = result.exception if not isinstance(result.exception, SystemExit) else None
+        return CliResult(result.exit_code, result.stdout, result.stderr, exc)
+
+    return run
+
+
+class MlflowServer:
+    """A real ``mlflow server`` on 127.0.0.1 (sqlite backend, ``--serve-artifacts``).
+
+    ``stop()`` and ``start()`` may be called mid-test (same port, same store) to test
+    what happens when the tracking server goes away and comes back.
+    """
+
+    def __init__(self, root: pathlib.Path, port: int | None = None):
+        self.root = pathlib.Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.port = port or free_port()
+        self.backend_uri = f"sqlite:///{self.root / 'server.db'}"
+        self.artifacts_dir = self.root / "server-artifacts"
+        self.proc = None
+        self.log_path = self.root / "server.log"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    tracking_uri = url
+
+    def start(self, timeout: float = 120.0) -> "MlflowServer":
+        import subprocess
+        import sys
+        import time
+        import urllib.request
+
+        if self.proc is not None and self.proc.poll() is None:
+            return self
+        cmd = [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1",
+               "--port", str(self.port), "--backend-store-uri", self.backend_uri,
+               "--serve-artifacts", "--artifacts-destination", str(self.artifacts_dir),
+               "--workers", "1"]
+        env = dict(os.environ)
+        env.pop("MLFLOW_TRACKING_URI", None)
+        self._log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT, env=env,
+                                     cwd=str(self.root), start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"mlflow server exited early; log:\n{self.log_path.read_text()[-3000:]}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/health", timeout=2) as resp:
+                    if resp.status == 200:
+                        return self
+            except OSError:
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"mlflow server did not answer within {timeout}s")
+
+    def stop(self) -> None:
+        import signal
+        import subprocess
+
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=10)
+        self.proc = None
+        self._log.close()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(tmp_path_factory):
+    """A real ``mlflow server`` on a free loopback port for the whole test session
+    (artifact URIs are ``mlflow-artifacts:/...``); stopped at the end. Tests that
+    stop it must start it again (``mlflow_server.start()``) or use
+    ``mlflow_server_factory`` for a private one."""
+    server = MlflowServer(tmp_path_factory.mktemp("mlflow-server")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def mlflow_server_factory(tmp_path):
+    """``mlflow_server_factory() -> MlflowServer``: a private server for this test
+    (to kill and restart freely); every one started is stopped after the test."""
+    servers = []
+
+    def factory(start: bool = True) -> MlflowServer:
+        server = MlflowServer(tmp_path / f"server-{len(servers)}")
+        servers.append(server)
+        return server.start() if start else server
+
+    yield factory
+    for server in servers:
+        server.stop()

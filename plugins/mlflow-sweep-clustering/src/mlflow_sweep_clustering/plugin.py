@@ -1,0 +1,25 @@
+"""Hook implementations: what this plugin registers with mlflow-sweep."""
+
+from mlflow_sweep_plugin.hookspecs import hookimpl
+
+from .cluster_summary import PATTERN, PARSER_VERSION, parse_cluster_summary
+
+
+@hookimpl
+def sweep_register_parsers(register):
+    register(
+        "cluster_summary",
+        PATTERN,
+        parse_cluster_summary,
+        version=PARSER_VERSION,
+        loader="json",
+        description="SAE clustering summary: one row per layer per run",
+    )
+
+
+@hookimpl
+def sweep_register_demos(register):
+    from .demo import log_demo_sweep
+
+    register("clustering", log_demo_sweep,
+             description="an SAE clustering sweep: 4 layers, soft and refined assignments")
