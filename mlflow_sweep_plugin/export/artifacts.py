@@ -66,12 +66,19 @@ class ListingPlan:
                 out[prefix] = None if old is None or remaining is None else max(old, remaining)
             else:
                 out[prefix] = remaining
-        # drop roots nested in an unbounded ancestor
-        keep = {}
-        for root, depth in sorted(out.items()):
-            if any(root.startswith(r + "/") or r == "" for r, d in keep.items() if d is None and r != root):
-                continue
-            keep[root] = depth
+        # drop roots that an ancestor's listing already covers
+        keep: dict[str, int | None] = {}
+        for root, depth in sorted(out.items(), key=lambda kv: kv[0].count("/") + bool(kv[0])):
+            covered = False
+            for anc, anc_depth in keep.items():
+                if anc and not root.startswith(anc + "/"):
+                    continue
+                below = root.count("/") + 1 - (anc.count("/") + 1 if anc else 0)
+                if anc_depth is None or (depth is not None and anc_depth >= below + depth):
+                    covered = True
+                    break
+            if not covered:
+                keep[root] = depth
         return sorted(keep.items())
 
     def matches_any(self, path: str) -> bool:

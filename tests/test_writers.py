@@ -1,0 +1,100 @@
+"""Writers: exact round trips, spreadsheet-safe opt-in, atomic replacement."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pandas as pd
+import pytest
+
+from mlflow_sweep_plugin.export import writers
+from mlflow_sweep_plugin.export.table import TableBuilder, natural_key
+
+
+def _frame():
+    return pd.DataFrame({
+        "p": pd.Series(["-0.5", "=x", "@SUM(A1)", "+1", None], dtype="object"),
+        "f": [0.1 + 0.2, -0.5, math.nan, 1e-300, 123456789.123456789],
+        "i": pd.Series([1, None, 3, 2**53 + 1, 0], dtype="Int64"),
+        "ts": pd.to_datetime([1_700_000_000_000] * 5, unit="ms", utc=True),
+    })
+
+
+@pytest.mark.parametrize("ext", ["csv", "json", "jsonl", "parquet"])
+def test_round_trip_exact(tmp_path, ext):
+    df = _frame()
+    path = tmp_path / f"t.{ext}"
+    assert writers.write_table(df, str(path)) == ext
+    if ext == "csv":
+        back = pd.read_csv(path, dtype={"p": str})
+        assert back["p"].tolist()[:4] == ["-0.5", "=x", "@SUM(A1)", "+1"]
+        assert back["f"].tolist()[0] == 0.1 + 0.2 and back["f"].tolist()[4] == 123456789.123456789
+        assert back["ts"][0] == "2023-11-14T22:13:20.000+00:00"
+        assert "1,\n" not in path.read_text() and "9007199254740993" in path.read_text()
+    elif ext == "parquet":
+        back = pd.read_parquet(path)
+        assert back["p"].tolist()[:4] == ["-0.5", "=x", "@SUM(A1)", "+1"]
+        assert back["i"].tolist()[3] == 2**53 + 1 and str(back["i"].dtype) == "Int64"
+        assert math.isnan(back["f"][2]) and back["f"][0] == 0.1 + 0.2
+        assert str(back["ts"].dtype).startswith("datetime64")
+    else:
+        text = path.read_text()
+        recs = json.loads(text) if ext == "json" else [json.loads(x) for x in text.splitlines()]
+        assert [r["p"] for r in recs] == ["-0.5", "=x", "@SUM(A1)", "+1", None]
+        assert recs[0]["f"] == 0.1 + 0.2 and recs[2]["f"] is None and recs[1]["i"] is None
+        assert recs[3]["i"] == 2**53 + 1
+
+
+def test_spreadsheet_safe_is_opt_in(tmp_path):
+    path = tmp_path / "s.csv"
+    writers.write_table(_frame(), str(path), spreadsheet_safe=True)
+    back = pd.read_csv(path, dtype={"p": str})
+    assert back["p"].tolist()[:4] == ["-0.5", "'=x", "'@SUM(A1)", "+1"]  # numbers stay numbers
+
+
+def test_failed_write_leaves_previous_file_and_no_temp(tmp_path, monkeypatch):
+    path = tmp_path / "keep.csv"
+    path.write_text("old\n")
+
+    def boom(df, p):
+        with open(p, "w") as fh:
+            fh.write("partial")
+        raise KeyboardInterrupt
+
+    monkeypatch.setitem(writers.__dict__, "_write_csv", boom)
+    with pytest.raises(KeyboardInterrupt):
+        writers.write_table(_frame(), str(path))
+    assert path.read_text() == "old\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["keep.csv"]
+
+
+def test_format_from_extension():
+    assert writers.format_for("a.parquet", None) == "parquet"
+    assert writers.format_for("a.ndjson", None) == "jsonl"
+    assert writers.format_for("a.tsv", None) == "csv"
+    assert writers.format_for("a.csv", "json") == "json"
+
+
+def test_natural_key_orders_numbers():
+    names = ["cluster_10_x", "cluster_2_x", "cluster_1_x", "a"]
+    assert sorted(names, key=natural_key) == ["a", "cluster_1_x", "cluster_2_x", "cluster_10_x"]
+
+
+class _Run:
+    class info:
+        run_id, run_name, start_time, end_time, status = "r1", "n", 0, None, "FINISHED"
+
+    class data:
+        params = {"layer": "7", "status": "x", "lr": "0.1"}
+        metrics = {"loss": 0.5}
+        tags = {}
+
+
+def test_param_colliding_with_a_column_is_prefixed():
+    tb = TableBuilder()
+    tb.add_run(_Run, [{"layer": 0, "v": [1, 2]}], ["layer"])
+    df = tb.frame()
+    assert list(df.columns) == ["run_id", "run_name", "start_time", "end_time", "status", "lr",
+                                "params.layer", "params.status", "metrics.loss", "layer", "v"]
+    assert df["params.layer"][0] == "7" and df["layer"][0] == 0 and df["v"][0] == "[1, 2]"
