@@ -1,0 +1,25 @@
+"""Hook implementations: what this plugin registers with mlflow-sweep."""
+
+from mlflow_sweep_plugin.hookspecs import hookimpl
+
+from .results import PARSER_VERSION, PATTERN, parse_som_results
+
+
+@hookimpl
+def sweep_register_parsers(register):
+    register(
+        "som_results",
+        PATTERN,
+        parse_som_results,
+        version=PARSER_VERSION,
+        loader="json",
+        description="self-organizing map: one row per run (errors, cluster and data stats, config)",
+    )
+
+
+@hookimpl
+def sweep_register_demos(register):
+    from .demo import log_demo_sweep
+
+    register("som", log_demo_sweep,
+             description="a SOM sweep on scikit-learn's digits: grid sizes, sigma, learning rate")
