@@ -50,8 +50,9 @@ def _plugin_warnings(collected: list):
         yield
     for w in caught:
         if issubclass(w.category, PluginLoadWarning):
-            _eprint(f"mlflow-sweep: warning: {w.message}")
-            collected.append(str(w.message))
+            text = str(w.message).removeprefix("mlflow-sweep: ")
+            _eprint(f"mlflow-sweep: warning: {text}")
+            collected.append(text)
         else:
             warnings.showwarning(w.message, w.category, w.filename, w.lineno)
 

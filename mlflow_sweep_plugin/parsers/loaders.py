@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import re
 from typing import Any, Callable
 
 import yaml
@@ -25,13 +26,14 @@ def load_json(data: bytes) -> Any:
 
 
 class _SafeLoader(yaml.SafeLoader):
-    """SafeLoader that also reads ``.nan``-style and bare ``NaN`` floats."""
+    """SafeLoader that also reads bare ``NaN``/``Infinity`` and ``1e-3`` as floats
+    (YAML 1.1 wants ``1.0e-3``; research configs write ``1e-3``)."""
 
 
 _SafeLoader.add_implicit_resolver(
     "tag:yaml.org,2002:float",
-    __import__("re").compile(r"^(?:[-+]?(?:nan|NaN|inf|Infinity))$"),
-    list("-+nNiI"),
+    re.compile(r"^(?:[-+]?(?:nan|NaN|inf|Infinity)|[-+]?[0-9]+(?:\.[0-9]*)?[eE][-+]?[0-9]+)$"),
+    list("-+nNiI0123456789"),
 )
 
 
