@@ -1,0 +1,404 @@
+"""``mlflow run PROJECT --backend sweep --backend-config CONFIG``: a grid sweep of an MLproject.
+
+The ``mlflow.project_backend`` entry point ``sweep``. MLflow constructs
+:class:`SweepBackend` with no arguments and calls :meth:`SweepBackend.run`. We create
+one parent run, then run every grid point (see :mod:`.backend_config`) as a child run of
+the project's entry point through MLflow's own ``LocalBackend`` (so ``--env-manager``,
+conda/virtualenv/docker projects and ``path`` params behave as with ``mlflow run``),
+with the grid values merged over ``-P``.
+
+Each child gets the sweep tags and ``mlflow.parentRunId`` (the UI nests it under the
+parent), and its process gets the sweep environment variables, so runs the job itself
+creates are tagged too (:mod:`.context`). When a child ends, its status is set from the
+exit code and its artifacts are flattened into metrics by the registered parsers. A
+failing child is FAILED and the sweep goes on; the parent records the counts, gets the
+sweep's export table (``sweep_table.csv``) and ends FAILED if any child failed.
+
+``mlflow run`` only waits for its local backend; for a plugin backend it returns as soon
+as ``run`` does. So when called from the ``mlflow run`` command we wait here and raise
+``ExecutionException`` when a child failed (``mlflow run`` then exits 1). Called from
+``mlflow.projects.run`` we return a :class:`SweepSubmittedRun` at once, which that
+function waits on when ``synchronous=True``.
+
+With ``--env-manager local`` the entry point's ``python`` is whatever ``python`` is first
+on ``PATH``. The sweep puts the directory of the interpreter running ``mlflow run`` first
+on the children's ``PATH``, so they use the same Python (and this package) even when the
+virtualenv was not activated.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+import threading
+import time
+
+from mlflow.projects.backend.abstract_backend import AbstractBackend
+from mlflow.projects.submitted_run import SubmittedRun
+
+POLL_SECONDS = 0.2
+_ENV_LOCK = threading.Lock()
+
+
+def _say(message: str) -> None:
+    sys.stderr.write(f"mlflow-sweep: {message}\n")
+    sys.stderr.flush()
+
+
+@contextlib.contextmanager
+def _environ(updates: dict):
+    """Set environment variables while MLflow's local backend starts a child (it copies
+    ``os.environ`` into the child and has no other way to add variables)."""
+    with _ENV_LOCK:
+        saved = {k: os.environ.get(k) for k in updates}
+        os.environ.update(updates)
+        try:
+            yield
+        finally:
+            for key, old in saved.items():
+                if old is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = old
+
+
+def _called_from_mlflow_run_command() -> bool:
+    """Whether ``mlflow run`` (the CLI command) is the caller: it does not wait for
+    plugin backends, so we must block for the sweep to finish and set the exit code."""
+    try:
+        import click
+
+        ctx = click.get_current_context(silent=True)
+        cli = sys.modules.get("mlflow.cli")
+        return ctx is not None and cli is not None and ctx.command is getattr(cli, "run", None)
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def _point_key(point: dict) -> str:
+    return json.dumps(point, sort_keys=True)
+
+
+def _run_name(point: dict) -> str:
+    return ",".join(f"{k}={v}" for k, v in point.items())
+
+
+class _Child:
+    def __init__(self, index: int, point: dict, params: dict):
+        self.index = index
+        self.point = point
+        self.params = params  # grid values merged over -P
+        self.run_id: str | None = None
+        self.submitted = None
+        self.status: str | None = None
+
+
+class SweepSubmittedRun(SubmittedRun):
+    """The parent run of a sweep, running in a background thread."""
+
+    def __init__(self, runner: "_SweepRunner"):
+        super().__init__()
+        self._runner = runner
+        self._thread = threading.Thread(target=runner.run, name=f"mlflow-sweep-{runner.parent_id}",
+                                        daemon=False)
+        self._thread.start()
+
+    @property
+    def run_id(self):
+        return self._runner.parent_id
+
+    @property
+    def runner(self):
+        return self._runner
+
+    def wait(self):
+        while self._thread.is_alive():
+            self._thread.join(timeout=0.5)
+        return self._runner.final_status == "FINISHED"
+
+    def get_status(self):
+        if self._thread.is_alive():
+            return "RUNNING"
+        return self._runner.final_status or "FAILED"
+
+    def cancel(self):
+        self._runner.cancel()
+        while self._thread.is_alive():
+            self._thread.join(timeout=0.5)
+
+
+class _SweepRunner:
+    """Plans, runs and records one sweep (the work behind :class:`SweepSubmittedRun`)."""
+
+    def __init__(self, *, client, tracking_uri, experiment_id, work_dir, project, entry_point,
+                 params, config, sweep_name, source_tags):
+        self.client = client
+        self.tracking_uri = tracking_uri
+        self.experiment_id = str(experiment_id)
+        self.work_dir = work_dir
+        self.project = project
+        self.entry_point = entry_point
+        self.params = dict(params)
+        self.config = config
+        self.sweep_name = sweep_name
+        self.source_tags = source_tags
+        self.parent_id: str | None = None
+        self.sweep_id: str | None = None
+        self.children: list[_Child] = []
+        self.skipped: list[_Child] = []
+        self.superseded: dict[str, list[str]] = {}  # point key -> old failed child run ids
+        self.final_status: str | None = None
+        self.error: str | None = None
+        self._cancel = threading.Event()
+
+    # -- planning (in the caller's thread: errors surface as ExecutionException) --------
+    def plan(self) -> None:
+        from mlflow.exceptions import ExecutionException
+
+        entry = self.project.get_entry_point(self.entry_point)
+        for index, point in enumerate(self.config.points()):
+            merged = dict(self.params)
+            merged.update(point)
+            if entry is not None:
+                try:
+                    entry.compute_parameters(merged, storage_dir=None)
+                except ExecutionException as exc:
+                    raise ExecutionException(f"sweep grid point {index} ({_run_name(point)}): {exc}") from None
+            self.children.append(_Child(index, point, merged))
+
+    def start_parent(self) -> str:
+        from mlflow.utils.mlflow_tags import MLFLOW_PROJECT_BACKEND
+
+        from .sweep_runs import (TAG_KIND, TAG_POINT, TAG_ROLE, TAG_SUPERSEDED, TAG_SWEEP_NAME,
+                                 create_parent, find_runs, new_sweep_id, reopen)
+
+        tags = dict(self.source_tags)
+        tags.update({MLFLOW_PROJECT_BACKEND: "sweep",
+                     "mlflow_sweep.grid": json.dumps(self.config.grid)[:5000],
+                     "mlflow_sweep.fixed_params": json.dumps(self.params)[:5000]})
+        parent = None
+        if self.config.resume:
+            parents = find_runs(self.client, self.experiment_id,
+                                {TAG_SWEEP_NAME: self.sweep_name, TAG_ROLE: "parent",
+                                 TAG_KIND: "mlflow-run"})
+            if parents:
+                parent = parents[-1]
+            done, failed = {}, {}
+            for run in find_runs(self.client, self.experiment_id,
+                                 {TAG_SWEEP_NAME: self.sweep_name, TAG_ROLE: "child"}):
+                key = run.data.tags.get(TAG_POINT)
+                if key is None or TAG_SUPERSEDED in run.data.tags:
+                    continue
+                if run.info.status == "FINISHED":
+                    done.setdefault(key, run.info.run_id)
+                else:
+                    failed.setdefault(key, []).append(run.info.run_id)
+            todo = []
+            for child in self.children:
+                key = _point_key(child.point)
+                if key in done:
+                    child.run_id, child.status = done[key], "FINISHED"
+                    self.skipped.append(child)
+                else:
+                    if key in failed:
+                        self.superseded[key] = failed[key]
+                    todo.append(child)
+            self.children = todo
+        if parent is not None:
+            self.parent_id = parent.info.run_id
+            self.sweep_id = parent.data.tags.get("mlflow_sweep.sweep_id") or new_sweep_id()
+            reopen(self.client, self.parent_id)
+            from mlflow.entities import RunTag
+
+            self.client.log_batch(self.parent_id, tags=[RunTag(k, str(v)) for k, v in tags.items()])
+        else:
+            self.sweep_id = new_sweep_id()
+            run = create_parent(self.client, self.experiment_id, self.sweep_id, self.sweep_name,
+                                kind="mlflow-run", tags=tags)
+            self.parent_id = run.info.run_id
+        return self.parent_id
+
+    # -- running (in the background thread) --------------------------------------------
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    def run(self) -> None:
+        try:
+            self._run()
+        except BaseException as exc:  # noqa: BLE001 - record, end the parent, never hang
+            self.error = f"{type(exc).__name__}: {exc}"
+            _say(f"sweep {self.sweep_name!r} stopped: {self.error}")
+            self.final_status = "FAILED"
+            with contextlib.suppress(Exception):
+                self.client.set_terminated(self.parent_id, status="FAILED")
+
+    def _run(self) -> None:
+        from .sweep_runs import finish_parent, find_runs, TAG_SUPERSEDED, TAG_SWEEP_ID
+
+        n_total = len(self.children) + len(self.skipped)
+        _say(f"sweep {self.sweep_name!r}: parent run {self.parent_id}, {n_total} grid point(s)"
+             + (f", {len(self.skipped)} already finished (resume)" if self.skipped else "")
+             + f", max_parallel {self.config.max_parallel}")
+        pending = list(self.children)
+        running: list[_Child] = []
+        while pending or running:
+            if self._cancel.is_set():
+                for child in running:
+                    with contextlib.suppress(Exception):
+                        child.submitted.cancel()
+                    self._end_child(child, "KILLED")
+                for child in pending:
+                    child.status = "KILLED"
+                break
+            while pending and len(running) < self.config.max_parallel:
+                child = pending.pop(0)
+                self._start_child(child)
+                if child.submitted is not None:
+                    running.append(child)
+            time.sleep(POLL_SECONDS if running else 0)
+            for child in list(running):
+                code = child.submitted.command_proc.poll()
+                if code is None:
+                    continue
+                running.remove(child)
+                self._end_child(child, "FINISHED" if code == 0 else "FAILED", exit_code=code)
+        ran = [c for c in self.children if c.status is not None]
+        n_failed = sum(1 for c in ran if c.status != "FINISHED")
+        exclude = []
+        for run in find_runs(self.client, self.experiment_id, {TAG_SWEEP_ID: self.sweep_id}):
+            if TAG_SUPERSEDED in run.data.tags:
+                exclude.append(run.info.run_id)
+        status = "KILLED" if self._cancel.is_set() else None
+        self.final_status = finish_parent(
+            self.client, self.experiment_id, self.parent_id, self.sweep_id,
+            n_children=n_total, n_failed=n_failed, n_skipped=len(self.skipped),
+            exclude_run_ids=exclude, status=status, warn=lambda m: _say(f"warning: {m}"))
+        _say(f"sweep {self.sweep_name!r} {self.final_status}: {len(ran) - n_failed} finished, "
+             f"{n_failed} failed, {len(self.skipped)} skipped (parent run {self.parent_id})")
+
+    def _start_child(self, child: _Child) -> None:
+        from mlflow.entities import Param, RunTag
+        from mlflow.projects.backend.local import LocalBackend
+        from mlflow.projects.utils import MLFLOW_LOCAL_BACKEND_RUN_ID_CONFIG, PROJECT_SYNCHRONOUS
+
+        from .sweep_runs import TAG_KIND, TAG_POINT, TAG_SUPERSEDED, create_child, sweep_env
+
+        tags = dict(self.source_tags)
+        tags.update({TAG_POINT: _point_key(child.point), TAG_KIND: "mlflow-run"})
+        run = create_child(self.client, self.experiment_id, self.parent_id, self.sweep_id,
+                           self.sweep_name, child.index, _run_name(child.point), tags=tags)
+        child.run_id = run.info.run_id
+        for old in self.superseded.get(_point_key(child.point), ()):
+            with contextlib.suppress(Exception):
+                self.client.set_tag(old, TAG_SUPERSEDED, child.run_id)
+        try:
+            entry = self.project.get_entry_point(self.entry_point)
+            if entry is not None:
+                final, extra = entry.compute_parameters(child.params, storage_dir=None)
+                params = [Param(k, str(v)) for k, v in list(final.items()) + list(extra.items())]
+                for start in range(0, len(params), 100):
+                    self.client.log_batch(child.run_id, params=params[start:start + 100])
+            local_config = dict(self.config.extra)
+            local_config[PROJECT_SYNCHRONOUS] = True  # run the entry point directly, not `mlflow run`
+            local_config[MLFLOW_LOCAL_BACKEND_RUN_ID_CONFIG] = child.run_id
+            env = sweep_env(self.sweep_id, child.index, self.parent_id, self.sweep_name)
+            if local_config.get("ENV_MANAGER") in (None, "local"):
+                path = os.environ.get("PATH", "")
+                env["PATH"] = os.path.dirname(sys.executable) + (os.pathsep + path if path else "")
+            _say(f"[{child.index}] {_run_name(child.point)}: run {child.run_id}")
+            with _environ(env):
+                child.submitted = LocalBackend().run(self.work_dir, self.entry_point, child.params,
+                                                     None, local_config, self.tracking_uri,
+                                                     self.experiment_id)
+        except Exception as exc:  # noqa: BLE001 - this point fails; the sweep goes on
+            _say(f"[{child.index}] {_run_name(child.point)}: could not start: {type(exc).__name__}: {exc}")
+            with contextlib.suppress(Exception):
+                self.client.log_batch(child.run_id, tags=[RunTag("mlflow_sweep.error", str(exc)[:5000])])
+            self._end_child(child, "FAILED")
+
+    def _end_child(self, child: _Child, status: str, exit_code=None) -> None:
+        from .sweep_runs import flatten_child
+
+        if status == "FINISHED":
+            with contextlib.suppress(Exception):  # the job may have failed its own run
+                if self.client.get_run(child.run_id).info.status in ("FAILED", "KILLED"):
+                    status = "FAILED"
+        child.status = status
+        with contextlib.suppress(Exception):
+            self.client.set_terminated(child.run_id, status=status)
+        detail = f" (exit code {exit_code})" if exit_code not in (None, 0) else ""
+        _say(f"[{child.index}] {_run_name(child.point)}: {status}{detail}")
+        if status != "KILLED":
+            flatten_child(child.run_id, client=self.client, warn=lambda m: _say(f"warning: {m}"))
+
+
+def _source_tags(project_uri: str, work_dir: str, entry_point: str) -> dict:
+    from mlflow.utils.mlflow_tags import MLFLOW_PROJECT_ENTRY_POINT, MLFLOW_SOURCE_NAME, MLFLOW_SOURCE_TYPE
+
+    tags = {MLFLOW_SOURCE_NAME: project_uri, MLFLOW_SOURCE_TYPE: "PROJECT",
+            MLFLOW_PROJECT_ENTRY_POINT: entry_point}
+    with contextlib.suppress(Exception):
+        import getpass
+
+        from mlflow.utils.mlflow_tags import MLFLOW_USER
+
+        tags[MLFLOW_USER] = getpass.getuser()
+    with contextlib.suppress(Exception):
+        from mlflow.projects.utils import get_git_commit
+        from mlflow.utils.mlflow_tags import MLFLOW_GIT_COMMIT
+
+        commit = get_git_commit(work_dir)
+        if commit:
+            tags[MLFLOW_GIT_COMMIT] = commit
+    return tags
+
+
+def default_sweep_name(project, project_uri: str, entry_point: str) -> str:
+    name = getattr(project, "name", None)
+    if not name:
+        path = project_uri.split("#", 1)[0].rstrip("/\\")
+        name = os.path.basename(path) or "project"
+    return f"{name}:{entry_point}"
+
+
+class SweepBackend(AbstractBackend):
+    """The ``sweep`` project backend (see the module docstring)."""
+
+    def run(self, project_uri, entry_point, params, version, backend_config, tracking_uri,
+            experiment_id):
+        from mlflow.exceptions import ExecutionException
+        from mlflow.projects.utils import fetch_and_validate_project, load_project
+        from mlflow.tracking import MlflowClient
+
+        from .backend_config import SweepConfigError, parse_backend_config
+
+        try:
+            config = parse_backend_config(backend_config)
+        except SweepConfigError as exc:
+            raise ExecutionException(f"sweep backend config: {exc}") from None
+        params = dict(params or {})
+        work_dir = fetch_and_validate_project(project_uri, version, entry_point, params)
+        project = load_project(work_dir)
+        runner = _SweepRunner(
+            client=MlflowClient(tracking_uri), tracking_uri=tracking_uri,
+            experiment_id=experiment_id, work_dir=work_dir, project=project,
+            entry_point=entry_point, params=params, config=config,
+            sweep_name=config.sweep_name or default_sweep_name(project, project_uri, entry_point),
+            source_tags=_source_tags(project_uri, work_dir, entry_point))
+        runner.plan()
+        runner.start_parent()
+        submitted = SweepSubmittedRun(runner)
+        if _called_from_mlflow_run_command():
+            try:
+                ok = submitted.wait()
+            except KeyboardInterrupt:
+                submitted.cancel()
+                raise
+            if not ok:
+                n_failed = sum(1 for c in runner.children if c.status != "FINISHED")
+                reason = runner.error or f"{n_failed} of {len(runner.children) + len(runner.skipped)} grid points failed"
+                raise ExecutionException(f"Sweep {runner.sweep_name!r} (parent run {runner.parent_id}) "
+                                         f"{runner.final_status}: {reason}")
+        return submitted

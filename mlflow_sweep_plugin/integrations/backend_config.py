@@ -1,0 +1,141 @@
+"""The ``sweep`` backend's configuration: what ``--backend-config`` may hold.
+
+``mlflow run`` hands a backend either the parsed inline JSON (``-c '{"grid": ...}'``) or,
+for a path ending in ``.json``, the parsed file. MLflow's CLI refuses any other path, so a
+YAML file is named inside the JSON: ``-c '{"config_file": "sweep.yaml"}'``. Keys:
+
+- ``grid`` (required): ``{param: [values...]}``; the sweep is the cartesian product, in
+  the order the keys are given (the last key varies fastest). A scalar counts as a list of
+  one value.
+- ``max_parallel`` (default 1): how many grid points run at once.
+- ``sweep_name`` (default ``<project dir name>:<entry point>``): names the parent run and
+  identifies the sweep for ``resume``.
+- ``resume`` (default false): skip grid points that already have a FINISHED child run of
+  a sweep with the same ``sweep_name`` in the experiment (matched on the grid params).
+- ``config_file``: a JSON or YAML file holding any of the keys above; keys given inline
+  win over the file's.
+
+Pure data handling: no MLflow import, so it is cheap and easy to test.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+from dataclasses import dataclass, field
+
+KNOWN_KEYS = ("grid", "max_parallel", "sweep_name", "resume", "config_file")
+
+
+class SweepConfigError(ValueError):
+    """The backend config is unusable; the message says which key and why."""
+
+
+@dataclass
+class SweepConfig:
+    grid: dict
+    max_parallel: int = 1
+    sweep_name: str | None = None
+    resume: bool = False
+    extra: dict = field(default_factory=dict)  # MLflow's own keys (ENV_MANAGER, ...)
+
+    def points(self) -> list[dict]:
+        """Every grid point as ``{param: value-as-text}``, in sweep order."""
+        return grid_points(self.grid)
+
+
+def param_text(value) -> str:
+    """How a grid value is passed with ``-P`` (booleans as JSON spells them)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def grid_points(grid: dict) -> list[dict]:
+    """The cartesian product of ``grid`` (``{"a": [1, 2], "b": ["x"]}`` -> 2 points)."""
+    keys = list(grid)
+    values = [[param_text(v) for v in grid[k]] for k in keys]
+    return [dict(zip(keys, combo)) for combo in itertools.product(*values)]
+
+
+def _load_file(path: str) -> dict:
+    path = os.path.expanduser(path)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+    except OSError as exc:
+        raise SweepConfigError(f"config_file {path!r} cannot be read: {exc.strerror or exc}") from None
+    try:
+        if path.lower().endswith(".json"):
+            data = json.loads(text)
+        else:
+            import yaml
+
+            data = yaml.safe_load(text)
+    except Exception as exc:  # noqa: BLE001 - json/yaml errors: report which file
+        raise SweepConfigError(f"config_file {path!r} is not valid JSON/YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise SweepConfigError(f"config_file {path!r} must hold a mapping, got {type(data).__name__}")
+    return data
+
+
+def _check_grid(grid) -> dict:
+    if not isinstance(grid, dict) or not grid:
+        raise SweepConfigError('"grid" must be a non-empty mapping of param name -> list of values, '
+                               'e.g. {"grid": {"lr": [0.1, 0.01]}}')
+    out = {}
+    for key, values in grid.items():
+        if not isinstance(key, str) or not key:
+            raise SweepConfigError(f"grid: param names must be non-empty strings, got {key!r}")
+        if not isinstance(values, (list, tuple)):
+            values = [values]
+        if not values:
+            raise SweepConfigError(f"grid: {key!r} has no values")
+        for v in values:
+            if v is None or isinstance(v, (dict, list, tuple)):
+                raise SweepConfigError(f"grid: {key!r} has a value that is not a string, number or "
+                                       f"boolean: {json.dumps(v)[:60]}")
+        out[key] = list(values)
+    return out
+
+
+def parse_backend_config(config) -> SweepConfig:
+    """Validate a backend config (a dict, as MLflow passes it) into a :class:`SweepConfig`.
+
+    Keys in upper case (``ENV_MANAGER``, ``SYNCHRONOUS``, ...) and ``build_image`` /
+    ``docker_auth`` are MLflow's own; they are kept in ``extra`` for the local backend.
+    """
+    if config is None:
+        config = {}
+    if isinstance(config, str):  # a path given through the Python API
+        config = {"config_file": config}
+    if not isinstance(config, dict):
+        raise SweepConfigError(f"the backend config must be a mapping, got {type(config).__name__}")
+    ours = {k: v for k, v in config.items() if k in KNOWN_KEYS}
+    extra = {k: v for k, v in config.items() if k not in KNOWN_KEYS}
+    if ours.get("config_file"):
+        merged = _load_file(str(ours["config_file"]))
+        unknown = sorted(k for k in merged if k not in KNOWN_KEYS or k == "config_file")
+        if unknown:
+            raise SweepConfigError(f"config_file {ours['config_file']!r}: unknown key(s) "
+                                   f"{', '.join(unknown)}; known: grid, max_parallel, sweep_name, resume")
+        merged.update({k: v for k, v in ours.items() if k != "config_file"})
+        ours = merged
+    unknown = sorted(k for k in extra if not (k.isupper() or k.startswith("_")
+                                              or k in ("build_image", "docker_auth")))
+    if unknown:
+        raise SweepConfigError(f"unknown backend config key(s) {', '.join(unknown)}; known: "
+                               "grid, max_parallel, sweep_name, resume, config_file")
+    grid = _check_grid(ours.get("grid"))
+    max_parallel = ours.get("max_parallel", 1)
+    if isinstance(max_parallel, bool) or not isinstance(max_parallel, int) or max_parallel < 1:
+        raise SweepConfigError(f'"max_parallel" must be an integer >= 1, got {max_parallel!r}')
+    name = ours.get("sweep_name")
+    if name is not None and (not isinstance(name, str) or not name.strip()):
+        raise SweepConfigError(f'"sweep_name" must be a non-empty string, got {name!r}')
+    resume = ours.get("resume", False)
+    if not isinstance(resume, bool):
+        raise SweepConfigError(f'"resume" must be true or false, got {resume!r}')
+    return SweepConfig(grid=grid, max_parallel=max_parallel, sweep_name=name, resume=resume,
+                       extra=extra)
