@@ -23,6 +23,15 @@ _API = {
     "export_runs": "mlflow_sweep_plugin.export",
     "ExportResult": "mlflow_sweep_plugin.export",
     "get_plugin_manager": "mlflow_sweep_plugin.plugins",
+    # logging API (issue 5)
+    "flatten_config": "mlflow_sweep_plugin.tracking.flatten",
+    "log_config": "mlflow_sweep_plugin.tracking.params",
+    "ParamChanged": "mlflow_sweep_plugin.tracking.params",
+    "log_metrics": "mlflow_sweep_plugin.tracking.metrics",
+    "log_artifacts_selectively": "mlflow_sweep_plugin.tracking.artifacts",
+    "log_artifacts_by_type": "mlflow_sweep_plugin.tracking.artifacts",
+    "flatten_artifacts": "mlflow_sweep_plugin.tracking.flatten_artifacts",
+    "log_result": "mlflow_sweep_plugin.tracking.results",
 }
 
 __all__ = sorted(_API) + ["__version__"]

@@ -67,3 +67,29 @@ def sweep_register_demos(register):
     tracking URI is already set). ``mlflow-sweep demo --kind NAME`` runs it and exports
     the experiment, so a newcomer sees the whole pipeline on the embedded default store.
     """
+
+
+@hookspec
+def sweep_register_loggers(register):
+    """Register how this plugin's kind of result is logged to MLflow.
+
+    Call ``register(kind, log, description="")`` once per kind of result. Research
+    code then calls :func:`mlflow_sweep_plugin.log_result` ``(kind, result,
+    run_id=None, **options)``, which calls ``log(result, run, **options)`` with:
+
+    - ``result``: whatever the job produced (a dict such as ``som_results.json``'s
+      content, a results directory, an analyzer object; the plugin decides);
+    - ``run``: a :class:`mlflow_sweep_plugin.tracking.results.ResultLogger` bound to
+      the target run, with ``log_config``, ``log_params``, ``log_metrics``,
+      ``set_tags``, ``log_artifact``, ``log_text``, ``log_dict``,
+      ``log_artifacts_by_type`` and ``log_artifacts_selectively`` (the logging API:
+      batched, keys escaped, no-op on repeat, and spooled to disk when the tracking
+      server is unreachable inside :func:`~mlflow_sweep_plugin.sweep_run`);
+    - ``options``: the keyword arguments given to ``log_result``.
+
+    ``log``'s return value is returned by ``log_result``. Log what makes runs of this
+    kind comparable in the MLflow UI (headline metrics, learner-prefixed metrics,
+    artifacts sorted into ``models/``, ``visualizations/``, ``results/``), and write
+    the summary files your parsers read, so that export and logging agree. A second
+    plugin registering the same ``kind`` replaces the first, with a warning.
+    """

@@ -1,0 +1,141 @@
+"""Project-specific logging: plugins say how a kind of result is logged.
+
+A SOM job, a causal-discovery job and a clustering job each produce a result of their
+own shape (training stats and a model, per-learner metrics and particle arrays,
+per-layer summaries). A plugin registers a *result logger* for its kind through the
+``sweep_register_loggers`` hook, and research code calls one function::
+
+    from mlflow_sweep_plugin import log_result
+
+    with sweep_run(experiment="som"):
+        log_result("som", analyzer_result)
+
+The logger gets the result and a :class:`ResultLogger` bound to the run, whose
+methods are this package's logging API, so what it logs goes through the same
+batching, key escaping and offline spool as everything else.
+"""
+
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass
+
+from ..errors import UsageError
+
+
+@dataclass
+class ResultLoggerSpec:
+    """One registered result logger (``name`` is the result kind)."""
+
+    name: str
+    log: object
+    description: str = ""
+    plugin: str = ""
+    plugin_version: str = ""
+
+
+def _build(kind, log, *, plugin, plugin_version, description=""):
+    if not kind or not isinstance(kind, str):
+        raise ValueError("a result logger needs a non-empty kind")
+    if not callable(log):
+        raise TypeError(f"result logger {kind!r}: log must be callable")
+    return ResultLoggerSpec(kind, log, description, plugin, plugin_version)
+
+
+_CACHE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def result_loggers(plugin_manager=None) -> dict[str, ResultLoggerSpec]:
+    """Every registered result logger by kind (collected once per plugin manager)."""
+    from ..plugins import get_plugin_manager
+
+    pm = plugin_manager or get_plugin_manager()
+    try:
+        return _CACHE[pm]
+    except KeyError:
+        found = pm._collect("sweep_register_loggers", _build)
+        _CACHE[pm] = found
+        return found
+
+
+class ResultLogger:
+    """What a result logger writes with: the logging API, bound to one run.
+
+    ``run_id`` is ``None`` inside a :func:`sweep_run` that spools (the run does not
+    exist yet); every method still works.
+    """
+
+    def __init__(self, run_id: str | None = None):
+        self.run_id = run_id
+
+    def log_config(self, cfg, prefix=None, **options):
+        from .params import log_config
+
+        return log_config(cfg, prefix, run_id=self.run_id, **options)
+
+    def log_params(self, params: dict) -> dict:
+        """Flat params as given (values as ``str``); same no-op/changed-value rules."""
+        from .params import log_params_checked
+        from .sink import resolve_sink
+
+        return log_params_checked(resolve_sink(self.run_id), params)
+
+    def log_metrics(self, metrics, prefix=None, step=None, **options):
+        from .metrics import log_metrics
+
+        return log_metrics(metrics, prefix, step, run_id=self.run_id, **options)
+
+    def set_tags(self, tags: dict) -> None:
+        from .sink import resolve_sink
+
+        resolve_sink(self.run_id).log_batch(tags={str(k): str(v) for k, v in tags.items()})
+
+    def log_artifact(self, local_path, artifact_path: str | None = None) -> None:
+        import os
+
+        from .sink import resolve_sink
+
+        resolve_sink(self.run_id).log_artifact(os.fspath(local_path), artifact_path)
+
+    def log_text(self, text: str, artifact_file: str) -> None:
+        from .params import log_text_artifact
+        from .sink import resolve_sink
+
+        log_text_artifact(resolve_sink(self.run_id), text, artifact_file)
+
+    def log_dict(self, obj, artifact_file: str) -> None:
+        """``obj`` as JSON (``.json``) or YAML (``.yaml``/``.yml``) at ``artifact_file``."""
+        import json
+
+        from .flatten import config_yaml, to_plain
+
+        if artifact_file.endswith((".yaml", ".yml")):
+            text = config_yaml(obj)
+        else:
+            text = json.dumps(to_plain(obj), indent=2)
+        self.log_text(text, artifact_file)
+
+    def log_artifacts_by_type(self, paths_or_dir, mapping=None, **options):
+        from .artifacts import log_artifacts_by_type
+
+        return log_artifacts_by_type(paths_or_dir, mapping, run_id=self.run_id, **options)
+
+    def log_artifacts_selectively(self, local_dir, artifact_path=None, **options):
+        from .artifacts import log_artifacts_selectively
+
+        return log_artifacts_selectively(local_dir, artifact_path, run_id=self.run_id, **options)
+
+
+def log_result(kind: str, result, run_id: str | None = None, *, plugin_manager=None,
+               **options):
+    """Log ``result`` the way the plugin registered for ``kind`` says.
+
+    ``options`` are passed on to the plugin's logger. Returns what it returns.
+    Raises :class:`~mlflow_sweep_plugin.errors.UsageError` for an unknown kind
+    (listing the installed ones).
+    """
+    loggers = result_loggers(plugin_manager)
+    if kind not in loggers:
+        raise UsageError(f"no result logger for kind {kind!r}; installed: "
+                         f"{', '.join(sorted(loggers)) or '(none)'}")
+    return loggers[kind].log(result, ResultLogger(run_id), **options)

@@ -1,0 +1,88 @@
+"""Where logging calls go: a tracking store through ``MlflowClient``, or a ``sweep_run``.
+
+Every public logging function (``log_config``, ``log_metrics``, the artifact helpers)
+writes through a *sink* with four operations (params/metrics/tags in batches, one
+artifact file, end of run, and the params already logged). :func:`resolve_sink`
+picks it: the active :func:`~mlflow_sweep_plugin.sweep_run` when there is one (which
+switches to its spool when the server goes away), else the given run, else MLflow's
+active run. So code written against these functions keeps working offline.
+"""
+
+from __future__ import annotations
+
+import time
+
+MAX_PARAMS_TAGS_PER_BATCH = 100  # mlflow.utils.validation limits of one log_batch request
+MAX_METRICS_PER_BATCH = 1000
+MAX_ENTITIES_PER_BATCH = 1000
+
+# the sweep runs entered and not yet left, innermost last (see run.py)
+_ACTIVE_RUNS: list = []
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def batches(params: dict, metrics: list, tags: dict):
+    """Split into ``log_batch``-sized chunks: <= 100 params, <= 100 tags,
+    <= 1000 metrics and <= 1000 entities per request; as few requests as possible."""
+    params, tags, metrics = list(params.items()), list(tags.items()), list(metrics)
+    while params or tags or metrics:
+        p, params = params[:MAX_PARAMS_TAGS_PER_BATCH], params[MAX_PARAMS_TAGS_PER_BATCH:]
+        t, tags = tags[:MAX_PARAMS_TAGS_PER_BATCH], tags[MAX_PARAMS_TAGS_PER_BATCH:]
+        room = MAX_ENTITIES_PER_BATCH - len(p) - len(t)
+        n = min(room, MAX_METRICS_PER_BATCH)
+        m, metrics = metrics[:n], metrics[n:]
+        yield dict(p), m, dict(t)
+
+
+class ClientSink:
+    """Logs straight into one run of a tracking store."""
+
+    def __init__(self, run_id: str, client=None):
+        if client is None:
+            from mlflow.tracking import MlflowClient
+
+            client = MlflowClient()
+        self.client = client
+        self.run_id = run_id
+
+    def existing_params(self) -> dict:
+        return dict(self.client.get_run(self.run_id).data.params)
+
+    def log_batch(self, params=None, metrics=(), tags=None) -> None:
+        """``metrics`` are ``(key, value, timestamp_ms, step)`` tuples."""
+        from mlflow.entities import Metric, Param, RunTag
+
+        for p, m, t in batches(params or {}, metrics, tags or {}):
+            self.client.log_batch(
+                self.run_id,
+                metrics=[Metric(k, float(v), int(ts), int(s)) for k, v, ts, s in m],
+                params=[Param(k, str(v)) for k, v in p.items()],
+                tags=[RunTag(k, str(v)) for k, v in t.items()],
+            )
+
+    def log_artifact(self, local_path: str, artifact_path: str | None = None) -> None:
+        self.client.log_artifact(self.run_id, local_path, artifact_path or None)
+
+    def end(self, status: str = "FINISHED", end_time: int | None = None) -> None:
+        self.client.set_terminated(self.run_id, status=status, end_time=end_time)
+
+
+def active_sweep_run():
+    return _ACTIVE_RUNS[-1] if _ACTIVE_RUNS else None
+
+
+def resolve_sink(run_id: str | None = None, client=None):
+    """The sink for ``run_id``; for ``None`` the active sweep run, else MLflow's active
+    run (started when there is none, as ``mlflow.log_param`` does)."""
+    active = active_sweep_run()
+    if active is not None and (run_id is None or run_id == active.run_id):
+        return active
+    if run_id is None:
+        import mlflow
+
+        run = mlflow.active_run() or mlflow.start_run()
+        run_id = run.info.run_id
+    return ClientSink(run_id, client)
