@@ -1,0 +1,84 @@
+"""``mlflow-sweep flatten`` and ``mlflow-sweep sync`` (registered by ``cli.py``).
+
+Cheap to import: click only; the work is imported inside the commands.
+"""
+
+from __future__ import annotations
+
+import click
+
+_CTX = {"help_option_names": ["-h", "--help"]}
+
+
+def _eprint(message: str) -> None:
+    click.echo(message, err=True)
+
+
+@click.command("flatten", context_settings=_CTX)
+@click.argument("run_ids", nargs=-1, metavar="[RUN_ID]...")
+@click.option("--experiment-name", "experiment_names", multiple=True, metavar="NAME",
+              help="Flatten every run of this experiment (repeatable).")
+@click.option("--filter", "filter_string", default="", metavar="EXPR",
+              help="With --experiment-name: MLflow search filter for the runs.")
+@click.option("--parser", "parser_names", multiple=True, metavar="NAME",
+              help="Only these installed parsers (repeatable; default: all).")
+@click.option("--tracking-uri", default=None, metavar="URI",
+              help="Default: $MLFLOW_TRACKING_URI, else MLflow's default.")
+@click.option("-q", "--quiet", is_flag=True, help="No summary line.")
+def flatten_command(run_ids, experiment_names, filter_string, parser_names, tracking_uri, quiet):
+    """Log the numeric fields of runs' artifacts as run metrics.
+
+    Runs the installed parsers over each run's artifacts (as the export does) and logs
+    what they find as metrics such as layer_0.energy_contrast_ratio, so the MLflow UI
+    can sort and compare runs by them. Running it again logs nothing new.
+    """
+    from mlflow.exceptions import MlflowException
+    from mlflow.tracking import MlflowClient
+
+    from ..cli import _plugin_warnings, _sweep_errors
+    from ..errors import UsageError
+    from ..export.runs import is_unreachable, iter_runs, resolve_experiments, unreachable
+    from ..plugins import get_plugin_manager
+    from ..uri import resolve_tracking_uri
+    from .flatten_artifacts import flatten_artifacts
+
+    problems: list = []
+    with _sweep_errors():
+        if not run_ids and not experiment_names:
+            raise click.UsageError("give RUN_ID... or --experiment-name NAME")
+        with _plugin_warnings(problems):
+            pm = get_plugin_manager()
+            pm.select_parsers(parser_names)
+        uri = resolve_tracking_uri(tracking_uri)
+        client = MlflowClient(uri)
+        ids = list(run_ids)
+        if experiment_names:
+            experiments = resolve_experiments(client, uri, experiment_names)
+            ids += [r.info.run_id for r in iter_runs(
+                client, [e.experiment_id for e in experiments], filter_string, tracking_uri=uri)]
+        n_new = n_same = n_warn = 0
+        for run_id in dict.fromkeys(ids):
+            try:
+                result = flatten_artifacts(run_id, parsers=parser_names or None, tracking_uri=uri,
+                                           plugin_manager=pm, client=client)
+            except MlflowException as exc:
+                if is_unreachable(exc):
+                    raise unreachable(uri, exc) from None
+                if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
+                    raise UsageError(f"no run {run_id!r} at this tracking store") from None
+                raise
+            except Exception as exc:  # noqa: BLE001
+                if is_unreachable(exc):
+                    raise unreachable(uri, exc) from None
+                raise
+            for w in result.warnings:
+                _eprint(f"mlflow-sweep: warning: {w}")
+            n_new += len(result.logged)
+            n_same += len(result.unchanged)
+            n_warn += len(result.warnings)
+    if not quiet:
+        _eprint(f"mlflow-sweep: flattened {len(dict.fromkeys(ids))} runs: {n_new} new metrics, "
+                f"{n_same} unchanged, {n_warn + len(problems)} warnings")
+
+
+COMMANDS = [flatten_command]
