@@ -2,6 +2,7 @@
 
 from mlflow_sweep_plugin.hookspecs import hookimpl
 
+from . import hamming_summary
 from .cluster_summary import PATTERN, PARSER_VERSION, parse_cluster_summary
 
 
@@ -15,6 +16,14 @@ def sweep_register_parsers(register):
         loader="json",
         description="SAE clustering summary: one row per layer per run",
     )
+    register(
+        "hamming_summary",
+        hamming_summary.PATTERN,
+        hamming_summary.parse_metrics_summary,
+        version=hamming_summary.PARSER_VERSION,
+        loader="json",
+        description="multi-seed Hamming k-means analysis: one row per (seed, k) execution",
+    )
 
 
 @hookimpl
@@ -23,3 +32,7 @@ def sweep_register_demos(register):
 
     register("clustering", log_demo_sweep,
              description="an SAE clustering sweep: 4 layers, soft and refined assignments")
+    from .hamming_demo import log_hamming_sweep
+
+    register("hamming", log_hamming_sweep,
+             description="Hamming k-means of pruned-weight masks: seeds x k, wanda and sparsegpt")
