@@ -93,8 +93,15 @@ def main():
                    "opened in spreadsheets (off by default: values round-trip exactly).")
 @click.option("--strict", is_flag=True, help="Exit 1 when there were warnings.")
 @click.option("-q", "--quiet", is_flag=True, help="No summary line and no progress bar.")
+@click.option("--workers", type=click.IntRange(1, 64), default=None, metavar="N",
+              help="Parallel reads for remote artifact stores (default 8).")
+@click.option("--no-cache", "no_cache", is_flag=True,
+              help="Neither read nor write the cache of ended runs' records.")
+@click.option("--refresh", is_flag=True,
+              help="Re-read every run and replace its cache entry.")
 def export_command(experiment_names, experiment_ids, tracking_uri, output, fmt, filter_string,
-                   run_view, parser_names, artifact_patterns, spreadsheet_safe, strict, quiet):
+                   run_view, parser_names, artifact_patterns, spreadsheet_safe, strict, quiet,
+                   workers=None, no_cache=False, refresh=False):
     """Export an experiment's runs and their summary artifacts as one table.
 
     One row per record (e.g. per layer per run) with run info, params, latest metrics
@@ -110,13 +117,18 @@ def export_command(experiment_names, experiment_ids, tracking_uri, output, fmt, 
             pm.parsers  # load plugins now so their warnings are shown first
         if not experiment_names and not experiment_ids:
             raise click.UsageError("give --experiment-name NAME or -x/--experiment-id ID")
-        result = export_sweep(
-            experiment_names=experiment_names, experiment_ids=experiment_ids,
-            tracking_uri=tracking_uri, output=output, fmt=fmt, filter_string=filter_string,
-            run_view=run_view, parser_names=parser_names, artifact_patterns=artifact_patterns,
-            spreadsheet_safe=spreadsheet_safe, plugin_manager=pm,
-            warn=lambda w: _eprint(f"mlflow-sweep: warning: {w}"),
-        )
+        from .export.progress import ExportProgress, stderr_is_terminal
+
+        with ExportProgress(enabled=not quiet and stderr_is_terminal()) as bar:
+            result = export_sweep(
+                experiment_names=experiment_names, experiment_ids=experiment_ids,
+                tracking_uri=tracking_uri, output=output, fmt=fmt, filter_string=filter_string,
+                run_view=run_view, parser_names=parser_names, artifact_patterns=artifact_patterns,
+                spreadsheet_safe=spreadsheet_safe, plugin_manager=pm,
+                warn=lambda w: bar.echo(f"mlflow-sweep: warning: {w}"),
+                progress=bar if bar.enabled else None, workers=workers, cache=not no_cache,
+                refresh=refresh,
+            )
     n_warn = len(result.warnings) + len(plugin_problems)
     if not quiet:
         _eprint(result.summary(n_warn))

@@ -9,7 +9,8 @@ asks for one). Fixtures:
 
 - ``sweep_store``: a throwaway tracking store (``sqlite:///<tmp>/mlflow.db`` plus an
   artifact directory under ``tmp_path``); ``MLFLOW_TRACKING_URI`` points at it during
-  the test and is restored after.
+  the test and is restored after; ``MLFLOW_SWEEP_CACHE_DIR`` (the export cache) is
+  under it too.
 - ``make_sweep``: ``make_sweep(runs, experiment_name="sweep")`` logs an experiment whose
   runs are given as an int or a list of dicts with ``params``, ``metrics``, ``tags``,
   ``artifacts`` (artifact path -> dict/list (JSON), str (text), bytes, or a local
@@ -138,6 +139,8 @@ def sweep_store(tmp_path, monkeypatch):
     store.artifact_root.mkdir()
     previous = mlflow.get_tracking_uri() if "MLFLOW_TRACKING_URI" in os.environ else None
     monkeypatch.setenv("MLFLOW_TRACKING_URI", store.tracking_uri)
+    # the export cache of ended runs lives with the store, never in the user's cache dir
+    monkeypatch.setenv("MLFLOW_SWEEP_CACHE_DIR", str(root / "sweep-cache"))
     for var in ("MLFLOW_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_ID", "MLFLOW_RUN_ID"):
         monkeypatch.delenv(var, raising=False)
     mlflow.set_tracking_uri(store.tracking_uri)

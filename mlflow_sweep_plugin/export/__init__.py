@@ -23,21 +23,52 @@ def default_output() -> str:
 def export_sweep(*, experiment_names=(), experiment_ids=(), tracking_uri=None, output=None,
                  fmt=None, filter_string="", run_view="active", parser_names=(),
                  artifact_patterns=(), spreadsheet_safe=False, plugin_manager=None, warn=None,
-                 write=True, progress=None) -> ExportResult:
+                 write=True, progress=None, workers=None, cache=True, refresh=False,
+                 cache_dir=None) -> ExportResult:
     """Export the runs of one or more experiments.
 
     Returns an :class:`ExportResult` (the DataFrame, the warnings, the run count and
     the path written). Raises :class:`~mlflow_sweep_plugin.errors.SweepError`
     subclasses for what the user must fix (unknown experiment, unreachable store, bad
     options); bad artifacts are warnings, never exceptions.
+
+    ``workers``: parallel reads for remote artifact stores (default 8). ``cache``: use
+    the on-disk cache of ended runs (``cache_dir``, default ``$MLFLOW_SWEEP_CACHE_DIR``
+    or the user cache dir); ``refresh``: re-read every run and update the cache.
+    ``progress`` is called with the number of runs done; if it has a ``found(n, last)``
+    method, that is called as pages of runs arrive. MLflow's HTTP retries are lowered
+    for the export's duration unless set in the environment (see ``retry.py``).
     """
+    from ..errors import UsageError
+    from .exporter import DEFAULT_WORKERS
+    from .retry import export_http_settings
+
+    if workers is not None and int(workers) < 1:
+        raise UsageError("--workers must be at least 1")
+    n_workers = DEFAULT_WORKERS if workers is None else int(workers)
+    pool_size = str(max(10, 2 * n_workers + 2))
+    with export_http_settings({"MLFLOW_HTTP_POOL_MAXSIZE": pool_size,
+                               "MLFLOW_HTTP_POOL_CONNECTIONS": pool_size}):
+        return _export_sweep(
+            experiment_names=experiment_names, experiment_ids=experiment_ids,
+            tracking_uri=tracking_uri, output=output, fmt=fmt, filter_string=filter_string,
+            run_view=run_view, parser_names=parser_names, artifact_patterns=artifact_patterns,
+            spreadsheet_safe=spreadsheet_safe, plugin_manager=plugin_manager, warn=warn,
+            write=write, progress=progress, workers=n_workers, cache=cache, refresh=refresh,
+            cache_dir=cache_dir)
+
+
+def _export_sweep(*, experiment_names, experiment_ids, tracking_uri, output, fmt, filter_string,
+                  run_view, parser_names, artifact_patterns, spreadsheet_safe, plugin_manager,
+                  warn, write, progress, workers, cache, refresh, cache_dir) -> ExportResult:
     from mlflow.tracking import MlflowClient
 
     from ..errors import UsageError
     from ..parsers.generic import generic_parser
     from ..plugins import get_plugin_manager
     from ..uri import resolve_tracking_uri
-    from .runs import iter_runs, resolve_experiments
+    from .cache import ExportCache
+    from .runs import iter_runs, resolve_experiments, unreachable
     from .writers import FORMATS, format_for, write_table
 
     if fmt is not None and fmt not in FORMATS:
@@ -51,9 +82,31 @@ def export_sweep(*, experiment_names=(), experiment_ids=(), tracking_uri=None, o
     uri = resolve_tracking_uri(tracking_uri)
     client = MlflowClient(tracking_uri=uri)
     experiments = resolve_experiments(client, uri, experiment_names, experiment_ids)
-    runs = iter_runs(client, [e.experiment_id for e in experiments], filter_string, run_view,
-                     tracking_uri=uri)
-    result = export_runs(runs, parsers, warn=warn, progress=progress)
+    exp_ids = [e.experiment_id for e in experiments]
+    runs = iter_runs(client, exp_ids, filter_string, run_view, tracking_uri=uri,
+                     on_page=getattr(progress, "found", None))
+
+    def probe():
+        try:
+            client.get_experiment(exp_ids[0])
+        except Exception as exc:  # noqa: BLE001
+            from .runs import is_unreachable
+
+            if is_unreachable(exc):
+                raise unreachable(uri, exc) from None
+            raise
+
+    store = ExportCache(cache_dir) if cache else None
+    try:
+        result = export_runs(runs, parsers, warn=warn, progress=progress, workers=workers,
+                             cache=store, refresh=refresh, tracking_uri=uri, probe=probe)
+    finally:
+        if store is not None:
+            store.close()
+    if store is not None:
+        result.stats["cache_path"] = store.path
+        if store.error:  # the cache never fails an export; say why it was not used
+            result.stats["cache_error"] = store.error
     if write:
         path = output or default_output()
         result.format = write_table(result.df, path, format_for(path, fmt), spreadsheet_safe)

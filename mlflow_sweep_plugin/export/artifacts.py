@@ -4,17 +4,24 @@ repository per run when remote.
 Every path a reader accepts is relative to the run's artifact root and normalised;
 ``..``, absolute paths and symlinks that leave the root are refused, because an
 artifact listing comes from whoever could write to the tracking server.
+
+Readers list only the directories the parser patterns can match (:class:`ListingPlan`),
+remember each listed file's size (and mtime, locally) so the export cache can tell
+whether a run's artifacts changed, and record what parsers read outside that listing.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import posixpath
+import re
 import shutil
 import tempfile
 from urllib.parse import unquote, urlparse
 
 from ..parsers.pattern import ArtifactPattern
+from .retry import with_retries
 
 
 class UnsafeArtifactPath(ValueError):
@@ -48,14 +55,36 @@ def local_path_of(artifact_uri: str) -> str | None:
     return None
 
 
+def _unbounded(segment: str) -> bool:
+    return "**" in segment or ":path}" in segment
+
+
 class ListingPlan:
-    """Which directories the parser patterns can match, so remote listings stay small."""
+    """Which directories the parser patterns can match, so listings stay small.
+
+    ``roots()`` gives where to start; ``may_contain(dir)`` prunes every directory no
+    pattern can reach (``checkpoints/``, ``plots/``...), which matters most remotely,
+    where each directory listed is one request.
+    """
 
     def __init__(self, patterns):
         self.patterns = [p if isinstance(p, ArtifactPattern) else ArtifactPattern(p) for p in patterns]
+        self._roots: list | None = None
+        self._segments = []
+        for pat in self.patterns:
+            segs = pat.pattern.split("/")
+            cut = next((i for i, s in enumerate(segs) if _unbounded(s)), None)
+            fixed = segs if cut is None else segs[:cut]
+            regexes = [_segment_regex(s) for s in fixed]
+            self._segments.append((regexes, cut, len(segs)))
 
     def roots(self) -> list[tuple[str, int | None]]:
         """(directory, max remaining depth) pairs to list; depth None means unbounded."""
+        if self._roots is None:
+            self._roots = self._compute_roots()
+        return list(self._roots)
+
+    def _compute_roots(self) -> list[tuple[str, int | None]]:
         out: dict[str, int | None] = {}
         for pat in self.patterns:
             prefix = pat.fixed_prefix
@@ -66,17 +95,16 @@ class ListingPlan:
                 out[prefix] = None if old is None or remaining is None else max(old, remaining)
             else:
                 out[prefix] = remaining
-        # drop roots that an ancestor's listing already covers
+        # drop roots nested in an ancestor root that already covers them
         keep: dict[str, int | None] = {}
-        for root, depth in sorted(out.items(), key=lambda kv: kv[0].count("/") + bool(kv[0])):
+        for root, depth in sorted(out.items(), key=lambda kv: (kv[0].count("/") if kv[0] else -1, kv[0])):
             covered = False
-            for anc, anc_depth in keep.items():
-                if anc and not root.startswith(anc + "/"):
-                    continue
-                below = root.count("/") + 1 - (anc.count("/") + 1 if anc else 0)
-                if anc_depth is None or (depth is not None and anc_depth >= below + depth):
-                    covered = True
-                    break
+            for r, d in keep.items():
+                if r == "" or root.startswith(r + "/"):
+                    extra = (root.count("/") + 1) - (r.count("/") + 1 if r else 0)
+                    if d is None or (depth is not None and extra + depth <= d):
+                        covered = True
+                        break
             if not covered:
                 keep[root] = depth
         return sorted(keep.items())
@@ -84,30 +112,142 @@ class ListingPlan:
     def matches_any(self, path: str) -> bool:
         return any(p.regex.fullmatch(path) for p in self.patterns)
 
+    def may_contain(self, directory: str) -> bool:
+        """Whether a file under ``directory`` (relative, no trailing slash) can match."""
+        if not directory:
+            return True
+        parts = directory.split("/")
+        k = len(parts)
+        for regexes, cut, n_segments in self._segments:
+            if cut is None and k >= n_segments:
+                continue
+            check = parts if cut is None else parts[:cut]
+            if all(rx.fullmatch(part) for rx, part in zip(regexes, check)):
+                return True
+        return False
 
-class LocalArtifactReader:
+
+_SEGMENT_CACHE: dict[str, re.Pattern] = {}
+
+
+def _segment_regex(segment: str) -> re.Pattern:
+    rx = _SEGMENT_CACHE.get(segment)
+    if rx is None:
+        rx = _SEGMENT_CACHE.setdefault(segment, ArtifactPattern(segment).regex)
+    return rx
+
+
+def listing_fingerprint(stats: dict) -> str:
+    """One digest of a listing: every path with its size (and mtime when known)."""
+    h = hashlib.sha1()
+    for path in sorted(stats):
+        h.update(path.encode("utf-8", "surrogateescape"))
+        h.update(b"\0")
+        h.update(repr(stats[path]).encode())
+        h.update(b"\n")
+    return h.hexdigest()
+
+
+class _BaseReader:
+    """What both readers share: plan-aware listing, stats, scope and fingerprints."""
+
+    is_local = False
+
+    def __init__(self, plan: ListingPlan | None):
+        self.plan = plan
+        self._listing: list[str] | None = None
+        self._full: list[str] | None = None
+        self.stats: dict[str, object] = {}  # path -> (size, mtime_ns) or size
+        self.accessed: set[str] = set()
+        self.listed_all = False
+
+    # --- listing -------------------------------------------------------------------------
+    def _list_tree(self, directory: str, depth: int | None, prune: bool, out: dict) -> None:
+        raise NotImplementedError
+
+    def list(self) -> list[str]:
+        """The files the patterns may match (everything when there is no plan)."""
+        if self._listing is None:
+            if self.plan is None:
+                self._listing = self.list_all()
+            else:
+                out: dict = {}
+                for root, depth in self.plan.roots():
+                    self._list_tree(root, depth, True, out)
+                self.stats.update(out)
+                self._listing = sorted(out)
+        return self._listing
+
+    def list_all(self) -> list[str]:
+        """Every artifact path of the run (what :meth:`ParseContext.list` promises)."""
+        if self._full is None:
+            out: dict = {}
+            self._list_tree("", None, False, out)
+            self.stats.update(out)
+            self._full = sorted(out)
+            self.listed_all = True
+        return self._full
+
+    # --- cache support -------------------------------------------------------------------
+    def scope(self) -> dict:
+        """What a cached result of this run depended on beyond the plan's listing."""
+        known = set(self._full or ()) | set(self._listing or ())
+        extra_dirs = sorted({posixpath.dirname(p) for p in self.accessed if p not in known})
+        return {"full": self.listed_all, "dirs": extra_dirs}
+
+    def snapshot(self, scope: dict | None = None) -> dict:
+        """path -> stat for the plan's listing plus what ``scope`` adds."""
+        scope = scope or {"full": False, "dirs": []}
+        stats: dict = {}
+        paths = self.list_all() if scope.get("full") else self.list()
+        for p in paths:
+            stats[p] = self.stats.get(p)
+        for d in scope.get("dirs", ()):
+            out: dict = {}
+            try:
+                self._list_tree(d, 1, False, out)
+            except FileNotFoundError:
+                pass
+            stats.update(out)
+            stats[f"{d}/"] = "dir"
+        return stats
+
+    def fingerprint_listing(self, scope: dict | None = None) -> str:
+        return listing_fingerprint(self.snapshot(scope))
+
+
+class LocalArtifactReader(_BaseReader):
     """Lists and reads files under a local artifact root with no temp-dir round trip."""
 
     is_local = True
 
-    def __init__(self, root: str):
+    def __init__(self, root: str, plan: ListingPlan | None = None):
+        super().__init__(plan)
         self.root = os.path.realpath(root)
-        self._listing: list[str] | None = None
 
-    def list(self) -> list[str]:
-        if self._listing is None:
-            out = []
-            if os.path.isdir(self.root):
-                for dirpath, dirnames, filenames in os.walk(self.root, followlinks=False):
-                    rel = os.path.relpath(dirpath, self.root)
-                    rel = "" if rel == "." else rel.replace(os.sep, "/")
-                    for fn in filenames:
-                        out.append(f"{rel}/{fn}" if rel else fn)
-            out.sort()
-            self._listing = out
-        return self._listing
+    def _list_tree(self, directory: str, depth: int | None, prune: bool, out: dict) -> None:
+        base = self.root if not directory else os.path.join(self.root, *directory.split("/"))
+        try:
+            entries = list(os.scandir(base))
+        except (FileNotFoundError, NotADirectoryError):
+            return
+        for entry in entries:
+            rel = f"{directory}/{entry.name}" if directory else entry.name
+            try:
+                is_dir = entry.is_dir(follow_symlinks=False)
+            except OSError:
+                is_dir = False
+            if is_dir:
+                if (depth is None or depth > 1) and (not prune or self.plan.may_contain(rel)):
+                    self._list_tree(rel, None if depth is None else depth - 1, prune, out)
+                continue
+            try:
+                st = entry.stat()
+                out[rel] = (st.st_size, st.st_mtime_ns)
+            except OSError:
+                out[rel] = None
 
-    def _full(self, path: str) -> str:
+    def _full_path(self, path: str) -> str:
         rel = safe_relpath(path)
         full = os.path.realpath(os.path.join(self.root, *rel.split("/")))
         if full != self.root and not full.startswith(self.root + os.sep):
@@ -115,55 +255,94 @@ class LocalArtifactReader:
         return full
 
     def read(self, path: str) -> bytes:
-        with open(self._full(path), "rb") as fh:
+        full = self._full_path(path)
+        self.accessed.add(safe_relpath(path))
+        with open(full, "rb") as fh:
             return fh.read()
 
     def fingerprint(self, path: str) -> str:
-        st = os.stat(self._full(path))
+        st = os.stat(self._full_path(path))
         return f"{st.st_size}:{st.st_mtime_ns}"
 
 
-class RemoteArtifactReader:
-    """One MLflow artifact repository per run; lists only what the patterns can match."""
+def _repository(artifact_uri: str, tracking_uri: str | None):
+    """One artifact repository for a run's artifact URI.
+
+    ``mlflow-artifacts:/`` URIs are resolved against the export's tracking URI (not the
+    process-global one) into the plain HTTP repository they stand for: same requests,
+    but no ``/server-info`` capability probe per run, and the same on MLflow 2.x and 3.x.
+    """
+    from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
+
+    scheme = urlparse(artifact_uri).scheme
+    if scheme == "mlflow-artifacts" and tracking_uri and urlparse(tracking_uri).scheme in ("http", "https"):
+        from mlflow.store.artifact.mlflow_artifacts_repo import MlflowArtifactsRepository
+
+        return get_artifact_repository(MlflowArtifactsRepository.resolve_uri(artifact_uri, tracking_uri))
+    if tracking_uri:
+        try:
+            return get_artifact_repository(artifact_uri, tracking_uri=tracking_uri)
+        except TypeError:  # MLflow 2.x: no tracking_uri argument
+            pass
+    return get_artifact_repository(artifact_uri)
+
+
+class RemoteArtifactReader(_BaseReader):
+    """One MLflow artifact repository per run; lists only what the patterns can match.
+
+    Every list and download call is retried with backoff while it fails transiently
+    (see :mod:`.retry`); reads are thread-safe, so a run's files can be fetched in
+    parallel.
+    """
 
     is_local = False
 
-    def __init__(self, artifact_uri: str, plan: ListingPlan | None = None, repository=None):
-        from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
-
+    def __init__(self, artifact_uri: str, plan: ListingPlan | None = None, repository=None,
+                 tracking_uri: str | None = None, retries: int | None = None):
+        super().__init__(plan)
         self.artifact_uri = artifact_uri
-        self.repo = repository or get_artifact_repository(artifact_uri)
-        self.plan = plan
-        self._listing: list[str] | None = None
-        self._sizes: dict[str, int | None] = {}
+        self.repo = repository or _repository(artifact_uri, tracking_uri)
+        self._attempts = retries
 
-    def _walk(self, directory: str, depth: int | None, out: list[str]) -> None:
-        for info in self.repo.list_artifacts(directory or None):
+    def _call(self, fn):
+        if self._attempts is None:
+            return with_retries(fn)
+        return with_retries(fn, attempts=self._attempts)
+
+    def _list_tree(self, directory: str, depth: int | None, prune: bool, out: dict) -> None:
+        infos = self._call(lambda: self.repo.list_artifacts(directory or None))
+        for info in infos:
             rel = safe_relpath(info.path)
             if info.is_dir:
-                if depth is None or depth > 1:
-                    self._walk(rel, None if depth is None else depth - 1, out)
+                if (depth is None or depth > 1) and (not prune or self.plan.may_contain(rel)):
+                    self._list_tree(rel, None if depth is None else depth - 1, prune, out)
             else:
-                out.append(rel)
-                self._sizes[rel] = info.file_size
-
-    def list(self) -> list[str]:
-        if self._listing is None:
-            out: list[str] = []
-            roots = self.plan.roots() if self.plan is not None else [("", None)]
-            for root, depth in roots:
-                self._walk(root, depth, out)
-            self._listing = sorted(set(out))
-        return self._listing
+                out[rel] = info.file_size
 
     def read(self, path: str) -> bytes:
         rel = safe_relpath(path)
+        self.accessed.add(rel)
+        download = getattr(self.repo, "_download_file", None)
+        if download is None:  # pragma: no cover - every MLflow repository has it
+            return self._call(lambda: self._read_via_download_artifacts(rel))
+        fd, tmp = tempfile.mkstemp(prefix="mlflow-sweep-", suffix=".part")
+        os.close(fd)
+        try:
+            self._call(lambda: download(remote_file_path=rel, local_path=tmp))
+            with open(tmp, "rb") as fh:
+                return fh.read()
+        finally:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+
+    def _read_via_download_artifacts(self, rel: str) -> bytes:  # pragma: no cover
         tmp = tempfile.mkdtemp(prefix="mlflow-sweep-")
         try:
             local = self.repo.download_artifacts(rel, dst_path=tmp)
-            real_tmp = os.path.realpath(tmp)
-            if not os.path.realpath(local).startswith(real_tmp + os.sep):
-                raise UnsafeArtifactPath(f"artifact path {path!r} was written outside the temp dir")
+            if not os.path.realpath(local).startswith(os.path.realpath(tmp) + os.sep):
+                raise UnsafeArtifactPath(f"artifact path {rel!r} was written outside the temp dir")
             with open(local, "rb") as fh:
                 return fh.read()
         finally:
@@ -172,12 +351,12 @@ class RemoteArtifactReader:
     def fingerprint(self, path: str) -> str:
         if self._listing is None:
             self.list()
-        return f"{self._sizes.get(safe_relpath(path))}"
+        return f"{self.stats.get(safe_relpath(path))}"
 
 
-def reader_for(artifact_uri: str, plan: ListingPlan | None = None):
+def reader_for(artifact_uri: str, plan: ListingPlan | None = None, tracking_uri: str | None = None):
     """A local reader when the artifact URI is on this machine, else a remote one."""
     local = local_path_of(artifact_uri)
     if local is not None:
-        return LocalArtifactReader(local)
-    return RemoteArtifactReader(artifact_uri, plan)
+        return LocalArtifactReader(local, plan)
+    return RemoteArtifactReader(artifact_uri, plan, tracking_uri=tracking_uri)

@@ -88,14 +88,16 @@ def _view(run_view: str):
 
 
 def iter_runs(client, experiment_ids, filter_string: str = "", run_view: str = "active",
-              page_size: int = PAGE_SIZE, tracking_uri: str = "") -> Iterator:
+              page_size: int = PAGE_SIZE, tracking_uri: str = "", on_page=None) -> Iterator:
     """Every run matching the filter, page by page (any number of runs).
 
     Ordered by start time then run id so that the table's row order is stable.
+    ``on_page(n_found, last)`` is called after each page (for a progress bar's total).
     """
     from mlflow.exceptions import MlflowException
 
     token = None
+    found = 0
     view = _view(run_view)
     while True:
         try:
@@ -114,7 +116,10 @@ def iter_runs(client, experiment_ids, filter_string: str = "", run_view: str = "
             if is_unreachable(exc):
                 raise unreachable(tracking_uri, exc) from None
             raise
-        yield from page
         token = page.token
+        found += len(page)
+        if on_page is not None:
+            on_page(found, not token)
+        yield from page
         if not token:
             return
