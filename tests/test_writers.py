@@ -27,7 +27,9 @@ def test_round_trip_exact(tmp_path, ext):
     path = tmp_path / f"t.{ext}"
     assert writers.write_table(df, str(path)) == ext
     if ext == "csv":
-        back = pd.read_csv(path, dtype={"p": str})
+        # written with repr precision; pandas < 3 needs round_trip to parse it exactly
+        assert "0.30000000000000004" in path.read_text()
+        back = pd.read_csv(path, dtype={"p": str}, float_precision="round_trip")
         assert back["p"].tolist()[:4] == ["-0.5", "=x", "@SUM(A1)", "+1"]
         assert back["f"].tolist()[0] == 0.1 + 0.2 and back["f"].tolist()[4] == 123456789.123456789
         assert back["ts"][0] == "2023-11-14T22:13:20.000+00:00"
