@@ -137,7 +137,9 @@ def sweep_store(tmp_path, monkeypatch):
     store = SweepStore(root=root, tracking_uri=f"sqlite:///{root / 'mlflow.db'}",
                        artifact_root=root / "artifacts")
     store.artifact_root.mkdir()
-    previous = mlflow.get_tracking_uri() if "MLFLOW_TRACKING_URI" in os.environ else None
+    from mlflow.tracking._tracking_service import utils as tracking_utils
+
+    previous = getattr(tracking_utils, "_tracking_uri", None)  # what set_tracking_uri stored
     monkeypatch.setenv("MLFLOW_TRACKING_URI", store.tracking_uri)
     # the export cache of ended runs lives with the store, never in the user's cache dir
     monkeypatch.setenv("MLFLOW_SWEEP_CACHE_DIR", str(root / "sweep-cache"))
@@ -149,7 +151,7 @@ def sweep_store(tmp_path, monkeypatch):
     finally:
         while mlflow.active_run() is not None:
             mlflow.end_run()
-        mlflow.set_tracking_uri(previous or "")
+        tracking_utils._tracking_uri = previous
         from .plugins import reset_plugin_manager
 
         reset_plugin_manager()

@@ -1,0 +1,47 @@
+"""The pytest harness itself: the store is private to a test and the environment restored."""
+
+from __future__ import annotations
+
+import os
+
+import mlflow
+
+_seen = {}
+
+
+def test_store_is_private_and_current(sweep_store, make_sweep):
+    assert os.environ["MLFLOW_TRACKING_URI"] == sweep_store.tracking_uri
+    assert mlflow.get_tracking_uri() == sweep_store.tracking_uri
+    assert str(sweep_store.root) in sweep_store.tracking_uri
+    sweep = make_sweep(3, experiment_name="h")
+    assert len(sweep.run_ids) == 3
+    runs = sweep_store.client.search_runs([sweep.experiment_id])
+    assert {r.info.status for r in runs} == {"FINISHED"}
+    assert all(r.info.artifact_uri.startswith(sweep_store.artifact_root.as_uri()) for r in runs)
+    _seen["uri"] = sweep_store.tracking_uri
+
+
+def test_environment_restored_after_the_store_fixture():
+    assert _seen, "runs after test_store_is_private_and_current"
+    assert os.environ.get("MLFLOW_TRACKING_URI") != _seen["uri"]
+    assert mlflow.get_tracking_uri() != _seen["uri"]
+
+
+def test_make_sweep_logs_params_metrics_tags_status(make_sweep, sweep_store, tmp_path):
+    local = tmp_path / "local.bin"
+    local.write_bytes(b"\x00\x01")
+    many = {f"p{i}": i for i in range(150)}  # more than one log_batch request
+    sweep = make_sweep([{"params": many, "metrics": {"m": 1.5}, "tags": {"t": "v"},
+                         "status": "KILLED", "run_name": "x",
+                         "artifacts": {"a/b.json": {"k": [1]}, "c.txt": "hi", "d.bin": local}}])
+    run = sweep_store.client.get_run(sweep.run_ids[0])
+    assert run.data.params["p149"] == "149" and len(run.data.params) == 150
+    assert run.data.metrics == {"m": 1.5} and run.data.tags["t"] == "v"
+    assert run.info.status == "KILLED" and run.info.run_name == "x"
+    files = {f.path for f in sweep_store.client.list_artifacts(run.info.run_id)}
+    assert files == {"a", "c.txt", "d.bin"}
+
+
+def test_sweep_cli_separates_streams(sweep_cli):
+    res = sweep_cli("plugins", "--json")
+    assert res.exit_code == 0 and res.stdout.lstrip().startswith("[") and res.exception is None
