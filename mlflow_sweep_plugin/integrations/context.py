@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import os
 
-try:  # the base class is optional: MLflow accepts any object with these two methods
-    from mlflow.tracking.context.abstract_context import RunContextProvider as _Base
-except Exception:  # noqa: BLE001 - never break import mlflow
-    _Base = object
+# No ``import mlflow`` here, not even for MLflow's ``RunContextProvider`` base class
+# (MLflow only calls ``in_context()`` and ``tags()``): when this module is imported
+# before mlflow (``mlflow-sweep`` commands, tests), importing mlflow from its first lines
+# made MLflow load our entry point from the half-initialised module, warn, and run
+# without the provider.
 
 ENV_SWEEP_ID = "MLFLOW_SWEEP_ID"
 ENV_SWEEP_INDEX = "MLFLOW_SWEEP_INDEX"
@@ -45,7 +46,7 @@ def sweep_tags(environ=None) -> dict:
     return tags
 
 
-class SweepRunContextProvider(_Base):
+class SweepRunContextProvider:
     """Tags runs created inside a sweep job; a no-op outside sweeps. Never raises."""
 
     def in_context(self):

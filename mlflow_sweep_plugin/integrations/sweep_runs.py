@@ -103,7 +103,8 @@ def create_parent(client, experiment_id: str, sweep_id: str, sweep_name: str, ki
 
 
 def create_child(client, experiment_id: str, parent_run_id: str, sweep_id: str,
-                 sweep_name: str | None, index, run_name: str, tags: dict | None = None):
+                 sweep_name: str | None, index, run_name: str, tags: dict | None = None,
+                 start_time: int | None = None):
     all_tags = {TAG_SWEEP_ID: sweep_id, TAG_PARENT: parent_run_id, TAG_ROLE: "child",
                 TAG_RUN_NAME: run_name}
     if index is not None:
@@ -111,7 +112,8 @@ def create_child(client, experiment_id: str, parent_run_id: str, sweep_id: str,
     if sweep_name:
         all_tags[TAG_SWEEP_NAME] = sweep_name
     all_tags.update(tags or {})
-    return client.create_run(str(experiment_id), tags=all_tags, run_name=run_name)
+    return client.create_run(str(experiment_id), tags=all_tags, run_name=run_name,
+                             start_time=start_time)
 
 
 def reopen(client, run_id: str) -> None:

@@ -1,0 +1,63 @@
+"""``mlflow-sweep`` commands that drive the integrations (auto-registered by ``cli.py``)."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+
+@click.command("import-hydra", context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("sweep_dir", type=click.Path(exists=True, file_okay=False))
+@click.option("--experiment-name", default=None, metavar="NAME",
+              help="Experiment to log into (created if needed); default: the sweep's job name "
+                   "from multirun.yaml, else the directory's name.")
+@click.option("--tracking-uri", default=None, metavar="URI",
+              help="Default $MLFLOW_TRACKING_URI, else MLflow's default.")
+@click.option("--include-models", is_flag=True,
+              help="Also log model files and checkpoints (model.pt, *.ckpt, ...). They are "
+                   "copied, never loaded.")
+@click.option("--no-flatten", is_flag=True,
+              help="Do not parse the jobs' artifacts into metrics.")
+def import_hydra_command(sweep_dir, experiment_name, tracking_uri, include_models, no_flatten):
+    """Log a Hydra multirun directory that ran without a tracking server.
+
+    One parent run for the sweep, one child run per job (overrides and composed config as
+    params, facts/metrics.csv as step metrics, the job's files as artifacts), exactly as
+    the Hydra callback would have logged them. A job without facts/metrics.csv, or with a
+    partial one, is logged as FAILED with what it has. Importing again adds only jobs that
+    are not logged yet: nothing is duplicated.
+    """
+    from ..errors import SweepError
+    from ..export.runs import is_unreachable, unreachable
+    from ..uri import resolve_tracking_uri
+    from .hydra_sweep import import_sweep
+
+    uri = resolve_tracking_uri(tracking_uri)
+    n_warnings = [0]
+
+    def warn(message):
+        n_warnings[0] += 1
+        click.echo(f"mlflow-sweep: warning: {message}", err=True)
+
+    try:
+        result = import_sweep(sweep_dir, tracking_uri=uri, experiment_name=experiment_name,
+                              include_models=include_models, flatten=not no_flatten, warn=warn)
+    except (FileNotFoundError, ValueError) as exc:
+        click.echo(f"mlflow-sweep: error: {exc}", err=True)
+        sys.exit(2)
+    except SweepError as exc:
+        click.echo(f"mlflow-sweep: error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except Exception as exc:  # noqa: BLE001
+        if is_unreachable(exc):
+            click.echo(f"mlflow-sweep: error: {unreachable(uri, exc)}", err=True)
+            sys.exit(3)
+        raise
+    click.echo(f"mlflow-sweep: imported {result['imported']} job(s) ({result['failed']} failed), "
+               f"skipped {result['skipped']} already logged, of {result['jobs']} in {sweep_dir} "
+               f"-> experiment {result['experiment_id']}, parent run {result['parent_run_id']}",
+               err=True)
+
+
+COMMANDS = [import_hydra_command]

@@ -1,0 +1,298 @@
+"""Log a Hydra multirun sweep into MLflow: the one code path behind the Hydra callback
+(live, job by job) and ``mlflow-sweep import-hydra`` (afterwards, from the directory).
+
+The sweep is a parent run keyed by its directory (tag ``mlflow_sweep.hydra.sweep_dir``,
+the real path); each job a child run keyed by its number (``mlflow_sweep.hydra.job``)
+with:
+
+- params: the job's overrides under their own names (``globals_beta = 0``,
+  ``phase1/latent_space = none``) and its composed config (``.hydra/config.yaml``, else
+  ``cfg.yaml``) flattened under ``config.`` (``config.phase1.trainer.lr``);
+- metrics: ``facts/metrics.csv`` as step metrics (``train/total_loss`` at step 99, ...),
+  then the registered parsers' numbers from its artifacts (``flatten_artifacts``);
+- artifacts: the job directory as it is (configs, ``facts/``, figures, logs), models and
+  checkpoints only with ``include_models``;
+- status: FINISHED or FAILED (the job raised; on import: no or a partial
+  ``facts/metrics.csv``), with the reason in the tag ``mlflow_sweep.error``;
+- tag ``mlflow_sweep.hydra.logged = complete`` once all of that is logged.
+
+Idempotent: a job whose run is complete is skipped on import; a run left incomplete
+(an interrupted import, a killed job) is completed in place, metric points already there
+not logged twice. At the end the parent gets the counts and the sweep table.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+
+from .hydra_jobs import (HydraJob, MetricsTable, find_jobs, job_files, job_status, overrides_as_config,
+                         read_job, read_metrics, read_multirun_yaml)
+from .sweep_runs import (TAG_KIND, TAG_ROLE, TAG_SUPERSEDED, TAG_SWEEP_ID, TAG_SWEEP_INDEX,
+                         TAG_SWEEP_NAME, create_child, create_parent, find_runs, finish_parent,
+                         flatten_child, new_sweep_id, reopen)
+
+log = logging.getLogger("mlflow_sweep_plugin.hydra")
+
+TAG_SWEEP_DIR = "mlflow_sweep.hydra.sweep_dir"
+TAG_JOB = "mlflow_sweep.hydra.job"
+TAG_LOGGED = "mlflow_sweep.hydra.logged"
+TAG_ERROR = "mlflow_sweep.error"
+TAG_OVERRIDES = "mlflow_sweep.hydra.overrides"
+CONFIG_PREFIX = "config"
+KIND = "hydra"
+
+
+
+def _mtime_ms(path: str) -> int | None:
+    try:
+        return int(os.stat(path).st_mtime * 1000)
+    except OSError:
+        return None
+
+
+def _job_times(job: HydraJob) -> tuple[int | None, int | None]:
+    """When an imported job started (its ``.hydra/config.yaml`` was written) and ended
+    (its newest file)."""
+    start = _mtime_ms(os.path.join(job.path, ".hydra", "config.yaml")) or _mtime_ms(job.path)
+    end = start
+    for dirpath, _dirs, files in os.walk(job.path):
+        for name in files:
+            t = _mtime_ms(os.path.join(dirpath, name))
+            if t is not None and (end is None or t > end):
+                end = t
+    return start, end
+
+
+class HydraSweepLog:
+    """One Hydra sweep in one experiment of one tracking store."""
+
+    def __init__(self, sweep_dir: str, *, tracking_uri: str | None = None,
+                 experiment_name: str | None = None, sweep_name: str | None = None,
+                 include_models: bool = False, flatten: bool = True, warn=None):
+        from mlflow.tracking import MlflowClient
+
+        from ..uri import resolve_tracking_uri
+
+        self.sweep_dir = os.path.realpath(sweep_dir)
+        self.tracking_uri = resolve_tracking_uri(tracking_uri)
+        self.client = MlflowClient(self.tracking_uri)
+        self.include_models = include_models
+        self.flatten = flatten
+        self.warn = warn or log.warning
+        self.problems: list = []
+        self.multirun = read_multirun_yaml(self.sweep_dir, self.problems) if os.path.isdir(self.sweep_dir) else {}
+        job_name = ((self.multirun.get("hydra") or {}).get("job") or {}).get("name")
+        self.sweep_name = sweep_name or (job_name if isinstance(job_name, str) and job_name else None) \
+            or os.path.basename(self.sweep_dir)
+        self.experiment_name = experiment_name or self.sweep_name
+        self.experiment_id = self._experiment_id(self.experiment_name)
+        self.parent_id: str | None = None
+        self.sweep_id: str | None = None
+        self.n_skipped = 0
+
+    def _experiment_id(self, name: str) -> str:
+        exp = self.client.get_experiment_by_name(name)
+        if exp is not None:
+            if exp.lifecycle_stage == "deleted":
+                raise ValueError(f"experiment {name!r} is deleted; restore it or choose another name")
+            return exp.experiment_id
+        return self.client.create_experiment(name)
+
+    # -- the parent ---------------------------------------------------------------------
+    def open_parent(self, overrides=None) -> str:
+        """Find the sweep's parent run (reopening it) or create it."""
+        from mlflow.entities import RunTag
+
+        found = find_runs(self.client, self.experiment_id,
+                          {TAG_KIND: KIND, TAG_ROLE: "parent", TAG_SWEEP_DIR: self.sweep_dir})
+        if overrides is None:
+            overrides = ((self.multirun.get("hydra") or {}).get("overrides") or {}).get("task")
+        tags = {TAG_SWEEP_DIR: self.sweep_dir}
+        if isinstance(overrides, list):
+            tags[TAG_OVERRIDES] = " ".join(str(o) for o in overrides)[:5000]
+        if found:
+            parent = found[-1]
+            self.parent_id = parent.info.run_id
+            self.sweep_id = parent.data.tags.get(TAG_SWEEP_ID) or new_sweep_id()
+            if parent.info.status != "RUNNING":
+                reopen(self.client, self.parent_id)
+            self.client.log_batch(self.parent_id, tags=[RunTag(k, v) for k, v in tags.items()])
+        else:
+            self.sweep_id = new_sweep_id()
+            run = create_parent(self.client, self.experiment_id, self.sweep_id, self.sweep_name,
+                                kind=KIND, tags=tags)
+            self.parent_id = run.info.run_id
+        return self.parent_id
+
+    def close_parent(self, status: str | None = None) -> str:
+        """Counts, ``multirun.yaml`` and the sweep table on the parent; end it (FAILED
+        when a job failed)."""
+        children = [r for r in self._children() if TAG_SUPERSEDED not in r.data.tags]
+        superseded = [r.info.run_id for r in self._children() if TAG_SUPERSEDED in r.data.tags]
+        n_failed = sum(1 for r in children if r.info.status != "FINISHED")
+        multirun = os.path.join(self.sweep_dir, "multirun.yaml")
+        if os.path.isfile(multirun):
+            with contextlib.suppress(Exception):
+                self.client.log_artifact(self.parent_id, multirun)
+        return finish_parent(self.client, self.experiment_id, self.parent_id, self.sweep_id,
+                             n_children=len(children), n_failed=n_failed, n_skipped=self.n_skipped,
+                             exclude_run_ids=superseded, status=status, warn=self.warn)
+
+    def _children(self) -> list:
+        return find_runs(self.client, self.experiment_id,
+                         {TAG_ROLE: "child", TAG_SWEEP_DIR: self.sweep_dir})
+
+    # -- the jobs -----------------------------------------------------------------------
+    def child_for(self, job: HydraJob, *, live: bool, start_time: int | None = None):
+        """The run to log ``job`` into, and whether it is already complete.
+
+        On import (``live=False``) a complete run is returned as is (skip it); a run left
+        incomplete is reused. Live (the job is running now), an earlier run of the same
+        job is superseded by a new one.
+        """
+        from mlflow.entities import RunTag
+
+        existing = [r for r in find_runs(self.client, self.experiment_id,
+                                         {TAG_ROLE: "child", TAG_SWEEP_DIR: self.sweep_dir,
+                                          TAG_JOB: job.key})
+                    if TAG_SUPERSEDED not in r.data.tags]
+        if existing and not live:
+            complete = [r for r in existing if r.data.tags.get(TAG_LOGGED) == "complete"]
+            run = (complete or existing)[-1]
+            if not complete and run.info.status != "RUNNING":
+                reopen(self.client, run.info.run_id)
+            return run, bool(complete)
+        tags = {TAG_SWEEP_DIR: self.sweep_dir, TAG_JOB: job.key, TAG_KIND: KIND}
+        run = create_child(self.client, self.experiment_id, self.parent_id, self.sweep_id,
+                           self.sweep_name, job.num, job.name, tags=tags, start_time=start_time)
+        for old in existing:
+            with contextlib.suppress(Exception):
+                self.client.log_batch(old.info.run_id, tags=[RunTag(TAG_SUPERSEDED, run.info.run_id)])
+        return run, False
+
+    def log_params(self, run_id: str, job: HydraJob, config=None) -> None:
+        """Overrides under their own names, the composed config under ``config.``
+        (``config`` is used when the job directory holds none)."""
+        from ..tracking.params import ParamChanged
+
+        cfg = job.config if job.config is not None else config
+        for what, data, prefix in (("overrides", overrides_as_config(job.overrides), None),
+                                   ("config", cfg, CONFIG_PREFIX)):
+            if not data:
+                continue
+            try:
+                _log_config(self.client, run_id, data, prefix)
+            except ParamChanged as exc:
+                self.warn(f"job {job.path}: {what} not logged again: {exc}")
+
+    def log_results(self, run_id: str, job: HydraJob, metrics: MetricsTable | None,
+                    status: str, reason: str | None = None, end_time: int | None = None) -> None:
+        """Step metrics, artifacts, parsed-artifact metrics, status; then mark complete."""
+        from mlflow.entities import RunTag
+
+        from ..tracking.keys import metric_name
+        from ..tracking.sink import ClientSink, now_ms
+
+        run = self.client.get_run(run_id)
+        for problem in job.problems + (metrics.problems if metrics else []):
+            self.warn(f"run {run_id}, job {job.path}: {problem}")
+        if metrics is not None and metrics.points:
+            points = [(metric_name([k]), v, s) for k, v, s in metrics.points]
+            already = {k for k, _, _ in points if k in run.data.metrics}
+            if already:
+                points = _without_logged(self.client, run_id, points, already)
+            ts = now_ms()
+            ClientSink(run_id, self.client).log_batch(metrics=[(k, v, ts, s) for k, v, s in points])
+        sink = ClientSink(run_id, self.client)
+        for rel in job_files(job.path, self.include_models):
+            directory, _, _name = rel.rpartition("/")
+            try:
+                sink.log_artifact(os.path.join(job.path, *rel.split("/")), directory or None)
+            except Exception as exc:  # noqa: BLE001 - one unreadable file: warn, go on
+                self.warn(f"run {run_id}: job file {rel} not logged: {type(exc).__name__}: {exc}")
+        if self.flatten:
+            flatten_child(run_id, client=self.client, warn=self.warn)
+        tags = [RunTag(TAG_LOGGED, "complete")]
+        if reason:
+            tags.append(RunTag(TAG_ERROR, str(reason)[:5000]))
+        self.client.log_batch(run_id, tags=tags)
+        self.client.set_terminated(run_id, status=status, end_time=end_time)
+
+
+def _log_config(client, run_id: str, cfg, prefix: str | None) -> None:
+    """``log_config`` (the logging API) into ``run_id`` through ``client``, which may talk
+    to another store than MLflow's global tracking URI."""
+    from ..tracking.flatten import config_yaml, flatten_config_details
+    from ..tracking.keys import metric_name, shorten
+    from ..tracking.params import config_artifact_path, log_params_checked, log_text_artifact
+    from ..tracking.sink import ClientSink
+
+    artifact = config_artifact_path(prefix)
+    flat = flatten_config_details(cfg, artifact_path=artifact)
+    params = flat.params
+    if prefix:
+        head = metric_name([prefix])
+        params = {shorten(f"{head}.{k}"): v for k, v in params.items()}
+    sink = ClientSink(run_id, client)
+    log_params_checked(sink, params)
+    if not flat.complete:
+        log_text_artifact(sink, config_yaml(cfg), artifact)
+
+
+def _without_logged(client, run_id: str, points: list, keys: set) -> list:
+    """``points`` minus those the run already has (same key, step and value): completing
+    an interrupted import logs each point once."""
+    from collections import Counter
+
+    have = Counter()
+    for key in keys:
+        for m in client.get_metric_history(run_id, key):
+            have[(key, m.step, m.value)] += 1
+    out = []
+    for key, value, step in points:
+        if have[(key, step, value)] > 0:
+            have[(key, step, value)] -= 1
+            continue
+        out.append((key, value, step))
+    return out
+
+
+def import_sweep(sweep_dir: str, *, tracking_uri: str | None = None, experiment_name: str | None = None,
+                 include_models: bool = False, flatten: bool = True, warn=None) -> dict:
+    """Log a finished Hydra multirun directory (``mlflow-sweep import-hydra``).
+
+    Returns counts: ``jobs`` found, ``imported`` now, ``skipped`` (already complete),
+    ``failed`` among the imported, and the ``parent_run_id`` and ``experiment_id``.
+    """
+    sweep_dir = os.path.abspath(sweep_dir)
+    if not os.path.isdir(sweep_dir):
+        raise FileNotFoundError(f"{sweep_dir} is not a directory")
+    jobs = find_jobs(sweep_dir)
+    if not jobs:
+        raise ValueError(f"{sweep_dir} holds no Hydra job directories (sub-directories with .hydra/ "
+                         "or cfg.yaml)")
+    sweep = HydraSweepLog(sweep_dir, tracking_uri=tracking_uri, experiment_name=experiment_name,
+                          include_models=include_models, flatten=flatten, warn=warn)
+    for problem in sweep.problems:
+        sweep.warn(f"{sweep_dir}: {problem}")
+    sweep.open_parent()
+    imported = failed = 0
+    for path in jobs:
+        job = read_job(path)
+        start, end = _job_times(job)
+        run, complete = sweep.child_for(job, live=False, start_time=start)
+        if complete:
+            sweep.n_skipped += 1
+            continue
+        run_id = run.info.run_id
+        metrics = read_metrics(job.path)
+        status, reason = job_status(job, metrics)
+        sweep.log_params(run_id, job)
+        sweep.log_results(run_id, job, metrics, status, reason, end_time=end)
+        imported += 1
+        failed += status != "FINISHED"
+    sweep.close_parent()
+    return {"jobs": len(jobs), "imported": imported, "skipped": sweep.n_skipped, "failed": failed,
+            "parent_run_id": sweep.parent_id, "experiment_id": sweep.experiment_id}
