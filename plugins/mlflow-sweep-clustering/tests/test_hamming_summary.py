@@ -124,6 +124,7 @@ def test_bad_files_warn_and_lose_nothing_else(make_sweep, sweep_exporter, exampl
 def test_hamming_demo_sweep(sweep_store, sweep_exporter):
     from mlflow_sweep_clustering.hamming_demo import log_hamming_sweep
 
+    sweep_store.create_experiment("hamming-demo")  # artifacts under the test's store
     log_hamming_sweep("hamming-demo", n_runs=4, seed=1)
     result = sweep_exporter("hamming-demo", plugins=[clustering_plugin], load_entry_points=False)
     assert result.warnings == []

@@ -23,3 +23,11 @@ def sweep_register_demos(register):
 
     register("som", log_demo_sweep,
              description="a SOM sweep on scikit-learn's digits: grid sizes, sigma, learning rate")
+
+
+@hookimpl
+def sweep_register_loggers(register):
+    from .tracking import log_som_result
+
+    register("som", log_som_result,
+             description="a trained MiniSom: log_result('som', som, data=X, config=cfg)")
