@@ -3,12 +3,13 @@
 It logs what the SAE clustering pipeline logs: a metric per epoch and one
 ``layer_<L>/cluster_summary.json`` per layer (read by the clustering plugin, so the sweep
 backend flattens it into metrics such as ``layer_0.energy_contrast_ratio``). It fails
-(exit code 1) when ``lr`` is above ``max_lr``, as a diverging run would.
+(exit code 1) when the effective step ``lr * layers`` is above ``max_lr``, as a
+diverging run would.
 
 Try it::
 
     mlflow run examples/sweep_project --env-manager local --backend sweep \
-        --backend-config '{"grid": {"lr": [0.1, 1.5], "layers": [1, 2]}, "max_parallel": 2}'
+        --backend-config '{"grid": {"lr": [0.1, 0.5], "layers": [1, 2]}, "max_parallel": 2}'
 """
 
 import argparse
@@ -39,15 +40,15 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser()
     p.add_argument("--lr", type=float, default=0.1)
     p.add_argument("--layers", type=int, default=2)
-    p.add_argument("--max-lr", type=float, default=1.0)
+    p.add_argument("--max-lr", type=float, default=0.8)
     p.add_argument("--eval-run", type=int, default=0)
     args = p.parse_args(argv)
 
     with mlflow.start_run():  # mlflow run: resumes the run it made for this job
         for epoch in range(3):
             mlflow.log_metric("loss", 1.0 / (1 + epoch * args.lr), step=epoch)
-        if args.lr > args.max_lr:
-            print(f"diverged: lr {args.lr} > {args.max_lr}", file=sys.stderr)
+        if args.lr * args.layers > args.max_lr:
+            print(f"diverged: lr {args.lr} x {args.layers} layers > {args.max_lr}", file=sys.stderr)
             return 1
         with tempfile.TemporaryDirectory() as tmp:
             for layer in range(args.layers):

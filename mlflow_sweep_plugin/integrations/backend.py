@@ -379,7 +379,9 @@ class SweepBackend(AbstractBackend):
         except SweepConfigError as exc:
             raise ExecutionException(f"sweep backend config: {exc}") from None
         params = dict(params or {})
-        work_dir = fetch_and_validate_project(project_uri, version, entry_point, params)
+        # validate with a grid point merged in: a required param may come from the grid
+        first = dict(params, **config.points()[0])
+        work_dir = fetch_and_validate_project(project_uri, version, entry_point, first)
         project = load_project(work_dir)
         runner = _SweepRunner(
             client=MlflowClient(tracking_uri), tracking_uri=tracking_uri,
