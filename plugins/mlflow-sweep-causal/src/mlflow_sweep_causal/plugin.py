@@ -39,3 +39,11 @@ def sweep_register_demos(register):
 
     register("causal", log_demo_sweep,
              description="a causal-discovery sweep: SVGD and Ensemble learners on random DAGs")
+
+
+@hookimpl
+def sweep_register_loggers(register):
+    from .tracking import log_causal_result
+
+    register("causal", log_causal_result,
+             description="a causal-discovery results directory: learner-prefixed metrics, no plots")
