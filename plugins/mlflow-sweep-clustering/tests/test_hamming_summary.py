@@ -136,3 +136,41 @@ def test_hamming_demo_sweep(sweep_store, sweep_exporter):
     assert df["separation_quality"].notna().all()
     assert (df["hamming_range"] == df["max_hamming"] - df["min_hamming"]).all()
     assert df["n_iter"].isna().sum() == 6  # the older-format run
+
+
+def test_log_hamming_summary(sweep_store, sweep_exporter, example):
+    import mlflow
+    from mlflow.tracking import MlflowClient
+
+    from mlflow_sweep_clustering.hamming_tracking import log_hamming_summary
+    from mlflow_sweep_plugin import log_result
+    from mlflow_sweep_plugin.plugins import SweepPluginManager
+
+    sweep_store.create_experiment("sweep")
+    mlflow.set_experiment("sweep")
+    with mlflow.start_run() as run:
+        logged = log_hamming_summary(example)
+    data = MlflowClient().get_run(run.info.run_id).data
+    assert data.params["method"] == "wanda" and data.params["k_values"] == "4,8"
+    assert data.params["matrix_name"] == "layer1-mlp.down_proj"
+    assert data.params["matrix_shape"] == "4096x11008"
+    assert data.metrics["seed_0.k_4.separation_ratio"] == 1.598
+    assert data.metrics["seed_1.k_4.hamming_range"] == 312
+    assert data.metrics["k_4.separation_ratio_mean"] == pytest.approx((1.598 + 1.218) / 2)
+    assert data.metrics["k_8.n_iter_mean"] == 9
+    assert logged == {k: v for k, v in data.metrics.items()}
+
+    result = sweep_exporter(plugins=[clustering_plugin], load_entry_points=False,
+                            parser_names=["hamming_summary"])
+    assert result.warnings == [] and len(result.df) == 3
+    assert result.df["separation_ratio"].tolist() == [1.598, 1.758, 1.218]
+
+    # through log_result, and a bad document logs nothing
+    pm = SweepPluginManager(extra_plugins=[clustering_plugin], load_entry_points=False)
+    bad = copy.deepcopy(example)
+    bad["executions"][0]["k"] = "four"
+    with mlflow.start_run() as run:
+        with pytest.raises(ValueError, match=r"executions\[0\]\.k"):
+            log_result("hamming", bad, plugin_manager=pm)
+        log_result("hamming", example, plugin_manager=pm)
+    assert MlflowClient().get_run(run.info.run_id).data.params["component"] == "mlp.down_proj"

@@ -22,6 +22,8 @@ _API = {
     "parse_metrics": ".results",
     "parse_particles": ".results",
     "parse_ground_truth": ".results",
+    "log_causal_run": ".tracking",
+    "log_learner": ".tracking",
 }
 
 __all__ = sorted(_API) + ["__version__"]

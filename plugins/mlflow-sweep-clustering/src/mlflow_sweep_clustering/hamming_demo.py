@@ -4,7 +4,8 @@ One run per analysed matrix (method x layer x component), as the team's script d
 a synthetic pruned weight matrix whose row masks come from a few sparsity prototypes
 plus noise; per seed a random row and its nearest rows by Hamming distance; per k a
 k-means (a small Lloyd's loop, so the demo needs no scikit-learn); and the
-``summary/metrics_summary.json`` it writes, computed with :mod:`.hamming_metrics`.
+``summary/metrics_summary.json`` it writes, computed with :mod:`.hamming_metrics` and
+logged with :func:`.hamming_tracking.log_hamming_summary`.
 Older-format runs leave out ``n_iter``/``converged``.
 """
 
@@ -65,6 +66,8 @@ def log_hamming_sweep(experiment_name: str, n_runs: int = 12, seed: int = 0) -> 
     import mlflow
     import numpy as np
 
+    from .hamming_tracking import log_hamming_summary
+
     rng = np.random.default_rng(seed)
     mlflow.set_experiment(experiment_name)
     grid = itertools.cycle((m, layer, c) for layer, c, m in itertools.product(
@@ -88,7 +91,4 @@ def log_hamming_sweep(experiment_name: str, n_runs: int = 12, seed: int = 0) -> 
             "executions": executions,
         }
         with mlflow.start_run(run_name=f"{method}_{name}_{i}"):
-            mlflow.log_params({"method": method, "layer": layer, "component": component,
-                               "seeds": seeds, "n_similar": n_similar,
-                               "k_values": ",".join(map(str, k_values))})
-            mlflow.log_dict(summary, "summary/metrics_summary.json")
+            log_hamming_summary(summary)

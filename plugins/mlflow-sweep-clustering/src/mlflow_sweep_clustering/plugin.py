@@ -36,3 +36,11 @@ def sweep_register_demos(register):
 
     register("hamming", log_hamming_sweep,
              description="Hamming k-means of pruned-weight masks: seeds x k, wanda and sparsegpt")
+
+
+@hookimpl
+def sweep_register_loggers(register):
+    from .hamming_tracking import log_hamming_result
+
+    register("hamming", log_hamming_result,
+             description="a metrics_summary.json document: config params, per-(seed, k) metrics")
