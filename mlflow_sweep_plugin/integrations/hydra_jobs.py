@@ -188,8 +188,9 @@ def _number(text: str):
 
 def parse_metrics_csv(text: str, where: str = METRICS_CSV) -> MetricsTable:
     """Lightning CSVLogger rows -> metric points; a row holds only the scalars logged at
-    that step. ``epoch`` becomes a metric too (once per step). A last line cut short (a
-    job killed while writing) and ragged or non-numeric cells are reported, not fatal."""
+    that step. ``epoch`` becomes a metric too (once per step). A last line without its
+    line end (a job killed while writing it) is ignored; it, ragged rows and non-numeric
+    cells are reported, not fatal."""
     table = MetricsTable()
     if not text.strip():
         table.problems.append(f"{where}: empty file")
@@ -209,17 +210,16 @@ def parse_metrics_csv(text: str, where: str = METRICS_CSV) -> MetricsTable:
         if not any(cell.strip() for cell in row):
             continue
         last = i == len(rows)
+        if last and truncated_tail:
+            # CSV writers end every line; a last line without its end was being written
+            # when the job stopped, and any of its numbers may be cut ("0.6" of "0.62")
+            ok = False
+            table.problems.append(f"{where}: line {i} is cut short (the job stopped while writing it); ignored")
+            continue
         if len(row) != len(header):
             ok = False
-            if last and truncated_tail:
-                table.problems.append(f"{where}: line {i} is cut short (the job stopped while writing it); ignored")
-            else:
-                table.problems.append(f"{where}: line {i} has {len(row)} fields, the header {len(header)}; ignored")
+            table.problems.append(f"{where}: line {i} has {len(row)} fields, the header {len(header)}; ignored")
             continue
-        if last and truncated_tail:
-            # the final line has every field but no newline: its last number may be cut
-            ok = False
-            table.problems.append(f"{where}: line {i} has no line end (the job may have stopped while writing it)")
         if step_col is not None:
             step_val = _number(row[step_col])
             if step_val is None or not math.isfinite(step_val) or step_val != int(step_val):
