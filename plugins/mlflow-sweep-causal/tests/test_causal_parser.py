@@ -176,3 +176,36 @@ def test_one_class_truth_leaves_auroc_empty(make_sweep, sweep_exporter, cdata):
     assert pd.isna(svgd["auroc_computed"])
     # SVGD particles have 4, 3, 4 and 5 edges
     assert svgd["eshd_computed"] == pytest.approx(0.4 * 4 + 0.3 * 3 + 0.2 * 4 + 0.1 * 5)
+
+
+@pytest.mark.server
+def test_remote_store_reads_siblings(mlflow_server, cdata):
+    """Through a real server (remote artifact reader): the metrics parser reaches the
+    ground truth and particles by reading them, even when only it is selected and the
+    listing does not cover the learners' folders."""
+    import uuid
+
+    from mlflow_sweep_plugin.export import export_sweep
+    from mlflow_sweep_plugin.plugins import SweepPluginManager
+    from mlflow_sweep_plugin.testing import log_sweep
+
+    name = f"causal-remote-{uuid.uuid4().hex[:8]}"
+    extra = cdata.example_run()
+    extra["DiBS/particles.npz"] = cdata.npz_bytes(graphs=np.zeros((1, 4, 4), dtype=np.int8))
+    extra["Ensemble/particles.npz"] = cdata.npz_bytes(graphs=np.zeros((1, 3, 3)))
+    log_sweep(None, [{"run_name": "remote", "artifacts": extra}], experiment_name=name,
+              tracking_uri=mlflow_server.url)
+    pm = SweepPluginManager(extra_plugins=[plugin], load_entry_points=False)
+    result = export_sweep(experiment_names=[name], tracking_uri=mlflow_server.url,
+                          plugin_manager=pm, write=False)
+    rows = by_learner(result.df, "remote")
+    assert sorted(rows) == ["DiBS", "Ensemble", "SVGD"]
+    assert rows["SVGD"]["eshd_computed"] == pytest.approx(0.6)
+    assert pd.isna(rows["Ensemble"]["eshd_computed"]) and rows["DiBS"]["eshd_computed"] == 4.0
+    assert [w.path for w in result.warnings] == ["Ensemble/particles.npz"]
+
+    only = export_sweep(experiment_names=[name], tracking_uri=mlflow_server.url,
+                        plugin_manager=pm, write=False, parser_names=["causal_metrics"])
+    rows = by_learner(only.df, "remote")
+    assert sorted(rows) == ["Ensemble", "SVGD"] and only.warnings == []
+    assert rows["SVGD"]["auroc_computed"] == 1.0
