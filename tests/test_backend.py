@@ -4,7 +4,6 @@ grid against a sqlite store, then a resumed run; plus the config rules and the
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import pathlib

@@ -11,7 +11,6 @@ import shutil
 import subprocess
 import sys
 
-import pytest
 
 from mlflow_sweep_plugin.integrations.hydra_jobs import (overrides_as_config, parse_metrics_csv,
                                                          parse_override, plain_config)

@@ -29,9 +29,8 @@ import os
 
 from .hydra_jobs import (HydraJob, MetricsTable, find_jobs, job_files, job_status, overrides_as_config,
                          read_job, read_metrics, read_multirun_yaml)
-from .sweep_runs import (TAG_KIND, TAG_ROLE, TAG_SUPERSEDED, TAG_SWEEP_ID, TAG_SWEEP_INDEX,
-                         TAG_SWEEP_NAME, create_child, create_parent, find_runs, finish_parent,
-                         flatten_child, new_sweep_id, reopen)
+from .sweep_runs import (TAG_KIND, TAG_ROLE, TAG_SUPERSEDED, TAG_SWEEP_ID, create_child,
+                         create_parent, find_runs, finish_parent, flatten_child, new_sweep_id, reopen)
 
 log = logging.getLogger("mlflow_sweep_plugin.hydra")
 
