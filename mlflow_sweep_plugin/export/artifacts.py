@@ -59,6 +59,14 @@ def _unbounded(segment: str) -> bool:
     return "**" in segment or ":path}" in segment
 
 
+def _has_token(segment: str) -> bool:
+    return "*" in segment or "{" in segment
+
+
+class ArtifactMissing(FileNotFoundError):
+    """A file guessed from a literal pattern (never listed) is not there: no file, no row."""
+
+
 class ListingPlan:
     """Which directories the parser patterns can match, so listings stay small.
 
@@ -112,6 +120,27 @@ class ListingPlan:
     def matches_any(self, path: str) -> bool:
         return any(p.regex.fullmatch(path) for p in self.patterns)
 
+    def literal_files(self, directory: str) -> list[str] | None:
+        """The files under ``directory`` the patterns can match, when every pattern that
+        reaches it continues with literal names only (``layer_0`` for
+        ``layer_{layer}/cluster_summary.json`` -> ``layer_0/cluster_summary.json``), so
+        they can be fetched without listing the directory; else None."""
+        parts = directory.split("/") if directory else []
+        k = len(parts)
+        out = []
+        for pat, (regexes, cut, n_segments) in zip(self.patterns, self._segments):
+            if cut is not None and cut <= k:
+                return None  # an unbounded pattern reaches in here
+            if k >= n_segments:
+                continue
+            if not all(rx.fullmatch(part) for rx, part in zip(regexes, parts)):
+                continue
+            rest = pat.pattern.split("/")[k:]
+            if cut is not None or any(_has_token(seg) for seg in rest):
+                return None
+            out.append("/".join(parts + rest))
+        return sorted(set(out))
+
     def may_contain(self, directory: str) -> bool:
         """Whether a file under ``directory`` (relative, no trailing slash) can match."""
         if not directory:
@@ -159,6 +188,7 @@ class _BaseReader:
         self._full: list[str] | None = None
         self.stats: dict[str, object] = {}  # path -> (size, mtime_ns) or size
         self.accessed: set[str] = set()
+        self.missing: set[str] = set()   # literal guesses that turned out absent
         self.listed_all = False
 
     # --- listing -------------------------------------------------------------------------
@@ -196,11 +226,19 @@ class _BaseReader:
         return {"full": self.listed_all, "dirs": extra_dirs}
 
     def snapshot(self, scope: dict | None = None) -> dict:
-        """path -> stat for the plan's listing plus what ``scope`` adds."""
+        """path -> stat of every file the patterns match (every file, when a parser
+        listed the run), plus the directories ``scope`` adds."""
         scope = scope or {"full": False, "dirs": []}
         stats: dict = {}
-        paths = self.list_all() if scope.get("full") else self.list()
+        if scope.get("full"):
+            paths = self.list_all()
+        else:
+            paths = self.list()
+            if self.plan is not None:
+                paths = [p for p in paths if self.plan.matches_any(p)]
         for p in paths:
+            if p in self.missing:
+                continue
             stats[p] = self.stats.get(p)
         for d in scope.get("dirs", ()):
             out: dict = {}
@@ -223,10 +261,20 @@ class LocalArtifactReader(_BaseReader):
 
     def __init__(self, root: str, plan: ListingPlan | None = None):
         super().__init__(plan)
-        self.root = os.path.realpath(root)
+        self._root = root
+        self._real_root: str | None = None
+
+    @property
+    def root(self) -> str:
+        """The real path of the run's root (resolved on first use: reads need it, a
+        cache check only lists)."""
+        if self._real_root is None:
+            self._real_root = os.path.realpath(self._root)
+        return self._real_root
 
     def _list_tree(self, directory: str, depth: int | None, prune: bool, out: dict) -> None:
-        base = self.root if not directory else os.path.join(self.root, *directory.split("/"))
+        top = self._real_root or self._root
+        base = top if not directory else os.path.join(top, *directory.split("/"))
         try:
             entries = list(os.scandir(base))
         except (FileNotFoundError, NotADirectoryError):
@@ -298,11 +346,17 @@ class RemoteArtifactReader(_BaseReader):
     is_local = False
 
     def __init__(self, artifact_uri: str, plan: ListingPlan | None = None, repository=None,
-                 tracking_uri: str | None = None, retries: int | None = None):
+                 tracking_uri: str | None = None, retries: int | None = None,
+                 guess_literals: bool = True):
         super().__init__(plan)
         self.artifact_uri = artifact_uri
         self.repo = repository or _repository(artifact_uri, tracking_uri)
         self._attempts = retries
+        # Over HTTP a missing file is a clean 404, so a directory whose matching files
+        # have literal names is not listed: its files are fetched directly (one request
+        # per file instead of one more per directory). Sizes come from the bytes read.
+        self.guess_literals = guess_literals and _is_http_repository(self.repo)
+        self._guessed: set[str] = set()
 
     def _call(self, fn):
         if self._attempts is None:
@@ -310,6 +364,13 @@ class RemoteArtifactReader(_BaseReader):
         return with_retries(fn, attempts=self._attempts)
 
     def _list_tree(self, directory: str, depth: int | None, prune: bool, out: dict) -> None:
+        if prune and self.guess_literals:
+            literal = self.plan.literal_files(directory)
+            if literal is not None:
+                for path in literal:
+                    out[path] = None
+                    self._guessed.add(path)
+                return
         infos = self._call(lambda: self.repo.list_artifacts(directory or None))
         for info in infos:
             rel = safe_relpath(info.path)
@@ -328,9 +389,18 @@ class RemoteArtifactReader(_BaseReader):
         fd, tmp = tempfile.mkstemp(prefix="mlflow-sweep-", suffix=".part")
         os.close(fd)
         try:
-            self._call(lambda: download(remote_file_path=rel, local_path=tmp))
+            try:
+                self._call(lambda: download(remote_file_path=rel, local_path=tmp))
+            except Exception as exc:  # noqa: BLE001
+                if rel in self._guessed and _is_not_found(exc):
+                    self.missing.add(rel)
+                    raise ArtifactMissing(rel) from None
+                raise
             with open(tmp, "rb") as fh:
-                return fh.read()
+                data = fh.read()
+            if rel in self._guessed:
+                self.stats[rel] = len(data)
+            return data
         finally:
             try:
                 os.unlink(tmp)
@@ -354,9 +424,27 @@ class RemoteArtifactReader(_BaseReader):
         return f"{self.stats.get(safe_relpath(path))}"
 
 
-def reader_for(artifact_uri: str, plan: ListingPlan | None = None, tracking_uri: str | None = None):
-    """A local reader when the artifact URI is on this machine, else a remote one."""
+def _is_http_repository(repo) -> bool:
+    try:
+        from mlflow.store.artifact.http_artifact_repo import HttpArtifactRepository
+    except ImportError:  # pragma: no cover
+        return False
+    return isinstance(repo, HttpArtifactRepository)
+
+
+def _is_not_found(exc: BaseException) -> bool:
+    response = getattr(exc, "response", None)
+    return getattr(response, "status_code", None) == 404
+
+
+def reader_for(artifact_uri: str, plan: ListingPlan | None = None, tracking_uri: str | None = None,
+               guess_literals: bool = True):
+    """A local reader when the artifact URI is on this machine, else a remote one.
+
+    ``guess_literals=False`` makes a remote reader list every directory it needs (the
+    cache check does: it must see sizes without downloading)."""
     local = local_path_of(artifact_uri)
     if local is not None:
         return LocalArtifactReader(local, plan)
-    return RemoteArtifactReader(artifact_uri, plan, tracking_uri=tracking_uri)
+    return RemoteArtifactReader(artifact_uri, plan, tracking_uri=tracking_uri,
+                                guess_literals=guess_literals)

@@ -88,8 +88,7 @@ def run_key(store_id: str, run, parsers_digest: str) -> str:
                  str(info.end_time), parsers_digest):
         h.update(str(part).encode("utf-8", "surrogateescape"))
         h.update(b"\0")
-    h.update(json.dumps([sorted(data.params.items()), sorted(data.tags.items())],
-                        ensure_ascii=False).encode("utf-8", "surrogateescape"))
+    h.update(repr((sorted(data.params.items()), sorted(data.tags.items()))).encode("utf-8", "surrogateescape"))
     return h.hexdigest()
 
 
@@ -116,8 +115,10 @@ def _decode_value(v):
 
 
 def encode_payload(records: list[dict], captures: list, warnings: list) -> bytes:
+    tagged = any(isinstance(v, date) for rec in records for v in rec.values())
     doc = {
-        "records": [{k: _encode_value(v) for k, v in rec.items()} for rec in records],
+        "tagged": tagged,
+        "records": [{k: _encode_value(v) for k, v in rec.items()} for rec in records] if tagged else records,
         "captures": list(captures),
         "warnings": [[w.path, w.message, w.parser] for w in warnings],
     }
@@ -125,8 +126,9 @@ def encode_payload(records: list[dict], captures: list, warnings: list) -> bytes
 
 
 def decode_payload(blob: bytes) -> dict:
-    doc = json.loads(zlib.decompress(blob).decode("utf-8"))
-    doc["records"] = [{k: _decode_value(v) for k, v in rec.items()} for rec in doc["records"]]
+    doc = json.loads(zlib.decompress(blob))
+    if doc.get("tagged"):
+        doc["records"] = [{k: _decode_value(v) for k, v in rec.items()} for rec in doc["records"]]
     return doc
 
 

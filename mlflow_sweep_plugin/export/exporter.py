@@ -22,7 +22,7 @@ from typing import Callable, Iterable
 
 from ..errors import BadArtifact, TrackingUnreachable
 from ..parsers import ParseContext, Parser
-from .artifacts import ListingPlan, UnsafeArtifactPath, local_path_of, reader_for
+from .artifacts import ArtifactMissing, ListingPlan, UnsafeArtifactPath, local_path_of, reader_for
 from .retry import is_connection_failure
 from .table import TableBuilder, scalar
 
@@ -249,6 +249,8 @@ def read_run(run, parsers: list[Parser], reader=None, *, plan: ListingPlan | Non
             outcome.records.extend(parse_artifact(parser, reader, run, path, captures, data))
             outcome.files_read += 1
         except _ReadFailed as failed:
+            if isinstance(failed.exc, ArtifactMissing):
+                continue  # a literal path guessed, not listed, and not there: no file
             outcome.read_failed = True
             connection_failures += is_connection_failure(failed.exc)
             outcome.warnings.append(SweepWarning(run_id, path, f"could not be read: {_reason(failed.exc)}",
@@ -302,7 +304,8 @@ class _RunProcessor:
             if entry is not None:
                 fingerprint, scope, blob = entry
                 try:
-                    reader = reader_for(run.info.artifact_uri, self.plan, tracking_uri=self.tracking_uri)
+                    reader = reader_for(run.info.artifact_uri, self.plan, tracking_uri=self.tracking_uri,
+                                        guess_literals=False)
                     current = reader.fingerprint_listing(scope)
                 except Exception:  # noqa: BLE001 - the fresh read below reports it
                     current = None
@@ -404,7 +407,7 @@ def export_runs(runs: Iterable, parsers: list[Parser],
         for outcome in outcomes:
             for w in outcome.warnings:
                 _warn(w)
-            builder.add_run(outcome.run, outcome.records, outcome.captures)
+            builder.add_run(outcome.run, outcome.records, outcome.captures, clean=True)
             n += 1
             stats["files_read"] += outcome.files_read
             if outcome.from_cache:
@@ -443,8 +446,8 @@ def _check_store(probe, tracking_uri, outcome, any_success, consecutive):
     if probe is not None:
         try:
             probe()
-        except TrackingUnreachable:
-            raise
+        except TrackingUnreachable as exc:
+            raise TrackingUnreachable(f"{exc} (it went away during the export); no output was written") from None
         except Exception as exc:  # noqa: BLE001
             if is_unreachable(exc) or is_connection_failure(exc):
                 raise TrackingUnreachable(

@@ -117,6 +117,8 @@ def export_http_settings(extra: dict | None = None):
 
     Variables the user already set win; the previous environment is restored after.
     """
+    import logging
+
     wanted = dict(EXPORT_HTTP_ENV)
     wanted.update(extra or {})
     changed = {}
@@ -124,8 +126,14 @@ def export_http_settings(extra: dict | None = None):
         if key not in os.environ:
             changed[key] = value
             os.environ[key] = value
+    # urllib3 logs every retry as a WARNING; ours are reported as export warnings
+    pool_log = logging.getLogger("urllib3.connectionpool")
+    level = pool_log.level
+    if level < logging.ERROR:
+        pool_log.setLevel(logging.ERROR)
     try:
         yield
     finally:
+        pool_log.setLevel(level)
         for key in changed:
             os.environ.pop(key, None)

@@ -61,7 +61,9 @@ class TableBuilder:
         self.param_names: set[str] = set()
         self.metric_names: set[str] = set()
 
-    def add_run(self, run, records: list[dict], captures_order=()):
+    def add_run(self, run, records: list[dict], captures_order=(), clean: bool = False):
+        """Add one run's rows; ``clean=True`` when records hold table cells already
+        (:func:`scalar` applied, string keys), as the exporter's do."""
         base = run_columns(run)
         params = dict(run.data.params)
         metrics = {f"metrics.{k}": v for k, v in run.data.metrics.items()}
@@ -73,9 +75,9 @@ class TableBuilder:
             self.rows.append({"__base": base, "__params": params, "__metrics": metrics, "__rec": {}})
             return
         for rec in records:
-            clean = {str(k): scalar(v) for k, v in rec.items()}
-            self.record_cols.update(clean)
-            self.rows.append({"__base": base, "__params": params, "__metrics": metrics, "__rec": clean})
+            cells = rec if clean else {str(k): scalar(v) for k, v in rec.items()}
+            self.record_cols.update(cells)
+            self.rows.append({"__base": base, "__params": params, "__metrics": metrics, "__rec": cells})
 
     def columns(self) -> tuple[list[str], dict[str, str]]:
         """Final column order and the param -> column name mapping."""
@@ -112,23 +114,20 @@ def _column(values: list, name: str):
 
     Integers with gaps stay integers (nullable ``Int64``) so ``2`` is not written as
     ``2.0``; strings stay strings (params are text as logged); mixed columns stay objects.
+    (The kind is inferred in C by pandas: the table of a large sweep has millions of cells.)
     """
     import pandas as pd
 
-    present = [v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
     if name in ("start_time", "end_time"):
         return pd.Series(pd.to_datetime(values, utc=True), dtype="datetime64[ns, UTC]")
-    if not present:
-        return pd.Series(values, dtype="object")
-    if all(isinstance(v, bool) for v in present):
+    kind = pd.api.types.infer_dtype(values, skipna=True)
+    if kind == "boolean":
         return pd.Series(values, dtype="boolean")
-    if all(isinstance(v, int) and not isinstance(v, bool) for v in present):
+    if kind == "integer":
         try:
             return pd.Series(values, dtype="Int64")
         except (OverflowError, TypeError, ValueError):
             return pd.Series(values, dtype="object")
-    if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in present):
-        return pd.Series([math.nan if v is None else float(v) for v in values], dtype="float64")
-    if all(isinstance(v, str) for v in present):
-        return pd.Series(values, dtype="object")
+    if kind in ("floating", "mixed-integer-float"):
+        return pd.Series([math.nan if v is None else v for v in values], dtype="float64")
     return pd.Series(values, dtype="object")

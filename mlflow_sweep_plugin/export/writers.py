@@ -93,7 +93,16 @@ def _write_parquet(df, path):
             kinds = {type(v) for v in out[col] if v is not None and not (isinstance(v, float) and math.isnan(v))}
             if len(kinds) > 1 or (kinds and kinds != {str}):
                 out[col] = out[col].map(lambda v: None if v is None or (isinstance(v, float) and math.isnan(v)) else str(v))
-    out.to_parquet(path, index=False, engine="pyarrow")
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(out, preserve_index=False)
+    # from_pandas turns float NaN into null; a NaN in the table (a failed fit, say) stays
+    # a float NaN in the file. Ints, booleans, text and timestamps keep their nulls.
+    for i, col in enumerate(out.columns):
+        if out[col].dtype == "float64":
+            table = table.set_column(i, table.field(i), pa.array(out[col].to_numpy(), type=pa.float64()))
+    pq.write_table(table, path)
     del pd
 
 
