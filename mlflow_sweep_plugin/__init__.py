@@ -32,6 +32,11 @@ _API = {
     "log_artifacts_by_type": "mlflow_sweep_plugin.tracking.artifacts",
     "flatten_artifacts": "mlflow_sweep_plugin.tracking.flatten_artifacts",
     "log_result": "mlflow_sweep_plugin.tracking.results",
+    "sweep_run": "mlflow_sweep_plugin.tracking.run",
+    "SweepRun": "mlflow_sweep_plugin.tracking.run",
+    "sync_spool": "mlflow_sweep_plugin.tracking.sync",
+    "add_mlflow_arguments": "mlflow_sweep_plugin.tracking.cli_args",
+    "sweep_run_from_args": "mlflow_sweep_plugin.tracking.cli_args",
 }
 
 __all__ = sorted(_API) + ["__version__"]

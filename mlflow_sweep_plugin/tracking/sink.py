@@ -76,7 +76,10 @@ def active_sweep_run():
 
 def resolve_sink(run_id: str | None = None, client=None):
     """The sink for ``run_id``; for ``None`` the active sweep run, else MLflow's active
-    run (started when there is none, as ``mlflow.log_param`` does)."""
+    run (started when there is none, as ``mlflow.log_param`` does). A sink object
+    (a ``SweepRun``) passed as ``run_id`` is used as it is."""
+    if hasattr(run_id, "log_batch"):
+        return run_id
     active = active_sweep_run()
     if active is not None and (run_id is None or run_id == active.run_id):
         return active

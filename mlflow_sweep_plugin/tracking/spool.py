@@ -1,0 +1,160 @@
+"""The offline spool: what a run logged while the tracking store was unreachable.
+
+One directory per run under ``MLFLOW_SWEEP_SPOOL_DIR`` (default
+``./.mlflow-sweep/spool``)::
+
+    <spool_dir>/<spool_id>/
+        run.json        what the run is: experiment, run name, start time, initial tags,
+                        tracking URI (never with credentials) and, once it exists on the
+                        server, its run_id
+        events.jsonl    append-only, one JSON object a line, in logging order:
+                        {"op": "params", "params": {...}}
+                        {"op": "metrics", "metrics": [[key, value, timestamp_ms, step], ...]}
+                        {"op": "tags", "tags": {...}}
+                        {"op": "artifact", "file": "artifacts/000001/x.json", "artifact_path": "dir"}
+                        {"op": "end", "status": "FINISHED", "end_time": ms}
+        artifacts/      copies of logged files, taken when they were logged
+        sync.json       written by ``mlflow-sweep sync``: how many events are applied
+
+Each line is flushed and fsynced as it is written; a torn last line (the job died
+mid-write) is ignored. Synced spools are moved to ``<spool_dir>/.synced/``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import shutil
+import socket
+import time
+import uuid
+
+SPOOL_DIR_ENV = "MLFLOW_SWEEP_SPOOL_DIR"
+DEFAULT_SPOOL_DIR = os.path.join(".", ".mlflow-sweep", "spool")
+SYNCED_DIR = ".synced"
+SPOOL_ID_TAG = "mlflow_sweep.spool_id"
+FORMAT = 1
+
+
+def spool_root(spool_dir=None) -> pathlib.Path:
+    """The spool directory: the argument, else ``$MLFLOW_SWEEP_SPOOL_DIR``, else
+    ``./.mlflow-sweep/spool``."""
+    return pathlib.Path(spool_dir or os.environ.get(SPOOL_DIR_ENV) or DEFAULT_SPOOL_DIR).absolute()
+
+
+def _write_json_atomic(path: pathlib.Path, data: dict) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, indent=2, sort_keys=True)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+class Spool:
+    """One run's spool directory: the writer's side (a sink) and the reader's side."""
+
+    def __init__(self, path, known_params: dict | None = None):
+        self.path = pathlib.Path(path)
+        self._known_params = dict(known_params or {})
+        self._seq = None
+
+    # -- creating and reading -------------------------------------------------------
+    @classmethod
+    def create(cls, spool_dir, meta: dict, known_params: dict | None = None) -> "Spool":
+        root = spool_root(spool_dir)
+        spool_id = f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:12]}"
+        path = root / spool_id
+        (path / "artifacts").mkdir(parents=True)
+        meta = {"format": FORMAT, "spool_id": spool_id, "host": socket.gethostname(),
+                "pid": os.getpid(), "created": int(time.time() * 1000), "run_id": None, **meta}
+        _write_json_atomic(path / "run.json", meta)
+        (path / "events.jsonl").touch()
+        return cls(path, known_params)
+
+    @property
+    def spool_id(self) -> str:
+        return self.path.name
+
+    @property
+    def meta(self) -> dict:
+        with open(self.path / "run.json", encoding="utf-8") as fh:
+            return json.load(fh)
+
+    def update_meta(self, **changes) -> None:
+        meta = self.meta
+        meta.update(changes)
+        _write_json_atomic(self.path / "run.json", meta)
+
+    @property
+    def state(self) -> dict:
+        try:
+            with open(self.path / "sync.json", encoding="utf-8") as fh:
+                return json.load(fh)
+        except FileNotFoundError:
+            return {"applied": 0}
+
+    def write_state(self, **state) -> None:
+        _write_json_atomic(self.path / "sync.json", state)
+
+    def events(self) -> list[dict]:
+        """Every complete event, in order (a torn last line is left out)."""
+        out = []
+        with open(self.path / "events.jsonl", encoding="utf-8") as fh:
+            for line in fh:
+                if not line.endswith("\n"):
+                    break
+                try:
+                    out.append(json.loads(line))
+                except ValueError:
+                    break
+        return out
+
+    # -- the sink interface (see sink.py) ----------------------------------------------
+    @property
+    def run_id(self):
+        return self.meta.get("run_id")
+
+    def _append(self, event: dict) -> None:
+        line = json.dumps(event, sort_keys=True) + "\n"  # NaN/Infinity tokens: json reads them
+        with open(self.path / "events.jsonl", "a", encoding="utf-8") as fh:
+            fh.write(line)
+            fh.flush()
+            os.fsync(fh.fileno())
+
+    def existing_params(self) -> dict:
+        return dict(self._known_params)
+
+    def log_batch(self, params=None, metrics=(), tags=None) -> None:
+        if params:
+            params = {str(k): str(v) for k, v in params.items()}
+            self._append({"op": "params", "params": params})
+            self._known_params.update(params)
+        if tags:
+            self._append({"op": "tags", "tags": {str(k): str(v) for k, v in tags.items()}})
+        if metrics:
+            self._append({"op": "metrics",
+                          "metrics": [[k, float(v), int(ts), int(s)] for k, v, ts, s in metrics]})
+
+    def log_artifact(self, local_path: str, artifact_path: str | None = None) -> None:
+        if self._seq is None:
+            self._seq = len(list((self.path / "artifacts").iterdir()))
+        self._seq += 1
+        rel = f"artifacts/{self._seq:06d}/{os.path.basename(local_path)}"
+        (self.path / rel).parent.mkdir(parents=True)
+        shutil.copyfile(local_path, self.path / rel)
+        self._append({"op": "artifact", "file": rel, "artifact_path": artifact_path or None})
+
+    def end(self, status: str = "FINISHED", end_time: int | None = None) -> None:
+        self._append({"op": "end", "status": status,
+                      "end_time": int(end_time if end_time is not None else time.time() * 1000)})
+
+
+def list_spools(spool_dir=None) -> list[Spool]:
+    """The spools not yet synced, oldest first."""
+    root = spool_root(spool_dir)
+    if not root.is_dir():
+        return []
+    return [Spool(p) for p in sorted(root.iterdir())
+            if p.is_dir() and p.name != SYNCED_DIR and (p / "run.json").is_file()]

@@ -1,0 +1,280 @@
+"""Replay spooled runs into the tracking store, exactly once.
+
+``mlflow-sweep sync`` may run twice, run while the job is still spooling, or die in
+the middle; none of that may create a second run, param or metric point. So every
+step is idempotent:
+
+1. **The run.** A spool from a run that started online already names its run. For
+   one that started offline, the run is created with the tag
+   ``mlflow_sweep.spool_id=<spool id>`` and its id is written into ``run.json`` right
+   away; if a sync died between the two, the next one finds the run by that tag
+   instead of creating another.
+2. **Params** are immutable in MLflow: re-logging the same value is a no-op (a value
+   that differs from the server's is reported, and the spool is kept).
+3. **Metrics** are points ``(key, step, timestamp, value)``. When the run existed
+   before this sync (a run that went offline mid-way, or a resumed sync), the
+   history of each spooled key is read once and points already there are skipped.
+4. **Tags** are overwritten with the same value, **artifacts** uploaded again to the
+   same path, and the **end** sets the same status and end time.
+
+``sync.json`` records how many events were applied, so a resumed sync skips them;
+the checks above cover the group of events that was in flight when a sync died.
+A spool whose job has ended (an ``end`` event) is moved to ``<spool_dir>/.synced/``
+once replayed; one still open is replayed as far as it goes and kept.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import shutil
+import sys
+from dataclasses import dataclass
+
+from ..errors import SweepError, TrackingUnreachable, UsageError
+from ..uri import redact_uri
+from .spool import SPOOL_ID_TAG, SYNCED_DIR, Spool, list_spools, spool_root
+
+
+@dataclass
+class SyncResult:
+    """What ``sync`` did with one spool."""
+
+    spool_id: str
+    run_id: str | None = None
+    status: str = ""  # synced | open | locked | failed
+    applied: int = 0  # events applied by this sync
+    skipped_points: int = 0  # metric points that were already in the store
+    message: str = ""
+
+    def __str__(self) -> str:
+        run = f"run {self.run_id}" if self.run_id else "no run"
+        text = f"{self.spool_id}: {self.status} ({run}, {self.applied} events applied"
+        if self.skipped_points:
+            text += f", {self.skipped_points} metric points already there"
+        text += ")"
+        return text + (f": {self.message}" if self.message else "")
+
+
+@contextlib.contextmanager
+def _locked(spool: Spool):
+    """An exclusive, non-blocking lock on the spool (one sync at a time)."""
+    fh = open(spool.path / ".lock", "a+")
+    try:
+        try:
+            import fcntl
+
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except ImportError:  # pragma: no cover - Windows: no cross-process lock
+            pass
+        except OSError:
+            yield False
+            return
+        yield True
+    finally:
+        fh.close()
+
+
+def _groups(events: list[dict], start: int):
+    """Consecutive events of one kind, as (first index, end index, op, events);
+    metrics and params groups stay within one log_batch request's limits."""
+    i = start
+    while i < len(events):
+        op = events[i].get("op")
+        j = i + 1
+        if op in ("metrics", "params", "tags"):
+            size = _size(events[i])
+            limit = 1000 if op == "metrics" else 100
+            while j < len(events) and events[j].get("op") == op and size + _size(events[j]) <= limit:
+                size += _size(events[j])
+                j += 1
+        yield i, j, op, events[i:j]
+        i = j
+
+
+def _size(event: dict) -> int:
+    op = event.get("op")
+    return len(event.get("metrics" if op == "metrics" else op, ()) or ())
+
+
+def _point(key, value, ts, step) -> tuple:
+    v = float(value)
+    if math.isinf(v):
+        v = math.copysign(sys.float_info.max, v)  # what the SQL stores keep
+    return (key, int(step), int(ts), "nan" if math.isnan(v) else v)
+
+
+class _Replayer:
+    def __init__(self, client, spool: Spool, result: SyncResult):
+        self.client = client
+        self.spool = spool
+        self.result = result
+        self._history: dict[str, set] = {}
+
+    def run_id(self, meta: dict) -> tuple[str, bool]:
+        """The run to replay into, and whether it existed before this sync."""
+        if meta.get("run_id"):
+            return meta["run_id"], True
+        exp_id = self._experiment(meta)
+        found = self.client.search_runs(
+            [exp_id], filter_string=f"tags.`{SPOOL_ID_TAG}` = '{self.spool.spool_id}'",
+            max_results=2)
+        if found:
+            run_id, existed = found[0].info.run_id, True
+        else:
+            tags = dict(meta.get("tags") or {})
+            tags[SPOOL_ID_TAG] = self.spool.spool_id
+            run = self.client.create_run(exp_id, start_time=meta.get("start_time"), tags=tags,
+                                         run_name=meta.get("run_name"))
+            run_id, existed = run.info.run_id, False
+        self.spool.update_meta(run_id=run_id)
+        return run_id, existed
+
+    def _experiment(self, meta: dict) -> str:
+        from mlflow.exceptions import MlflowException
+
+        if meta.get("experiment_id"):
+            return str(meta["experiment_id"])
+        name = meta.get("experiment_name")
+        if not name:
+            return "0"
+        exp = self.client.get_experiment_by_name(name)
+        if exp is not None:
+            return exp.experiment_id
+        try:
+            return self.client.create_experiment(name)
+        except MlflowException:
+            exp = self.client.get_experiment_by_name(name)
+            if exp is None:
+                raise
+            return exp.experiment_id
+
+    def _existing_points(self, run_id: str, key: str) -> set:
+        if key not in self._history:
+            self._history[key] = {_point(m.key, m.value, m.timestamp, m.step)
+                                  for m in self.client.get_metric_history(run_id, key)}
+        return self._history[key]
+
+    def apply(self, run_id: str, op: str, events: list[dict], check: bool) -> None:
+        from mlflow.entities import Metric, Param, RunTag
+
+        from .params import ParamChanged
+
+        if op == "params":
+            params = {}
+            for e in events:
+                params.update(e["params"])
+            existing = self.client.get_run(run_id).data.params
+            changes = [(k, existing[k], v) for k, v in params.items()
+                       if k in existing and existing[k] != v]
+            if changes:
+                raise ParamChanged(run_id, changes)
+            new = [Param(k, v) for k, v in params.items() if k not in existing]
+            if new:
+                self.client.log_batch(run_id, params=new)
+        elif op == "tags":
+            tags = {}
+            for e in events:
+                tags.update(e["tags"])
+            self.client.log_batch(run_id, tags=[RunTag(k, v) for k, v in tags.items()])
+        elif op == "metrics":
+            points = [p for e in events for p in e["metrics"]]
+            if check:
+                kept = []
+                for key, value, ts, step in points:
+                    if _point(key, value, ts, step) in self._existing_points(run_id, key):
+                        self.result.skipped_points += 1
+                    else:
+                        kept.append((key, value, ts, step))
+                points = kept
+            if points:
+                self.client.log_batch(run_id, metrics=[Metric(k, float(v), int(ts), int(s))
+                                                       for k, v, ts, s in points])
+        elif op == "artifact":
+            for e in events:
+                local = self.spool.path / e["file"]
+                self.client.log_artifact(run_id, str(local), e.get("artifact_path") or None)
+        elif op == "end":
+            e = events[-1]
+            self.client.set_terminated(run_id, status=e["status"], end_time=e.get("end_time"))
+        else:
+            raise SweepError(f"spool {self.spool.path}: unknown event {op!r}")
+
+
+def _client_uri(spool: Spool, tracking_uri: str | None) -> str:
+    if tracking_uri:
+        return tracking_uri
+    meta = spool.meta
+    if meta.get("tracking_uri") and not meta.get("uri_redacted"):
+        return meta["tracking_uri"]
+    env = os.environ.get("MLFLOW_TRACKING_URI")
+    if env:
+        return env
+    raise UsageError(f"spool {spool.spool_id} was logged for {meta.get('tracking_uri')} whose "
+                     "credentials are not stored: give --tracking-uri or set MLFLOW_TRACKING_URI")
+
+
+def sync_one(spool: Spool, tracking_uri: str | None = None) -> SyncResult:
+    """Replay one spool (see the module docstring)."""
+    from mlflow.tracking import MlflowClient
+
+    from .reach import is_offline_error, probe
+
+    result = SyncResult(spool.spool_id)
+    with _locked(spool) as got:
+        if not got:
+            result.status, result.message = "locked", "another sync is replaying it"
+            return result
+        uri = _client_uri(spool, tracking_uri)
+        reason = probe(uri)  # seconds, not MLflow's minutes of retries
+        if reason is not None:
+            raise TrackingUnreachable(f"tracking store {redact_uri(uri)} is unreachable "
+                                      f"({reason}); spool {spool.spool_id} kept")
+        client = MlflowClient(uri)
+        replayer = _Replayer(client, spool, result)
+        try:
+            meta = spool.meta
+            result.run_id, existed = replayer.run_id(meta)
+            events = spool.events()
+            applied = int(spool.state.get("applied", 0))
+            for start, end, op, group in _groups(events, applied):
+                replayer.apply(result.run_id, op, group, check=existed)
+                applied = end
+                result.applied += len(group)
+                spool.write_state(applied=applied, run_id=result.run_id)
+        except Exception as exc:
+            if is_offline_error(exc):
+                raise TrackingUnreachable(
+                    f"tracking store {redact_uri(uri)} is unreachable "
+                    f"({type(exc).__name__}); spool {spool.spool_id} kept") from None
+            result.status, result.message = "failed", str(exc)
+            return result
+        ended = bool(events) and events[-1].get("op") == "end"
+        if not ended:
+            result.status = "open"
+            result.message = "the job has not ended yet; sync again later"
+            return result
+        result.status = "synced"
+        done = spool.path.parent / SYNCED_DIR
+        done.mkdir(exist_ok=True)
+        shutil.move(str(spool.path), str(done / spool.spool_id))
+    return result
+
+
+def sync_spool(spool_dir=None, tracking_uri: str | None = None, spool_ids=()) -> list[SyncResult]:
+    """Replay every spool under ``spool_dir`` (default as for :func:`sweep_run`), or the
+    ones named, into the tracking store. Returns one :class:`SyncResult` each.
+
+    Raises :class:`~mlflow_sweep_plugin.errors.TrackingUnreachable` when the store is
+    still down (nothing is lost: the spools stay).
+    """
+    root = spool_root(spool_dir)
+    spools = list_spools(root)
+    if spool_ids:
+        wanted = set(spool_ids)
+        unknown = wanted - {s.spool_id for s in spools}
+        if unknown:
+            raise UsageError(f"no spool {', '.join(sorted(unknown))} under {root}")
+        spools = [s for s in spools if s.spool_id in wanted]
+    return [sync_one(s, tracking_uri) for s in spools]
