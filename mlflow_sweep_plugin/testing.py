@@ -127,8 +127,32 @@ def log_sweep(store: SweepStore | None, runs, experiment_name: str = "sweep",
     return sweep
 
 
+@pytest.fixture(scope="session")
+def sweep_store_template(tmp_path_factory) -> pathlib.Path:
+    """An empty, fully migrated MLflow sqlite database, made once per session.
+
+    Creating a store runs MLflow's schema migrations (about a second); copying a
+    migrated file takes milliseconds, so every ``sweep_store`` starts from a copy.
+    """
+    from mlflow.tracking import MlflowClient
+
+    path = tmp_path_factory.mktemp("mlflow-template") / "mlflow.db"
+    MlflowClient(f"sqlite:///{path}").search_experiments()
+    return path
+
+
+def _fresh_database(template: pathlib.Path, target: pathlib.Path, artifact_root: pathlib.Path) -> None:
+    import sqlite3
+
+    shutil.copyfile(template, target)
+    with sqlite3.connect(target) as con:  # the Default experiment stores under this test's root
+        con.execute("UPDATE experiments SET artifact_location = ? WHERE experiment_id = 0",
+                    ((artifact_root / "0").as_uri(),))
+    con.close()
+
+
 @pytest.fixture
-def sweep_store(tmp_path, monkeypatch):
+def sweep_store(tmp_path, monkeypatch, sweep_store_template):
     """A throwaway sqlite tracking store with local artifacts, current for this test."""
     import mlflow
 
@@ -137,12 +161,16 @@ def sweep_store(tmp_path, monkeypatch):
     store = SweepStore(root=root, tracking_uri=f"sqlite:///{root / 'mlflow.db'}",
                        artifact_root=root / "artifacts")
     store.artifact_root.mkdir()
+    _fresh_database(sweep_store_template, root / "mlflow.db", store.artifact_root)
     from mlflow.tracking._tracking_service import utils as tracking_utils
 
     previous = getattr(tracking_utils, "_tracking_uri", None)  # what set_tracking_uri stored
     monkeypatch.setenv("MLFLOW_TRACKING_URI", store.tracking_uri)
     # the export cache of ended runs lives with the store, never in the user's cache dir
     monkeypatch.setenv("MLFLOW_SWEEP_CACHE_DIR", str(root / "sweep-cache"))
+    # experiments created without an artifact location (mlflow.set_experiment) store under
+    # the test's root, not ./mlruns in the working directory (MLflow 3.x reads this variable)
+    monkeypatch.setenv("_MLFLOW_SERVER_ARTIFACT_ROOT", store.artifact_root.as_uri())
     for var in ("MLFLOW_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_ID", "MLFLOW_RUN_ID"):
         monkeypatch.delenv(var, raising=False)
     mlflow.set_tracking_uri(store.tracking_uri)

@@ -45,3 +45,11 @@ def test_make_sweep_logs_params_metrics_tags_status(make_sweep, sweep_store, tmp
 def test_sweep_cli_separates_streams(sweep_cli):
     res = sweep_cli("plugins", "--json")
     assert res.exit_code == 0 and res.stdout.lstrip().startswith("[") and res.exception is None
+
+
+def test_fluent_experiments_store_artifacts_under_the_test_root(sweep_store, tmp_path):
+    mlflow.set_experiment("fluent")
+    with mlflow.start_run() as run:
+        mlflow.log_dict({"a": 1}, "x.json")
+    uri = mlflow.get_run(run.info.run_id).info.artifact_uri
+    assert str(sweep_store.root) in uri, uri
