@@ -130,11 +130,11 @@ def naive_export(tracking_uri: str, exp_id: str, n_layers: int, out: str) -> int
     return len(rows)
 
 
-def our_export(tracking_uri: str, out: str, cache_dir: str, workers: int | None) -> int:
+def our_export(tracking_uri: str, out: str, cache_dir: str, workers: int | None, parsers=()) -> int:
     from mlflow_sweep_plugin.export import export_sweep
 
     result = export_sweep(experiment_names=["bench-sweep"], tracking_uri=tracking_uri, output=out,
-                          cache_dir=cache_dir, workers=workers)
+                          cache_dir=cache_dir, workers=workers, parser_names=parsers)
     if result.warnings:
         raise SystemExit(f"unexpected warnings: {result.warnings[:3]}")
     return result.n_rows
@@ -163,9 +163,11 @@ def bench_store(name: str, tracking_uri: str, exp_id: str, args, work: Path) -> 
     t_a, rows_a = timed("(a) naive download_artifacts loop",
                         lambda: naive_export(tracking_uri, exp_id, args.layers, str(work / f"naive-{name}.csv")))
     t_b, rows_b = timed("(b) mlflow-sweep export, cold",
-                        lambda: our_export(tracking_uri, str(work / f"cold-{name}.csv"), cache_dir, args.workers))
+                        lambda: our_export(tracking_uri, str(work / f"cold-{name}.csv"), cache_dir, args.workers,
+                                           args.parsers))
     t_c, rows_c = timed("(c) mlflow-sweep export, warm",
-                        lambda: our_export(tracking_uri, str(work / f"warm-{name}.csv"), cache_dir, args.workers),
+                        lambda: our_export(tracking_uri, str(work / f"warm-{name}.csv"), cache_dir, args.workers,
+                                           args.parsers),
                         repeat=3)
     if not (rows_a == rows_b == rows_c):
         raise SystemExit(f"row counts differ: naive {rows_a}, cold {rows_b}, warm {rows_c}")
@@ -204,23 +206,29 @@ def main(argv=None) -> int:
     ap.add_argument("--layers", type=int, default=3)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--workers", type=int, default=None, help="--workers for our export (default: its own)")
+    ap.add_argument("--parser", dest="parsers", action="append", default=None,
+                    help="parsers for our export (repeatable; default cluster_summary, what the "
+                         "naive loop reads; 'all' for every installed parser)")
     ap.add_argument("--workdir", default=None, help="keep stores here (reused when present)")
     ap.add_argument("--no-server", action="store_true", help="skip the loopback server")
     ap.add_argument("--no-local", action="store_true", help="skip the local sqlite store")
     ap.add_argument("--memory", action="store_true",
                     help="only build the local sweep and measure a cold export's peak RSS")
     args = ap.parse_args(argv)
+    args.parsers = [] if args.parsers == ["all"] else (args.parsers or ["cluster_summary"])
 
     import logging
 
     logging.getLogger("mlflow").setLevel(logging.WARNING)
+    os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
     import mlflow
 
     work = Path(args.workdir or tempfile.mkdtemp(prefix="bench-export-"))
     work.mkdir(parents=True, exist_ok=True)
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores (nproc), Python {platform.python_version()}, "
           f"MLflow {mlflow.__version__}; workdir {work}")
-    print(f"sweep: {args.runs} runs x {args.layers} layers of cluster_summary.json")
+    print(f"sweep: {args.runs} runs x {args.layers} layers of cluster_summary.json; "
+          f"our parsers: {', '.join(args.parsers) or 'all installed'}")
     results = {}
 
     local_dir = work / f"local-{args.runs}"

@@ -366,7 +366,8 @@ class RemoteArtifactReader(_BaseReader):
     def _list_tree(self, directory: str, depth: int | None, prune: bool, out: dict) -> None:
         if prune and self.guess_literals:
             literal = self.plan.literal_files(directory)
-            if literal is not None:
+            # one guess replaces a listing; more would cost as many requests as they save
+            if literal is not None and len(literal) <= 1:
                 for path in literal:
                     out[path] = None
                     self._guessed.add(path)

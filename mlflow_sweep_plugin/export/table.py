@@ -128,6 +128,7 @@ def _column(values: list, name: str):
             return pd.Series(values, dtype="Int64")
         except (OverflowError, TypeError, ValueError):
             return pd.Series(values, dtype="object")
-    if kind in ("floating", "mixed-integer-float"):
+    if kind in ("floating", "mixed-integer-float") or (
+            kind == "empty" and any(isinstance(v, float) for v in values)):  # NaN is a float
         return pd.Series([math.nan if v is None else v for v in values], dtype="float64")
     return pd.Series(values, dtype="object")
