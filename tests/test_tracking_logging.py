@@ -283,3 +283,23 @@ def test_log_config_request_count(mlflow_server, monkeypatch):
     assert first <= 3 + 1, calls
     assert again == 1, calls[first:]
     assert len(client.get_run(run_id).data.params) == 250
+
+
+def test_explicit_client_for_another_store(sqlite_uri, monkeypatch):
+    """``client=``: log into a store other than MLflow's current tracking URI."""
+    import mlflow
+
+    uri, artifacts = sqlite_uri
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:9")  # nothing there
+    mlflow.set_tracking_uri("http://127.0.0.1:9")
+    try:
+        client = mlflow.MlflowClient(uri)
+        exp = client.create_experiment(f"client-{id(client)}",
+                                       artifact_location=(artifacts / "client").as_uri())
+        run_id = client.create_run(exp).info.run_id
+        log_config({"a": {"b": 1}}, prefix="P", run_id=run_id, client=client)
+        log_metrics({"m": 2}, run_id=run_id, client=client, step=5)
+    finally:
+        mlflow.set_tracking_uri("")
+    run = client.get_run(run_id)
+    assert run.data.params == {"P.a.b": "1"} and run.data.metrics == {"m": 2.0}

@@ -80,16 +80,17 @@ def flatten_metrics(metrics, prefix: str | None = None, sep: str = ".",
 
 def log_metrics(metrics, prefix: str | None = None, step: int | None = None,
                 run_id: str | None = None, *, timestamp: int | None = None, sep: str = ".",
-                nonfinite: str = "keep") -> dict[str, float]:
+                nonfinite: str = "keep", client=None) -> dict[str, float]:
     """Log ``metrics`` (nested dicts allowed) on the run, under ``prefix``.
 
     ``step`` defaults to 0 and ``timestamp`` (ms since the epoch) to now, as in
     ``mlflow.log_metrics``. ``run_id`` defaults to the active :func:`sweep_run`, else
-    MLflow's active run. Returns the ``{name: value}`` logged.
+    MLflow's active run (``client``: the ``MlflowClient`` to log ``run_id`` through).
+    Returns the ``{name: value}`` logged.
     """
     flat = flatten_metrics(metrics, prefix, sep, nonfinite)
     if flat:
         ts = now_ms() if timestamp is None else int(timestamp)
         st = 0 if step is None else int(step)
-        resolve_sink(run_id).log_batch(metrics=[(k, v, ts, st) for k, v in flat.items()])
+        resolve_sink(run_id, client).log_batch(metrics=[(k, v, ts, st) for k, v in flat.items()])
     return flat

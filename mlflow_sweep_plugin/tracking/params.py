@@ -73,7 +73,7 @@ def log_text_artifact(sink, text: str, artifact_file: str) -> None:
 
 def log_config(cfg, prefix: str | None = None, run_id: str | None = None, *, sep: str = ".",
                config_artifact: bool | None = None,
-               max_value_length: int = MAX_VALUE_LENGTH) -> dict[str, str]:
+               max_value_length: int = MAX_VALUE_LENGTH, client=None) -> dict[str, str]:
     """Flatten ``cfg`` (see :func:`flatten_config`) and log it as params of the run.
 
     - ``prefix``: put every key under it (``prefix="SVGD"`` -> ``SVGD.n_particles``).
@@ -84,6 +84,8 @@ def log_config(cfg, prefix: str | None = None, run_id: str | None = None, *, sep
       (``mlflow_sweep/config.yaml``, or ``mlflow_sweep/config-<prefix>.yaml``). Default
       ``None``: only when the params cannot hold it all (a value was truncated, or a
       list item contains a comma); truncated values name that artifact.
+    - ``client``: the ``MlflowClient`` to log ``run_id`` through (a store other than
+      MLflow's current tracking URI).
 
     Returns the params (flattened keys and the text logged).
     """
@@ -94,7 +96,7 @@ def log_config(cfg, prefix: str | None = None, run_id: str | None = None, *, sep
     if prefix:
         head = metric_name([prefix])
         params = {shorten(f"{head}{sep}{k}"): v for k, v in params.items()}
-    sink = resolve_sink(run_id)
+    sink = resolve_sink(run_id, client)
     log_params_checked(sink, params)
     if config_artifact or (config_artifact is None and not flat.complete):
         log_text_artifact(sink, config_yaml(cfg), artifact)
