@@ -126,3 +126,41 @@ def test_demo_sweep(sweep_store, sweep_exporter):
     assert sorted(result.df["som_grid_size"]) == [9, 9, 9]
     assert result.df["quantization_error"].notna().all()
     assert (result.df["metrics.quantization_error"] == result.df["quantization_error"]).all()
+
+
+def test_offline_run_spools_then_syncs(sweep_store, sweep_exporter, trained, tmp_path):
+    """Tracking server unreachable from the start: log_som_run goes to the spool inside
+    sweep_run, the job finishes, and ``sync`` later puts the whole run in the store."""
+    import warnings
+
+    from mlflow_sweep_plugin import sweep_run, sync_spool
+    from mlflow_sweep_plugin.testing import free_port
+
+    som, x = trained
+    spool = tmp_path / "spool"
+    fig = tmp_path / "som_topology.png"
+    fig.write_bytes(b"\x89PNG\r\n\x1a\n")
+    down = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with sweep_run(experiment="som-offline", run_name="offline", tracking_uri=down,
+                       spool_dir=spool):
+            results = log_som_run(som, x, CONFIG, artifacts=[fig])
+    assert any("spool" in str(w.message).lower() for w in caught)
+
+    sweep_store.create_experiment("som-offline")  # artifacts under the test's store
+    sync_spool(spool, tracking_uri=sweep_store.tracking_uri)
+    sync_spool(spool, tracking_uri=sweep_store.tracking_uri)  # again: nothing new
+    client = MlflowClient(sweep_store.tracking_uri)
+    exp = client.get_experiment_by_name("som-offline")
+    runs = client.search_runs([exp.experiment_id])
+    assert len(runs) == 1 and runs[0].info.status == "FINISHED"
+    run = runs[0]
+    assert run.data.params["som_grid_size"] == "12"
+    assert run.data.metrics["quantization_error"] == pytest.approx(
+        results["training_stats"]["quantization_error"])
+    assert len(client.get_metric_history(run.info.run_id, "num_clusters")) == 1
+    assert artifact_paths(client, run.info.run_id) == [
+        "models/som_model.npz", "results/som_results.json", "visualizations/som_topology.png"]
+    result = sweep_exporter("som-offline", plugins=[plugin], load_entry_points=False)
+    assert result.warnings == [] and result.df.iloc[0]["som_grid_size"] == 12
