@@ -193,13 +193,15 @@ def test_remote_store_reads_siblings(mlflow_server, cdata):
     extra = cdata.example_run()
     extra["DiBS/particles.npz"] = cdata.npz_bytes(graphs=np.zeros((1, 4, 4), dtype=np.int8))
     extra["Ensemble/particles.npz"] = cdata.npz_bytes(graphs=np.zeros((1, 3, 3)))
+    extra["metrics.yaml"] = cdata.example("metrics.yaml") + b"GES:\n  eshd: 3.0\n"  # no particles
     log_sweep(None, [{"run_name": "remote", "artifacts": extra}], experiment_name=name,
               tracking_uri=mlflow_server.url)
     pm = SweepPluginManager(extra_plugins=[plugin], load_entry_points=False)
     result = export_sweep(experiment_names=[name], tracking_uri=mlflow_server.url,
                           plugin_manager=pm, write=False)
     rows = by_learner(result.df, "remote")
-    assert sorted(rows) == ["DiBS", "Ensemble", "SVGD"]
+    assert sorted(rows) == ["DiBS", "Ensemble", "GES", "SVGD"]
+    assert rows["GES"]["eshd"] == 3.0 and pd.isna(rows["GES"]["eshd_computed"])
     assert rows["SVGD"]["eshd_computed"] == pytest.approx(0.6)
     assert pd.isna(rows["Ensemble"]["eshd_computed"]) and rows["DiBS"]["eshd_computed"] == 4.0
     assert [w.path for w in result.warnings] == ["Ensemble/particles.npz"]
@@ -207,5 +209,5 @@ def test_remote_store_reads_siblings(mlflow_server, cdata):
     only = export_sweep(experiment_names=[name], tracking_uri=mlflow_server.url,
                         plugin_manager=pm, write=False, parser_names=["causal_metrics"])
     rows = by_learner(only.df, "remote")
-    assert sorted(rows) == ["Ensemble", "SVGD"] and only.warnings == []
+    assert sorted(rows) == ["Ensemble", "GES", "SVGD"] and only.warnings == []
     assert rows["SVGD"]["auroc_computed"] == 1.0
