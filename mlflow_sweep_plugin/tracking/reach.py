@@ -87,8 +87,16 @@ def is_offline_error(exc: BaseException) -> bool:
     """Whether ``exc`` from an MLflow call means "the store is not there right now"
     (connection refused, timeout, 5xx from a server without its database), as opposed
     to a mistake in what was logged."""
+    import re
+
     from ..export.runs import is_unreachable
 
     if is_unreachable(exc):
         return True
-    return getattr(exc, "error_code", "") in ("INTERNAL_ERROR", "TEMPORARILY_UNAVAILABLE")
+    if re.search(r"failed with error code 5\d\d", str(exc)):
+        return True  # a 5xx answer that is not an MLflow error document (proxy, gateway)
+    # an MLflow error document from the server saying it cannot serve now (its database
+    # is gone, say); MlflowExceptions raised on this side default to INTERNAL_ERROR too,
+    # so only the server's (RestException) count
+    return (type(exc).__name__ == "RestException"
+            and getattr(exc, "error_code", "") in ("INTERNAL_ERROR", "TEMPORARILY_UNAVAILABLE"))

@@ -325,16 +325,14 @@ def sweep_run(experiment: str | None = None, run_name: str | None = None,
     from ..uri import resolve_tracking_uri
 
     uri = resolve_tracking_uri(tracking_uri)
-    restore_uri = None
-    if enabled and tracking_uri and tracking_uri != mlflow.get_tracking_uri():
-        restore_uri = mlflow.get_tracking_uri()
-        mlflow.set_tracking_uri(uri)
     if experiment is None and experiment_id is None:
         experiment = os.environ.get("MLFLOW_EXPERIMENT_NAME") or None
         experiment_id = os.environ.get("MLFLOW_EXPERIMENT_ID") or None
     run = SweepRun(uri, experiment, experiment_id, run_name, tags, spool_root(spool_dir),
                    enabled, nested)
-    try:
+    with contextlib.ExitStack() as stack:
+        if enabled and tracking_uri and tracking_uri != mlflow.get_tracking_uri():
+            stack.enter_context(_sink.tracking_uri_set_to(uri))  # mlflow.start_run uses it
         run.start()
         _sink._ACTIVE_RUNS.append(run)
         try:
@@ -350,6 +348,3 @@ def sweep_run(experiment: str | None = None, run_name: str | None = None,
         finally:
             if run in _sink._ACTIVE_RUNS:
                 _sink._ACTIVE_RUNS.remove(run)
-    finally:
-        if restore_uri is not None:
-            mlflow.set_tracking_uri(restore_uri)

@@ -10,6 +10,7 @@ active run. So code written against these functions keeps working offline.
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 MAX_PARAMS_TAGS_PER_BATCH = 100  # mlflow.utils.validation limits of one log_batch request
@@ -89,3 +90,27 @@ def resolve_sink(run_id: str | None = None, client=None):
         run = mlflow.active_run() or mlflow.start_run()
         run_id = run.info.run_id
     return ClientSink(run_id, client)
+
+
+@contextlib.contextmanager
+def tracking_uri_set_to(uri: str):
+    """MLflow's current tracking URI is ``uri`` inside, and exactly what it was after
+    (including "not set", so ``$MLFLOW_TRACKING_URI`` counts again). Needed where MLflow
+    resolves something against the current URI rather than a client's (``mlflow.start_run``;
+    ``mlflow-artifacts:`` artifact URIs on MLflow 2.x)."""
+    import mlflow
+
+    try:
+        from mlflow.tracking._tracking_service import utils as _utils
+
+        saved = _utils._tracking_uri
+    except (ImportError, AttributeError):  # pragma: no cover - other MLflow layouts
+        _utils, saved = None, mlflow.get_tracking_uri()
+    mlflow.set_tracking_uri(uri)
+    try:
+        yield
+    finally:
+        if _utils is not None and saved is None:
+            _utils._tracking_uri = None
+        else:
+            mlflow.set_tracking_uri(saved)

@@ -202,6 +202,11 @@ class _Replayer:
             raise SweepError(f"spool {self.spool.path}: unknown event {op!r}")
 
 
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {redact_uri(text[0])[:300]}" if text else type(exc).__name__
+
+
 def _client_uri(spool: Spool, tracking_uri: str | None) -> str:
     if tracking_uri:
         return tracking_uri
@@ -215,11 +220,25 @@ def _client_uri(spool: Spool, tracking_uri: str | None) -> str:
                      "credentials are not stored: give --tracking-uri or set MLFLOW_TRACKING_URI")
 
 
+def _replay(client, spool: Spool, result: SyncResult) -> bool:
+    """Apply the spool's events not applied yet; True when the job has ended."""
+    replayer = _Replayer(client, spool, result)
+    result.run_id, existed = replayer.run_id(spool.meta)
+    events = spool.events()
+    applied = int(spool.state.get("applied", 0))
+    for _, end, op, group in _groups(events, applied):
+        replayer.apply(result.run_id, op, group, check=existed)
+        result.applied += len(group)
+        spool.write_state(applied=end, run_id=result.run_id)
+    return bool(events) and events[-1].get("op") == "end"
+
+
 def sync_one(spool: Spool, tracking_uri: str | None = None) -> SyncResult:
     """Replay one spool (see the module docstring)."""
     from mlflow.tracking import MlflowClient
 
     from .reach import is_offline_error, probe
+    from .sink import tracking_uri_set_to
 
     result = SyncResult(spool.spool_id)
     with _locked(spool) as got:
@@ -231,26 +250,16 @@ def sync_one(spool: Spool, tracking_uri: str | None = None) -> SyncResult:
         if reason is not None:
             raise TrackingUnreachable(f"tracking store {redact_uri(uri)} is unreachable "
                                       f"({reason}); spool {spool.spool_id} kept")
-        client = MlflowClient(uri)
-        replayer = _Replayer(client, spool, result)
         try:
-            meta = spool.meta
-            result.run_id, existed = replayer.run_id(meta)
-            events = spool.events()
-            applied = int(spool.state.get("applied", 0))
-            for start, end, op, group in _groups(events, applied):
-                replayer.apply(result.run_id, op, group, check=existed)
-                applied = end
-                result.applied += len(group)
-                spool.write_state(applied=applied, run_id=result.run_id)
-        except Exception as exc:
+            with tracking_uri_set_to(uri):
+                ended = _replay(MlflowClient(uri), spool, result)
+        except Exception as exc:  # noqa: BLE001 - classified just below
             if is_offline_error(exc):
                 raise TrackingUnreachable(
                     f"tracking store {redact_uri(uri)} is unreachable "
-                    f"({type(exc).__name__}); spool {spool.spool_id} kept") from None
+                    f"({_first_line(exc)}); spool {spool.spool_id} kept") from None
             result.status, result.message = "failed", str(exc)
             return result
-        ended = bool(events) and events[-1].get("op") == "end"
         if not ended:
             result.status = "open"
             result.message = "the job has not ended yet; sync again later"
