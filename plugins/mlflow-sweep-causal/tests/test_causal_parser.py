@@ -179,10 +179,23 @@ def test_one_class_truth_leaves_auroc_empty(make_sweep, sweep_exporter, cdata):
 
 
 @pytest.mark.server
-def test_remote_store_reads_siblings(mlflow_server, cdata):
+def test_remote_store_reads_siblings(mlflow_server, cdata, monkeypatch):
     """Through a real server (remote artifact reader): the metrics parser reaches the
     ground truth and particles by reading them, even when only it is selected and the
     listing does not cover the learners' folders."""
+    import mlflow
+
+    # MLflow 2.x resolves mlflow-artifacts: URIs through the global tracking URI
+    previous = mlflow.get_tracking_uri()
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_server.url)
+    mlflow.set_tracking_uri(mlflow_server.url)
+    try:
+        _remote_checks(mlflow_server, cdata)
+    finally:
+        mlflow.set_tracking_uri(previous)
+
+
+def _remote_checks(mlflow_server, cdata):
     import uuid
 
     from mlflow_sweep_plugin.export import export_sweep
