@@ -74,11 +74,14 @@ class ResultLogger:
         return log_config(cfg, prefix, run_id=self.run_id, **options)
 
     def log_params(self, params: dict) -> dict:
-        """Flat params as given (values as ``str``); same no-op/changed-value rules."""
+        """Flat params (keys made valid as for metric names, values as ``str``); the
+        same no-op and changed-value rules as ``log_config``."""
+        from .keys import metric_name
         from .params import log_params_checked
         from .sink import resolve_sink
 
-        return log_params_checked(resolve_sink(self.run_id), params)
+        return log_params_checked(resolve_sink(self.run_id),
+                                  {metric_name([k]): v for k, v in params.items()})
 
     def log_metrics(self, metrics, prefix=None, step=None, **options):
         from .metrics import log_metrics
@@ -88,7 +91,10 @@ class ResultLogger:
     def set_tags(self, tags: dict) -> None:
         from .sink import resolve_sink
 
-        resolve_sink(self.run_id).log_batch(tags={str(k): str(v) for k, v in tags.items()})
+        from .keys import metric_name
+
+        resolve_sink(self.run_id).log_batch(tags={metric_name([k]): str(v)
+                                                  for k, v in tags.items()})
 
     def log_artifact(self, local_path, artifact_path: str | None = None) -> None:
         import os

@@ -27,6 +27,7 @@ import warnings
 
 from ..uri import redact_uri
 from . import sink as _sink
+from .keys import metric_name
 from .reach import is_offline_error, probe, quick_http
 from .spool import Spool, spool_root
 
@@ -248,9 +249,10 @@ class SweepRun:
         return log_config(cfg, prefix, run_id=self, **options)
 
     def log_params(self, params: dict) -> dict:
+        """Flat params (keys made valid as for metric names); same rules as ``log_config``."""
         from .params import log_params_checked
 
-        return log_params_checked(self, params)
+        return log_params_checked(self, {metric_name([k]): v for k, v in params.items()})
 
     def log_param(self, key: str, value) -> None:
         self.log_params({key: value})
@@ -261,10 +263,12 @@ class SweepRun:
         return log_metrics(metrics, prefix, step, run_id=self, **options)
 
     def log_metric(self, key: str, value, step=None, timestamp=None) -> None:
-        self.log_batch(metrics=[(key, float(value), timestamp or _sink.now_ms(), step or 0)])
+        from .metrics import log_metrics
+
+        log_metrics({key: value}, step=step, run_id=self, timestamp=timestamp)
 
     def set_tags(self, tags: dict) -> None:
-        self.log_batch(tags={str(k): str(v) for k, v in tags.items()})
+        self.log_batch(tags={metric_name([k]): str(v) for k, v in tags.items()})
 
     def set_tag(self, key: str, value) -> None:
         self.set_tags({key: value})
