@@ -45,6 +45,9 @@ def tracking(request, monkeypatch, tmp_path, sqlite_uri):
     location = (artifacts / name).as_uri() if artifacts else None
     exp_id = mlflow.MlflowClient(uri).create_experiment(name, artifact_location=location)
     monkeypatch.setenv("MLFLOW_EXPERIMENT_ID", exp_id)
+    # an experiment made current by an earlier test (mlflow.set_experiment) would win
+    # over the environment variable: forget it for this test
+    monkeypatch.setattr(mlflow.tracking.fluent, "_active_experiment_id", None, raising=False)
     yield uri
     while mlflow.active_run() is not None:
         mlflow.end_run()
@@ -246,7 +249,7 @@ def test_by_type_replace_mapping_and_missing_path(sweep_store, tmp_path):
     import mlflow
 
     d = _results_dir(tmp_path)
-    with mlflow.start_run():
+    with mlflow.start_run(experiment_id=sweep_store.create_experiment("by-type")):
         out = log_artifacts_by_type(d, {".yaml": "cfg"}, replace_mapping=True, default=None)
         assert out == {"cfg": ["cfg/config.yaml", "cfg/metrics.yaml"]}
         with pytest.raises(FileNotFoundError, match="nope"):

@@ -153,7 +153,7 @@ def test_open_spool_is_synced_as_far_as_it_goes(sweep_store, spool_dir):
 def test_conflicting_param_fails_and_keeps_spool(sweep_store, spool_dir, sweep_cli):
     import mlflow
 
-    with mlflow.start_run() as run:
+    with mlflow.start_run(experiment_id=sweep_store.create_experiment("conflict")) as run:
         mlflow.log_param("a", "0")
     spool = _spooled_run(spool_dir, run_id=run.info.run_id)
     spool.end("FINISHED")
