@@ -324,9 +324,11 @@ def _repository(artifact_uri: str, tracking_uri: str | None):
 
     scheme = urlparse(artifact_uri).scheme
     if scheme == "mlflow-artifacts" and tracking_uri and urlparse(tracking_uri).scheme in ("http", "https"):
+        from mlflow.store.artifact.http_artifact_repo import HttpArtifactRepository
         from mlflow.store.artifact.mlflow_artifacts_repo import MlflowArtifactsRepository
 
-        return get_artifact_repository(MlflowArtifactsRepository.resolve_uri(artifact_uri, tracking_uri))
+        # what MlflowArtifactsRepository itself does: the same URL, the same checks
+        return HttpArtifactRepository(MlflowArtifactsRepository.resolve_uri(artifact_uri, tracking_uri))
     if tracking_uri:
         try:
             return get_artifact_repository(artifact_uri, tracking_uri=tracking_uri)
