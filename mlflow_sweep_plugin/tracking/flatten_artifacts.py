@@ -25,12 +25,11 @@ the largest float the SQL stores keep for them).
 
 from __future__ import annotations
 
-import math
-import sys
 from dataclasses import dataclass, field
 from numbers import Real
 
 from .keys import metric_name
+from .metrics import stored_value
 from .sink import ClientSink, now_ms
 
 _INT_TYPES = (int,)
@@ -111,15 +110,8 @@ def metrics_from_records(groups) -> dict[str, float]:
     return out
 
 
-def _store_form(x: float) -> float:
-    if math.isinf(x):
-        return math.copysign(sys.float_info.max, x)
-    return x
-
-
 def _same(a: float, b: float) -> bool:
-    a, b = _store_form(float(a)), _store_form(float(b))
-    return a == b or (math.isnan(a) and math.isnan(b))
+    return stored_value(a) == stored_value(b)
 
 
 def flatten_artifacts(run_id: str, *, parsers=None, tracking_uri: str | None = None,

@@ -18,6 +18,7 @@ Values:
 from __future__ import annotations
 
 import math
+import sys
 import warnings
 from numbers import Real
 
@@ -26,6 +27,15 @@ from .keys import metric_name
 from .sink import now_ms, resolve_sink
 
 NONFINITE_CHOICES = ("keep", "skip", "error")
+
+
+def stored_value(value) -> float | str:
+    """A metric value as the SQL stores give it back, comparable with ``==``: +/-inf as
+    +/-the largest float, NaN as the text ``"nan"`` (NaN != NaN)."""
+    v = float(value)
+    if math.isnan(v):
+        return "nan"
+    return math.copysign(sys.float_info.max, v) if math.isinf(v) else v
 
 
 def _number(value):

@@ -97,18 +97,7 @@ class SweepRun:
             return str(self.experiment_id)
         if not self.experiment_name:
             return None
-        exp = client.get_experiment_by_name(self.experiment_name)
-        if exp is not None:
-            return exp.experiment_id
-        from mlflow.exceptions import MlflowException
-
-        try:
-            return client.create_experiment(self.experiment_name)
-        except MlflowException:  # created meanwhile by a parallel job
-            exp = client.get_experiment_by_name(self.experiment_name)
-            if exp is None:
-                raise
-            return exp.experiment_id
+        return _sink.get_or_create_experiment(client, self.experiment_name)
 
     def start(self) -> "SweepRun":
         if not self.enabled:

@@ -71,6 +71,23 @@ class ClientSink:
         self.client.set_terminated(self.run_id, status=status, end_time=end_time)
 
 
+def get_or_create_experiment(client, name: str) -> str:
+    """The id of experiment ``name``, created if missing (and if a parallel job created
+    it meanwhile, that one)."""
+    from mlflow.exceptions import MlflowException
+
+    exp = client.get_experiment_by_name(name)
+    if exp is not None:
+        return exp.experiment_id
+    try:
+        return client.create_experiment(name)
+    except MlflowException:
+        exp = client.get_experiment_by_name(name)
+        if exp is None:
+            raise
+        return exp.experiment_id
+
+
 def active_sweep_run():
     return _ACTIVE_RUNS[-1] if _ACTIVE_RUNS else None
 

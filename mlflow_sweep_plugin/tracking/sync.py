@@ -26,14 +26,15 @@ once replayed; one still open is replayed as far as it goes and kept.
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 import shutil
-import sys
 from dataclasses import dataclass
 
 from ..errors import SweepError, TrackingUnreachable, UsageError
 from ..uri import redact_uri
+from .metrics import stored_value
+from .params import log_params_checked
+from .sink import ClientSink, get_or_create_experiment
 from .spool import SPOOL_ID_TAG, SYNCED_DIR, Spool, list_spools, spool_root
 
 
@@ -99,10 +100,7 @@ def _size(event: dict) -> int:
 
 
 def _point(key, value, ts, step) -> tuple:
-    v = float(value)
-    if math.isinf(v):
-        v = math.copysign(sys.float_info.max, v)  # what the SQL stores keep
-    return (key, int(step), int(ts), "nan" if math.isnan(v) else v)
+    return (key, int(step), int(ts), stored_value(value))
 
 
 class _Replayer:
@@ -132,23 +130,10 @@ class _Replayer:
         return run_id, existed
 
     def _experiment(self, meta: dict) -> str:
-        from mlflow.exceptions import MlflowException
-
         if meta.get("experiment_id"):
             return str(meta["experiment_id"])
         name = meta.get("experiment_name")
-        if not name:
-            return "0"
-        exp = self.client.get_experiment_by_name(name)
-        if exp is not None:
-            return exp.experiment_id
-        try:
-            return self.client.create_experiment(name)
-        except MlflowException:
-            exp = self.client.get_experiment_by_name(name)
-            if exp is None:
-                raise
-            return exp.experiment_id
+        return get_or_create_experiment(self.client, name) if name else "0"
 
     def _existing_points(self, run_id: str, key: str) -> set:
         if key not in self._history:
@@ -157,47 +142,24 @@ class _Replayer:
         return self._history[key]
 
     def apply(self, run_id: str, op: str, events: list[dict], check: bool) -> None:
-        from mlflow.entities import Metric, Param, RunTag
-
-        from .params import ParamChanged
-
+        """Apply a group of events of one kind; safe to repeat (module docstring)."""
+        sink = ClientSink(run_id, self.client)
         if op == "params":
-            params = {}
-            for e in events:
-                params.update(e["params"])
-            existing = self.client.get_run(run_id).data.params
-            changes = [(k, existing[k], v) for k, v in params.items()
-                       if k in existing and existing[k] != v]
-            if changes:
-                raise ParamChanged(run_id, changes)
-            new = [Param(k, v) for k, v in params.items() if k not in existing]
-            if new:
-                self.client.log_batch(run_id, params=new)
+            log_params_checked(sink, {k: v for e in events for k, v in e["params"].items()})
         elif op == "tags":
-            tags = {}
-            for e in events:
-                tags.update(e["tags"])
-            self.client.log_batch(run_id, tags=[RunTag(k, v) for k, v in tags.items()])
+            sink.log_batch(tags={k: v for e in events for k, v in e["tags"].items()})
         elif op == "metrics":
-            points = [p for e in events for p in e["metrics"]]
+            points = [tuple(p) for e in events for p in e["metrics"]]
             if check:
-                kept = []
-                for key, value, ts, step in points:
-                    if _point(key, value, ts, step) in self._existing_points(run_id, key):
-                        self.result.skipped_points += 1
-                    else:
-                        kept.append((key, value, ts, step))
-                points = kept
-            if points:
-                self.client.log_batch(run_id, metrics=[Metric(k, float(v), int(ts), int(s))
-                                                       for k, v, ts, s in points])
+                fresh = [p for p in points if _point(*p) not in self._existing_points(run_id, p[0])]
+                self.result.skipped_points += len(points) - len(fresh)
+                points = fresh
+            sink.log_batch(metrics=points)
         elif op == "artifact":
             for e in events:
-                local = self.spool.path / e["file"]
-                self.client.log_artifact(run_id, str(local), e.get("artifact_path") or None)
+                sink.log_artifact(str(self.spool.path / e["file"]), e.get("artifact_path"))
         elif op == "end":
-            e = events[-1]
-            self.client.set_terminated(run_id, status=e["status"], end_time=e.get("end_time"))
+            sink.end(events[-1]["status"], events[-1].get("end_time"))
         else:
             raise SweepError(f"spool {self.spool.path}: unknown event {op!r}")
 
