@@ -171,8 +171,16 @@ def sweep_store(tmp_path, monkeypatch, sweep_store_template):
     # experiments created without an artifact location (mlflow.set_experiment) store under
     # the test's root, not ./mlruns in the working directory (MLflow 3.x reads this variable)
     monkeypatch.setenv("_MLFLOW_SERVER_ARTIFACT_ROOT", store.artifact_root.as_uri())
-    for var in ("MLFLOW_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_ID", "MLFLOW_RUN_ID"):
-        monkeypatch.delenv(var, raising=False)
+    # mlflow.set_experiment sets MLFLOW_EXPERIMENT_ID and a module global: both are put
+    # back after the test, so one test's current experiment never leaks into the next
+    from mlflow.tracking import fluent
+
+    saved_env = {v: os.environ.get(v) for v in ("MLFLOW_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_ID",
+                                                 "MLFLOW_RUN_ID")}
+    saved_experiment = getattr(fluent, "_active_experiment_id", None)
+    for var in saved_env:
+        os.environ.pop(var, None)
+    fluent._active_experiment_id = None
     mlflow.set_tracking_uri(store.tracking_uri)
     try:
         yield store
@@ -180,6 +188,12 @@ def sweep_store(tmp_path, monkeypatch, sweep_store_template):
         while mlflow.active_run() is not None:
             mlflow.end_run()
         tracking_utils._tracking_uri = previous
+        fluent._active_experiment_id = saved_experiment
+        for var, value in saved_env.items():
+            if value is None:
+                os.environ.pop(var, None)
+            else:
+                os.environ[var] = value
         from .plugins import reset_plugin_manager
 
         reset_plugin_manager()

@@ -53,3 +53,15 @@ def test_fluent_experiments_store_artifacts_under_the_test_root(sweep_store, tmp
         mlflow.log_dict({"a": 1}, "x.json")
     uri = mlflow.get_run(run.info.run_id).info.artifact_uri
     assert str(sweep_store.root) in uri, uri
+
+
+def test_current_experiment_is_set_inside_a_test(sweep_store):
+    mlflow.set_experiment("leaky")
+    _seen["leaky"] = mlflow.tracking.fluent._active_experiment_id
+    assert _seen["leaky"] is not None
+
+
+def test_current_experiment_does_not_leak_into_the_next_test():
+    assert "leaky" in _seen
+    assert mlflow.tracking.fluent._active_experiment_id != _seen["leaky"]
+    assert os.environ.get("MLFLOW_EXPERIMENT_ID") != _seen["leaky"]
