@@ -165,6 +165,8 @@ def plugins_command(as_json):
             click.echo(f"  parser {p['name']} (v{p['version']}): {p['pattern']}{desc}")
         for d in entry["demos"]:
             click.echo(f"  demo {d}")
+        for name in entry.get("loggers", ()):
+            click.echo(f"  result logger {name}")
 
 
 @main.command("demo")

@@ -122,6 +122,7 @@ class SweepPluginManager:
                 self.pm.register(plugin, name=name)
         self._parsers: dict[str, Parser] | None = None
         self._demos: dict | None = None
+        self._loggers: dict | None = None
 
     def _plugin_label(self, plugin) -> tuple[str, str]:
         name = self.pm.get_name(plugin) or ""
@@ -174,6 +175,15 @@ class SweepPluginManager:
             self._demos = self._collect("sweep_register_demos", _Demo)
         return self._demos
 
+    @property
+    def loggers(self) -> dict:
+        """Result loggers by kind (``sweep_register_loggers``; see ``tracking/results.py``)."""
+        if self._loggers is None:
+            from .tracking.results import _build
+
+            self._loggers = self._collect("sweep_register_loggers", _build)
+        return self._loggers
+
     def select_parsers(self, names=None) -> list[Parser]:
         """The parsers named (all when ``names`` is empty); unknown names are a usage error."""
         from .errors import UsageError
@@ -200,16 +210,20 @@ class SweepPluginManager:
                 "error": info.error or None,
                 "parsers": [],
                 "demos": [],
+                "loggers": [],
             }
         for parser in self.parsers.values():
             entry = by_plugin.setdefault(parser.plugin, {
                 "name": parser.plugin, "distribution": "", "version": parser.plugin_version,
-                "module": "", "error": None, "parsers": [], "demos": [],
+                "module": "", "error": None, "parsers": [], "demos": [], "loggers": [],
             })
             entry["parsers"].append(parser.describe())
         for demo in self.demos.values():
             if demo.plugin in by_plugin:
                 by_plugin[demo.plugin]["demos"].append(demo.name)
+        for logger in self.loggers.values():
+            if logger.plugin in by_plugin:
+                by_plugin[logger.plugin]["loggers"].append(logger.name)
         return sorted(by_plugin.values(), key=lambda e: e["name"])
 
 

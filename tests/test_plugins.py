@@ -98,6 +98,8 @@ def test_plugins_command_lists_parsers(third_party, sweep_cli):
     assert entries["sweep-scores"]["parsers"][0]["description"] == "Scores per split."
     assert "torch_geometric_xyz" in entries["sweep-broken"]["error"]
     assert entries["mlflow-sweep-clustering"]["parsers"][0]["name"] == "cluster_summary"
+    assert entries["mlflow-sweep-clustering"]["loggers"] == ["hamming"]
+    assert entries["sweep-scores"]["loggers"] == []
     text = sweep_cli("plugins").stdout
     assert "parser scores (v2): eval/{split}/scores.json" in text
     assert "failed to load" in text

@@ -17,7 +17,6 @@ batching, key escaping and offline spool as everything else.
 
 from __future__ import annotations
 
-import weakref
 from dataclasses import dataclass
 
 from ..errors import UsageError
@@ -42,20 +41,11 @@ def _build(kind, log, *, plugin, plugin_version, description=""):
     return ResultLoggerSpec(kind, log, description, plugin, plugin_version)
 
 
-_CACHE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-
-
 def result_loggers(plugin_manager=None) -> dict[str, ResultLoggerSpec]:
     """Every registered result logger by kind (collected once per plugin manager)."""
     from ..plugins import get_plugin_manager
 
-    pm = plugin_manager or get_plugin_manager()
-    try:
-        return _CACHE[pm]
-    except KeyError:
-        found = pm._collect("sweep_register_loggers", _build)
-        _CACHE[pm] = found
-        return found
+    return (plugin_manager or get_plugin_manager()).loggers
 
 
 class ResultLogger:
