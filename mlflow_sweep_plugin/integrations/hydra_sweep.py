@@ -174,7 +174,7 @@ class HydraSweepLog:
     def log_params(self, run_id: str, job: HydraJob, config=None) -> None:
         """Overrides under their own names, the composed config under ``config.``
         (``config`` is used when the job directory holds none)."""
-        from ..tracking.params import ParamChanged
+        from ..tracking.params import ParamChanged, log_config
 
         cfg = job.config if job.config is not None else config
         for what, data, prefix in (("overrides", overrides_as_config(job.overrides), None),
@@ -182,7 +182,7 @@ class HydraSweepLog:
             if not data:
                 continue
             try:
-                _log_config(self.client, run_id, data, prefix)
+                log_config(data, prefix, run_id=run_id, client=self.client)
             except ParamChanged as exc:
                 self.warn(f"job {job.path}: {what} not logged again: {exc}")
 
@@ -218,26 +218,6 @@ class HydraSweepLog:
             tags.append(RunTag(TAG_ERROR, str(reason)[:5000]))
         self.client.log_batch(run_id, tags=tags)
         self.client.set_terminated(run_id, status=status, end_time=end_time)
-
-
-def _log_config(client, run_id: str, cfg, prefix: str | None) -> None:
-    """``log_config`` (the logging API) into ``run_id`` through ``client``, which may talk
-    to another store than MLflow's global tracking URI."""
-    from ..tracking.flatten import config_yaml, flatten_config_details
-    from ..tracking.keys import metric_name, shorten
-    from ..tracking.params import config_artifact_path, log_params_checked, log_text_artifact
-    from ..tracking.sink import ClientSink
-
-    artifact = config_artifact_path(prefix)
-    flat = flatten_config_details(cfg, artifact_path=artifact)
-    params = flat.params
-    if prefix:
-        head = metric_name([prefix])
-        params = {shorten(f"{head}.{k}"): v for k, v in params.items()}
-    sink = ClientSink(run_id, client)
-    log_params_checked(sink, params)
-    if not flat.complete:
-        log_text_artifact(sink, config_yaml(cfg), artifact)
 
 
 def _without_logged(client, run_id: str, points: list, keys: set) -> list:
