@@ -118,7 +118,8 @@ class SweepPluginManager:
         self.external = load_external_plugins(self.pm) if load_entry_points else []
         for i, plugin in enumerate(extra_plugins):
             name = getattr(plugin, "__name__", None) or f"extra-{i}"
-            if self.pm.get_plugin(name) is None:
+            # an extra plugin may also be installed (entry point): register it once
+            if self.pm.get_plugin(name) is None and not self.pm.is_registered(plugin):
                 self.pm.register(plugin, name=name)
         self._parsers: dict[str, Parser] | None = None
         self._demos: dict | None = None

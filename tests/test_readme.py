@@ -58,3 +58,37 @@ def test_exit_codes_documented_in_help_and_readme(sweep_cli):
     for code in ("0", "1", "2", "3"):
         assert re.search(rf"^\s+{code}\s+\S", res.stdout, re.M), code
         assert f"| {code} |" in README
+
+
+def _block_after(marker: str) -> str:
+    """The fenced code block that starts with ``marker`` (its first line)."""
+    m = re.search(r"```\w*\n(" + re.escape(marker) + r".*?)\n```", README, re.S)
+    assert m, marker
+    return m.group(1)
+
+
+def test_readme_plugin_example_works_as_written(tmp_path):
+    """The plugin and its test from 'Writing a parser plugin', run as a third party would:
+    the module on the path, an entry point in the ``mlflow_sweep`` group, pytest with the
+    harness enabled."""
+    import os
+    import subprocess
+    import sys
+
+    from sweep_test_helpers import make_dist_info
+
+    site = tmp_path / "site"
+    make_dist_info(site, "my-sweep-plugin", {"scores": "my_sweep_plugin"},
+                   {"my_sweep_plugin": _block_after("# my_sweep_plugin.py")})
+    tests = tmp_path / "tests"
+    tests.mkdir()
+    (tests / "test_scores.py").write_text(_block_after("# tests/test_scores.py"))
+    env = dict(os.environ, PYTHONPATH=str(site))
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "mlflow_sweep_plugin.testing",
+                           "-p", "no:cacheprovider", str(tests)], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "1 passed" in proc.stdout
+    listed = subprocess.run([sys.executable, "-m", "mlflow_sweep_plugin", "plugins"], env=env,
+                            capture_output=True, text=True, timeout=120).stdout
+    assert "parser scores (v1): eval/{split}/scores.json" in listed
