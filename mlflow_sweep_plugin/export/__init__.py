@@ -42,14 +42,15 @@ def export_sweep(*, experiment_names=(), experiment_ids=(), tracking_uri=None, o
     """
     from ..errors import UsageError
     from .exporter import DEFAULT_WORKERS
-    from .retry import export_http_settings
+    from .retry import absent_runtime_probes, export_http_settings
 
     if workers is not None and int(workers) < 1:
         raise UsageError("--workers must be at least 1")
     n_workers = DEFAULT_WORKERS if workers is None else int(workers)
     pool_size = str(max(10, 2 * n_workers + 2))
     with export_http_settings({"MLFLOW_HTTP_POOL_MAXSIZE": pool_size,
-                               "MLFLOW_HTTP_POOL_CONNECTIONS": pool_size}), _gc_frozen():
+                               "MLFLOW_HTTP_POOL_CONNECTIONS": pool_size}), \
+            absent_runtime_probes(), _gc_frozen():
         return _export_sweep(
             experiment_names=experiment_names, experiment_ids=experiment_ids,
             tracking_uri=tracking_uri, output=output, fmt=fmt, filter_string=filter_string,

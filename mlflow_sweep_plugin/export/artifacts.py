@@ -18,6 +18,7 @@ import posixpath
 import re
 import shutil
 import tempfile
+import threading
 from urllib.parse import unquote, urlparse
 
 from ..parsers.pattern import ArtifactPattern
@@ -313,6 +314,35 @@ class LocalArtifactReader(_BaseReader):
         return f"{st.st_size}:{st.st_mtime_ns}"
 
 
+class ScratchFiles:
+    """One reusable download file per thread, in one temp dir removed by :meth:`close`.
+
+    MLflow repositories download to a path; creating and unlinking a temp file per
+    artifact costs more than the download itself on some filesystems.
+    """
+
+    def __init__(self):
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._dir: str | None = None
+
+    def path(self) -> str:
+        p = getattr(self._local, "path", None)
+        if p is None:
+            with self._lock:
+                if self._dir is None:
+                    self._dir = tempfile.mkdtemp(prefix="mlflow-sweep-")
+            fd, p = tempfile.mkstemp(dir=self._dir, suffix=".part")
+            os.close(fd)
+            self._local.path = p
+        return p
+
+    def close(self) -> None:
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            self._dir = None
+
+
 def _repository(artifact_uri: str, tracking_uri: str | None):
     """One artifact repository for a run's artifact URI.
 
@@ -349,8 +379,9 @@ class RemoteArtifactReader(_BaseReader):
 
     def __init__(self, artifact_uri: str, plan: ListingPlan | None = None, repository=None,
                  tracking_uri: str | None = None, retries: int | None = None,
-                 guess_literals: bool = True):
+                 guess_literals: bool = True, scratch: ScratchFiles | None = None):
         super().__init__(plan)
+        self.scratch = scratch
         self.artifact_uri = artifact_uri
         self.repo = repository or _repository(artifact_uri, tracking_uri)
         self._attempts = retries
@@ -389,8 +420,11 @@ class RemoteArtifactReader(_BaseReader):
         download = getattr(self.repo, "_download_file", None)
         if download is None:  # pragma: no cover - every MLflow repository has it
             return self._call(lambda: self._read_via_download_artifacts(rel))
-        fd, tmp = tempfile.mkstemp(prefix="mlflow-sweep-", suffix=".part")
-        os.close(fd)
+        if self.scratch is not None:
+            tmp = self.scratch.path()
+        else:
+            fd, tmp = tempfile.mkstemp(prefix="mlflow-sweep-", suffix=".part")
+            os.close(fd)
         try:
             try:
                 self._call(lambda: download(remote_file_path=rel, local_path=tmp))
@@ -405,10 +439,11 @@ class RemoteArtifactReader(_BaseReader):
                 self.stats[rel] = len(data)
             return data
         finally:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
+            if self.scratch is None:
+                try:
+                    os.unlink(tmp)
+                except OSError:
+                    pass
 
     def _read_via_download_artifacts(self, rel: str) -> bytes:  # pragma: no cover
         tmp = tempfile.mkdtemp(prefix="mlflow-sweep-")
@@ -441,7 +476,7 @@ def _is_not_found(exc: BaseException) -> bool:
 
 
 def reader_for(artifact_uri: str, plan: ListingPlan | None = None, tracking_uri: str | None = None,
-               guess_literals: bool = True):
+               guess_literals: bool = True, scratch: ScratchFiles | None = None):
     """A local reader when the artifact URI is on this machine, else a remote one.
 
     ``guess_literals=False`` makes a remote reader list every directory it needs (the
@@ -450,4 +485,4 @@ def reader_for(artifact_uri: str, plan: ListingPlan | None = None, tracking_uri:
     if local is not None:
         return LocalArtifactReader(local, plan)
     return RemoteArtifactReader(artifact_uri, plan, tracking_uri=tracking_uri,
-                                guess_literals=guess_literals)
+                                guess_literals=guess_literals, scratch=scratch)

@@ -22,7 +22,8 @@ from typing import Callable, Iterable
 
 from ..errors import BadArtifact, TrackingUnreachable
 from ..parsers import ParseContext, Parser
-from .artifacts import ArtifactMissing, ListingPlan, UnsafeArtifactPath, local_path_of, reader_for
+from .artifacts import (ArtifactMissing, ListingPlan, ScratchFiles, UnsafeArtifactPath, local_path_of,
+                        reader_for)
 from .retry import is_connection_failure
 from .table import TableBuilder, scalar
 
@@ -207,13 +208,15 @@ def _fetch_all(reader, paths, pool, window):
 
 
 def read_run(run, parsers: list[Parser], reader=None, *, plan: ListingPlan | None = None,
-             tracking_uri: str | None = None, pool=None, window: int = DEFAULT_WORKERS) -> RunOutcome:
+             tracking_uri: str | None = None, pool=None, window: int = DEFAULT_WORKERS,
+             scratch=None) -> RunOutcome:
     """Read and parse one run's artifacts; never raises for bad or unreadable input."""
     run_id = run.info.run_id
     outcome = RunOutcome(run, [], [], [])
     plan = plan or ListingPlan([p.compiled for p in parsers])
     try:
-        reader = reader or reader_for(run.info.artifact_uri, plan, tracking_uri=tracking_uri)
+        reader = reader or reader_for(run.info.artifact_uri, plan, tracking_uri=tracking_uri,
+                                      scratch=scratch)
         paths = reader.list()
     except Exception as exc:  # noqa: BLE001 - one unreadable run never stops the export
         outcome.warnings.append(SweepWarning(run_id, "", f"artifacts could not be listed: {_reason(exc)}",
@@ -279,9 +282,10 @@ class _RunProcessor:
     """Per-run work for the export: the cache check, else a fresh read (thread-safe)."""
 
     def __init__(self, parsers, cache=None, refresh=False, tracking_uri=None, pool=None,
-                 window=DEFAULT_WORKERS):
+                 window=DEFAULT_WORKERS, scratch=None):
         from . import cache as cache_mod
 
+        self.scratch = scratch
         self.parsers = list(parsers)
         self.plan = ListingPlan([p.compiled for p in self.parsers])
         self.cache = cache if cache is not None and getattr(cache, "enabled", False) else None
@@ -305,7 +309,7 @@ class _RunProcessor:
                 fingerprint, scope, blob = entry
                 try:
                     reader = reader_for(run.info.artifact_uri, self.plan, tracking_uri=self.tracking_uri,
-                                        guess_literals=False)
+                                        guess_literals=False, scratch=self.scratch)
                     current = reader.fingerprint_listing(scope)
                 except Exception:  # noqa: BLE001 - the fresh read below reports it
                     current = None
@@ -319,7 +323,7 @@ class _RunProcessor:
                         return RunOutcome(run, doc["records"], doc["captures"], warnings, from_cache=True)
                 reader = None if current is None else reader
         outcome = read_run(run, self.parsers, reader, plan=self.plan, tracking_uri=self.tracking_uri,
-                           pool=self.pool, window=self.window)
+                           pool=self.pool, window=self.window, scratch=self.scratch)
         # a table cell holds scalars; do it here, off the main thread, and cache that form
         outcome.records = [{str(k): scalar(v) for k, v in rec.items()} for rec in outcome.records]
         if use_cache and not outcome.read_failed and getattr(outcome, "reader", None) is not None:
@@ -391,7 +395,9 @@ def export_runs(runs: Iterable, parsers: list[Parser],
     run_workers = workers if remote else 1
     file_pool = cf.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mlflow-sweep-file") \
         if remote and workers > 1 else None
-    process = _RunProcessor(parsers, cache, refresh, tracking_uri, pool=file_pool, window=workers)
+    scratch = ScratchFiles() if remote else None
+    process = _RunProcessor(parsers, cache, refresh, tracking_uri, pool=file_pool, window=workers,
+                            scratch=scratch)
 
     def all_runs():
         if first is not None:
@@ -429,6 +435,8 @@ def export_runs(runs: Iterable, parsers: list[Parser],
         outcomes.close()
         if file_pool is not None:
             file_pool.shutdown(wait=True, cancel_futures=True)
+        if scratch is not None:
+            scratch.close()
     return ExportResult(df=builder.frame(), warnings=collected, n_runs=n, stats=dict(stats))
 
 
