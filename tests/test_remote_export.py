@@ -204,3 +204,26 @@ def test_transient_failures_are_retried_and_a_dead_file_is_one_warning(server_sw
     assert "500" in dead.message
     expected = clean.df[~((clean.df["run_id"] == bad_run) & (clean.df["layer"] == 1))]
     pd.testing.assert_frame_equal(comparable(flaky.df), comparable(expected))
+
+
+def test_remote_cache_hits_and_sees_a_file_logged_after_the_run_ended(server_sweep, tmp_path):
+    from mlflow.tracking import MlflowClient
+
+    server, name, sweep = server_sweep
+    cold = export(server.url, name, tmp_path / "c")
+    warm = export(server.url, name, tmp_path / "c")
+    ended = len(sweep.run_ids)
+    assert cold.stats["cache_misses"] == ended and warm.stats["cache_hits"] == ended
+    assert warm.stats["files_read"] == 0
+    pd.testing.assert_frame_equal(cold.df, warm.df)
+
+    # rewrite a layer of an ended run (another size) and add a layer to another
+    client = MlflowClient(server.url)
+    src = tmp_path / "upload" / "layer_0"
+    src.mkdir(parents=True)
+    (src / "cluster_summary.json").write_text(json.dumps({"layer": 0, "energy_contrast_ratio": 0.123}))
+    client.log_artifacts(sweep.run_ids[0], str(src.parent))
+    again = export(server.url, name, tmp_path / "c")
+    assert again.stats["cache_misses"] == 1 and again.stats["cache_hits"] == ended - 1
+    row = again.df[(again.df["run_id"] == sweep.run_ids[0]) & (again.df["layer"] == 0)].iloc[0]
+    assert row["energy_contrast_ratio"] == 0.123
