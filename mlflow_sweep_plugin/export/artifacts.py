@@ -190,6 +190,7 @@ class _BaseReader:
         self.stats: dict[str, object] = {}  # path -> (size, mtime_ns) or size
         self.accessed: set[str] = set()
         self.missing: set[str] = set()   # literal guesses that turned out absent
+        self.read_errors = 0              # fetches that failed (a result with any is not cached)
         self.listed_all = False
 
     # --- listing -------------------------------------------------------------------------
@@ -306,8 +307,14 @@ class LocalArtifactReader(_BaseReader):
     def read(self, path: str) -> bytes:
         full = self._full_path(path)
         self.accessed.add(safe_relpath(path))
-        with open(full, "rb") as fh:
-            return fh.read()
+        try:
+            with open(full, "rb") as fh:
+                return fh.read()
+        except FileNotFoundError:
+            raise  # an answer, not a failure: its directory is part of the fingerprint
+        except OSError:
+            self.read_errors += 1
+            raise
 
     def fingerprint(self, path: str) -> str:
         st = os.stat(self._full_path(path))
@@ -432,6 +439,8 @@ class RemoteArtifactReader(_BaseReader):
                 if rel in self._guessed and _is_not_found(exc):
                     self.missing.add(rel)
                     raise ArtifactMissing(rel) from None
+                if not _is_not_found(exc):
+                    self.read_errors += 1
                 raise
             with open(tmp, "rb") as fh:
                 data = fh.read()

@@ -326,7 +326,9 @@ class _RunProcessor:
                            pool=self.pool, window=self.window, scratch=self.scratch)
         # a table cell holds scalars; do it here, off the main thread, and cache that form
         outcome.records = [{str(k): scalar(v) for k, v in rec.items()} for rec in outcome.records]
-        if use_cache and not outcome.read_failed and getattr(outcome, "reader", None) is not None:
+        # not cached if anything could not be fetched, even by a parser through ctx.read
+        if use_cache and not outcome.read_failed and outcome.reader is not None \
+                and not getattr(outcome.reader, "read_errors", 0):
             try:
                 r = outcome.reader
                 fingerprint = r.fingerprint_listing(r.scope())
