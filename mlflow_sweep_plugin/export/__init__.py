@@ -67,7 +67,8 @@ def _gc_frozen():
     allocates its rows; measured ~30 % off a warm export. Undone after."""
     import gc
 
-    freeze = gc.isenabled() and hasattr(gc, "freeze")
+    # not when the host already froze objects itself (gc.unfreeze would undo its freeze)
+    freeze = gc.isenabled() and hasattr(gc, "freeze") and gc.get_freeze_count() == 0
     if freeze:
         gc.freeze()
     try:
