@@ -12,7 +12,6 @@ server once and stops with exit 3 instead of waiting on every remaining run.
 from __future__ import annotations
 
 import contextlib
-import os
 import random
 import time
 from typing import Callable, TypeVar
@@ -156,21 +155,17 @@ def export_http_settings(extra: dict | None = None):
     """
     import logging
 
+    from ..envvars import scoped_environ
+
     wanted = dict(EXPORT_HTTP_ENV)
     wanted.update(extra or {})
-    changed = {}
-    for key, value in wanted.items():
-        if key not in os.environ:
-            changed[key] = value
-            os.environ[key] = value
     # urllib3 logs every retry as a WARNING; ours are reported as export warnings
     pool_log = logging.getLogger("urllib3.connectionpool")
     level = pool_log.level
     if level < logging.ERROR:
         pool_log.setLevel(logging.ERROR)
     try:
-        yield
+        with scoped_environ(wanted, keep_existing=True):
+            yield
     finally:
         pool_log.setLevel(level)
-        for key in changed:
-            os.environ.pop(key, None)

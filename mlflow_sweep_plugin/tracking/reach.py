@@ -18,9 +18,10 @@ research job that should notice a dead server and spool. ``sweep_run`` therefore
 
 from __future__ import annotations
 
-import contextlib
 import os
 from urllib.parse import urlsplit
+
+from ..envvars import scoped_environ
 
 PROBE_TIMEOUT_ENV = "MLFLOW_SWEEP_PROBE_TIMEOUT"
 HTTP_SETTINGS = {  # ours -> (MLflow's, default)
@@ -37,21 +38,10 @@ def _float_env(name: str, default: float) -> float:
         return default
 
 
-@contextlib.contextmanager
 def quick_http():
     """MLflow HTTP calls inside fail fast (see the module docstring)."""
-    saved = {}
-    for ours, (theirs, default) in HTTP_SETTINGS.items():
-        saved[theirs] = os.environ.get(theirs)
-        os.environ[theirs] = str(int(_float_env(ours, float(default))))  # MLflow wants ints
-    try:
-        yield
-    finally:
-        for theirs, value in saved.items():
-            if value is None:
-                os.environ.pop(theirs, None)
-            else:
-                os.environ[theirs] = value
+    return scoped_environ({theirs: int(_float_env(ours, float(default)))  # MLflow wants ints
+                           for ours, (theirs, default) in HTTP_SETTINGS.items()})
 
 
 def is_http(uri: str) -> bool:
