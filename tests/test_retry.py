@@ -71,3 +71,18 @@ def test_export_settings_are_put_back(monkeypatch):
     assert "MLFLOW_HTTP_REQUEST_MAX_RETRIES" not in os.environ
     assert os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] == "77"
     assert all(name not in sys.modules for name in probes)
+
+
+def test_scoped_environ_restores_exactly(monkeypatch):
+    import os
+
+    from mlflow_sweep_plugin.envvars import scoped_environ
+
+    monkeypatch.setenv("SWEEP_T_SET", "mine")
+    monkeypatch.delenv("SWEEP_T_UNSET", raising=False)
+    with scoped_environ({"SWEEP_T_SET": 1, "SWEEP_T_UNSET": 2}, keep_existing=True):
+        assert os.environ["SWEEP_T_SET"] == "mine" and os.environ["SWEEP_T_UNSET"] == "2"
+    assert "SWEEP_T_UNSET" not in os.environ
+    with scoped_environ({"SWEEP_T_SET": 3}):
+        assert os.environ["SWEEP_T_SET"] == "3"
+    assert os.environ["SWEEP_T_SET"] == "mine"
