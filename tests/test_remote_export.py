@@ -22,7 +22,7 @@ import pytest
 from mlflow_sweep_plugin.export import export_sweep
 from mlflow_sweep_plugin.export.artifacts import RemoteArtifactReader, reader_for
 from mlflow_sweep_plugin.plugins import SweepPluginManager
-from mlflow_sweep_plugin.testing import log_sweep
+from scale_test_helpers import log_to_server, tracking_uri_set_to
 from sweep_test_helpers import summary_for
 
 pytestmark = pytest.mark.server
@@ -68,7 +68,7 @@ def comparable(df):
 @pytest.fixture(scope="module")
 def server_sweep(mlflow_server, example_summary_module):
     name = f"remote-{uuid.uuid4().hex[:8]}"
-    sweep = log_sweep(None, sweep_spec(example_summary_module), name, tracking_uri=mlflow_server.url)
+    sweep = log_to_server(mlflow_server, sweep_spec(example_summary_module), name)
     return mlflow_server, name, sweep
 
 
@@ -222,7 +222,8 @@ def test_remote_cache_hits_and_sees_a_file_logged_after_the_run_ended(server_swe
     src = tmp_path / "upload" / "layer_0"
     src.mkdir(parents=True)
     (src / "cluster_summary.json").write_text(json.dumps({"layer": 0, "energy_contrast_ratio": 0.123}))
-    client.log_artifacts(sweep.run_ids[0], str(src.parent))
+    with tracking_uri_set_to(server.url):
+        client.log_artifacts(sweep.run_ids[0], str(src.parent))
     again = export(server.url, name, tmp_path / "c")
     assert again.stats["cache_misses"] == 1 and again.stats["cache_hits"] == ended - 1
     row = again.df[(again.df["run_id"] == sweep.run_ids[0]) & (again.df["layer"] == 0)].iloc[0]

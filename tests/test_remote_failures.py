@@ -10,7 +10,7 @@ import pytest
 from mlflow_sweep_plugin.errors import TrackingUnreachable
 from mlflow_sweep_plugin.export import export_sweep
 from mlflow_sweep_plugin.plugins import SweepPluginManager
-from mlflow_sweep_plugin.testing import log_sweep
+from scale_test_helpers import log_to_server
 
 pytestmark = pytest.mark.server
 
@@ -22,7 +22,7 @@ def test_server_stopped_mid_export_gives_exit_3_and_no_output(mlflow_server_fact
     server = mlflow_server_factory()
     runs = [{"params": {"i": i},
              "artifacts": {"layer_0/cluster_summary.json": SUMMARY}} for i in range(8)]
-    log_sweep(None, runs, "doomed", tracking_uri=server.url)
+    log_to_server(server, runs, "doomed")
     out = tmp_path / "out" / "table.csv"
     out.parent.mkdir()
     done = []

@@ -321,6 +321,14 @@ class LocalArtifactReader(_BaseReader):
         return f"{st.st_size}:{st.st_mtime_ns}"
 
 
+class LiteralGuesses:
+    """Whether literal paths may still be fetched without listing (shared by an export's
+    readers; switched off when the server does not answer 404 for a missing file)."""
+
+    def __init__(self):
+        self.enabled = True
+
+
 class ScratchFiles:
     """One reusable download file per thread, in one temp dir removed by :meth:`close`.
 
@@ -386,9 +394,11 @@ class RemoteArtifactReader(_BaseReader):
 
     def __init__(self, artifact_uri: str, plan: ListingPlan | None = None, repository=None,
                  tracking_uri: str | None = None, retries: int | None = None,
-                 guess_literals: bool = True, scratch: ScratchFiles | None = None):
+                 guess_literals: bool = True, scratch: ScratchFiles | None = None,
+                 guesses: "LiteralGuesses | None" = None):
         super().__init__(plan)
         self.scratch = scratch
+        self.guesses = guesses or LiteralGuesses()
         self.artifact_uri = artifact_uri
         self.repo = repository or _repository(artifact_uri, tracking_uri)
         self._attempts = retries
@@ -404,7 +414,7 @@ class RemoteArtifactReader(_BaseReader):
         return with_retries(fn, attempts=self._attempts)
 
     def _list_tree(self, directory: str, depth: int | None, prune: bool, out: dict) -> None:
-        if prune and self.guess_literals:
+        if prune and self.guess_literals and self.guesses.enabled:
             literal = self.plan.literal_files(directory)
             # one guess replaces a listing; more would cost as many requests as they save
             if literal is not None and len(literal) <= 1:
@@ -434,11 +444,13 @@ class RemoteArtifactReader(_BaseReader):
             os.close(fd)
         try:
             try:
-                self._call(lambda: download(remote_file_path=rel, local_path=tmp))
+                if rel in self._guessed:
+                    self._fetch_guess(rel, download, tmp)
+                else:
+                    self._call(lambda: download(remote_file_path=rel, local_path=tmp))
+            except ArtifactMissing:
+                raise
             except Exception as exc:  # noqa: BLE001
-                if rel in self._guessed and _is_not_found(exc):
-                    self.missing.add(rel)
-                    raise ArtifactMissing(rel) from None
                 if not _is_not_found(exc):
                     self.read_errors += 1
                 raise
@@ -453,6 +465,27 @@ class RemoteArtifactReader(_BaseReader):
                     os.unlink(tmp)
                 except OSError:
                     pass
+
+    def _fetch_guess(self, rel: str, download, tmp: str) -> None:
+        """Fetch a path that was guessed, not listed: a 404 means "not there". A server
+        that answers otherwise for a missing file (MLflow 2.x says 500) gets its
+        directory listed to tell, and no more guesses for the rest of the export."""
+        try:
+            download(remote_file_path=rel, local_path=tmp)
+            return
+        except Exception as exc:  # noqa: BLE001
+            if _is_not_found(exc):
+                self.missing.add(rel)
+                raise ArtifactMissing(rel) from None
+        directory = posixpath.dirname(rel)
+        infos = self._call(lambda: self.repo.list_artifacts(directory or None))
+        sizes = {safe_relpath(i.path): i.file_size for i in infos if not i.is_dir}
+        if rel not in sizes:
+            self.guesses.enabled = False
+            self.missing.add(rel)
+            raise ArtifactMissing(rel)
+        self.stats[rel] = sizes[rel]
+        self._call(lambda: download(remote_file_path=rel, local_path=tmp))
 
     def _read_via_download_artifacts(self, rel: str) -> bytes:  # pragma: no cover
         tmp = tempfile.mkdtemp(prefix="mlflow-sweep-")
@@ -485,7 +518,8 @@ def _is_not_found(exc: BaseException) -> bool:
 
 
 def reader_for(artifact_uri: str, plan: ListingPlan | None = None, tracking_uri: str | None = None,
-               guess_literals: bool = True, scratch: ScratchFiles | None = None):
+               guess_literals: bool = True, scratch: ScratchFiles | None = None,
+               guesses: LiteralGuesses | None = None):
     """A local reader when the artifact URI is on this machine, else a remote one.
 
     ``guess_literals=False`` makes a remote reader list every directory it needs (the
@@ -494,4 +528,4 @@ def reader_for(artifact_uri: str, plan: ListingPlan | None = None, tracking_uri:
     if local is not None:
         return LocalArtifactReader(local, plan)
     return RemoteArtifactReader(artifact_uri, plan, tracking_uri=tracking_uri,
-                                guess_literals=guess_literals, scratch=scratch)
+                                guess_literals=guess_literals, scratch=scratch, guesses=guesses)

@@ -22,8 +22,8 @@ from typing import Callable, Iterable
 
 from ..errors import BadArtifact, TrackingUnreachable
 from ..parsers import ParseContext, Parser
-from .artifacts import (ArtifactMissing, ListingPlan, ScratchFiles, UnsafeArtifactPath, local_path_of,
-                        reader_for)
+from .artifacts import (ArtifactMissing, ListingPlan, LiteralGuesses, ScratchFiles, UnsafeArtifactPath,
+                        local_path_of, reader_for)
 from .retry import is_connection_failure
 from .table import TableBuilder, scalar
 
@@ -209,14 +209,14 @@ def _fetch_all(reader, paths, pool, window):
 
 def read_run(run, parsers: list[Parser], reader=None, *, plan: ListingPlan | None = None,
              tracking_uri: str | None = None, pool=None, window: int = DEFAULT_WORKERS,
-             scratch=None) -> RunOutcome:
+             scratch=None, guesses=None) -> RunOutcome:
     """Read and parse one run's artifacts; never raises for bad or unreadable input."""
     run_id = run.info.run_id
     outcome = RunOutcome(run, [], [], [])
     plan = plan or ListingPlan([p.compiled for p in parsers])
     try:
         reader = reader or reader_for(run.info.artifact_uri, plan, tracking_uri=tracking_uri,
-                                      scratch=scratch)
+                                      scratch=scratch, guesses=guesses)
         paths = reader.list()
     except Exception as exc:  # noqa: BLE001 - one unreadable run never stops the export
         outcome.warnings.append(SweepWarning(run_id, "", f"artifacts could not be listed: {_reason(exc)}",
@@ -286,6 +286,7 @@ class _RunProcessor:
         from . import cache as cache_mod
 
         self.scratch = scratch
+        self.guesses = LiteralGuesses()
         self.parsers = list(parsers)
         self.plan = ListingPlan([p.compiled for p in self.parsers])
         self.cache = cache if cache is not None and getattr(cache, "enabled", False) else None
@@ -323,7 +324,8 @@ class _RunProcessor:
                         return RunOutcome(run, doc["records"], doc["captures"], warnings, from_cache=True)
                 reader = None if current is None else reader
         outcome = read_run(run, self.parsers, reader, plan=self.plan, tracking_uri=self.tracking_uri,
-                           pool=self.pool, window=self.window, scratch=self.scratch)
+                           pool=self.pool, window=self.window, scratch=self.scratch,
+                           guesses=self.guesses)
         # a table cell holds scalars; do it here, off the main thread, and cache that form
         outcome.records = [{str(k): scalar(v) for k, v in rec.items()} for rec in outcome.records]
         # not cached if anything could not be fetched, even by a parser through ctx.read
