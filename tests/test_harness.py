@@ -65,3 +65,16 @@ def test_current_experiment_does_not_leak_into_the_next_test():
     assert "leaky" in _seen
     assert mlflow.tracking.fluent._active_experiment_id != _seen["leaky"]
     assert os.environ.get("MLFLOW_EXPERIMENT_ID") != _seen["leaky"]
+
+
+def test_log_sweep_to_a_server_without_a_store(mlflow_server):
+    from mlflow.tracking import MlflowClient
+
+    from mlflow_sweep_plugin.testing import log_sweep
+
+    before = mlflow.get_tracking_uri()
+    sweep = log_sweep(None, [{"artifacts": {"a.json": {"x": 1}}}], experiment_name="to-server",
+                      tracking_uri=mlflow_server.url)
+    assert mlflow.get_tracking_uri() == before
+    files = [f.path for f in MlflowClient(mlflow_server.url).list_artifacts(sweep.run_ids[0])]
+    assert files == ["a.json"]
