@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import mlflow
+import pytest
 
 _seen = {}
 
@@ -47,6 +48,9 @@ def test_sweep_cli_separates_streams(sweep_cli):
     assert res.exit_code == 0 and res.stdout.lstrip().startswith("[") and res.exception is None
 
 
+@pytest.mark.skipif(mlflow.__version__.startswith("2."),
+                    reason="MLflow 2.x has no setting for a client-side sqlite store's default "
+                           "artifact root: new fluent experiments use ./mlruns")
 def test_fluent_experiments_store_artifacts_under_the_test_root(sweep_store, tmp_path):
     mlflow.set_experiment("fluent")
     with mlflow.start_run() as run:
