@@ -214,3 +214,14 @@ def test_three_spellings(clustering_sweep, sweep_store, tmp_path, spelling):
     assert proc.returncode == 0, proc.stderr
     assert "exported 4 runs, 10 rows" in proc.stderr
     assert len(pd.read_csv(out)) == 10
+
+
+@pytest.mark.parametrize("bad_filter", ["params.sae_type === 1", "params.sae_type = relu",
+                                        "nonsense ~~ 3"])
+def test_invalid_filter_is_a_usage_error(clustering_sweep, sweep_cli, tmp_path, bad_filter):
+    out = tmp_path / "never.csv"
+    res = sweep_cli("export", "--experiment-name", "clustering-sweep", "--filter", bad_filter,
+                    "-o", out)
+    assert res.exit_code == 2, res.stderr
+    assert "invalid --filter" in res.stderr and res.exception is None
+    assert not out.exists()

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 from typing import Iterator
 
-from ..errors import TrackingUnreachable, UnknownExperiment, UsageError
+from ..errors import SweepError, TrackingUnreachable, UnknownExperiment, UsageError
 from ..uri import redact_uri
 
 RUN_VIEWS = {"active": "ACTIVE_ONLY", "deleted": "DELETED_ONLY", "all": "ALL"}
@@ -36,6 +37,20 @@ def is_unreachable(exc: BaseException) -> bool:
 def unreachable(uri: str, exc: BaseException) -> TrackingUnreachable:
     reason = type(exc).__name__
     return TrackingUnreachable(f"tracking store {redact_uri(uri)} is unreachable ({reason})")
+
+
+@contextlib.contextmanager
+def store_errors(uri: str):
+    """Client calls inside: "the store is not there" becomes :class:`TrackingUnreachable`
+    (exit 3, URI without credentials); every other exception passes unchanged."""
+    try:
+        yield
+    except SweepError:
+        raise  # already says what the user must do
+    except Exception as exc:  # noqa: BLE001 - re-raised unless it means "unreachable"
+        if is_unreachable(exc):
+            raise unreachable(uri, exc) from None
+        raise
 
 
 def resolve_experiments(client, tracking_uri: str, names=(), ids=()) -> list:
@@ -100,22 +115,21 @@ def iter_runs(client, experiment_ids, filter_string: str = "", run_view: str = "
     found = 0
     view = _view(run_view)
     while True:
-        try:
-            page = client.search_runs(
-                [str(i) for i in experiment_ids], filter_string=filter_string or "",
-                run_view_type=view, max_results=page_size,
-                order_by=["attributes.start_time ASC", "attributes.run_id ASC"], page_token=token,
-            )
-        except MlflowException as exc:
-            if is_unreachable(exc):
-                raise unreachable(tracking_uri, exc) from None
-            if "filter" in str(exc).lower() or "invalid" in str(exc).lower():
-                raise UsageError(f"invalid --filter {filter_string!r}: {exc.message}") from None
-            raise
-        except Exception as exc:  # noqa: BLE001
-            if is_unreachable(exc):
-                raise unreachable(tracking_uri, exc) from None
-            raise
+        with store_errors(tracking_uri):
+            try:
+                page = client.search_runs(
+                    [str(i) for i in experiment_ids], filter_string=filter_string or "",
+                    run_view_type=view, max_results=page_size,
+                    order_by=["attributes.start_time ASC", "attributes.run_id ASC"],
+                    page_token=token,
+                )
+            except MlflowException as exc:
+                # a filter MLflow cannot parse: INVALID_PARAMETER_VALUE (any message)
+                if filter_string and not is_unreachable(exc) and (
+                        getattr(exc, "error_code", "") == "INVALID_PARAMETER_VALUE"
+                        or "filter" in str(exc).lower()):
+                    raise UsageError(f"invalid --filter {filter_string!r}: {exc.message}") from None
+                raise
         token = page.token
         found += len(page)
         if on_page is not None:

@@ -37,7 +37,7 @@ def flatten_command(run_ids, experiment_names, filter_string, parser_names, trac
 
     from ..cli import _plugin_warnings, _sweep_errors
     from ..errors import UsageError
-    from ..export.runs import is_unreachable, iter_runs, resolve_experiments, unreachable
+    from ..export.runs import is_unreachable, iter_runs, resolve_experiments, store_errors
     from ..plugins import get_plugin_manager
     from ..uri import resolve_tracking_uri
     from .flatten_artifacts import flatten_artifacts
@@ -58,19 +58,14 @@ def flatten_command(run_ids, experiment_names, filter_string, parser_names, trac
                 client, [e.experiment_id for e in experiments], filter_string, tracking_uri=uri)]
         n_new = n_same = n_warn = 0
         for run_id in dict.fromkeys(ids):
-            try:
-                result = flatten_artifacts(run_id, parsers=parser_names or None, tracking_uri=uri,
-                                           plugin_manager=pm, client=client)
-            except MlflowException as exc:
-                if is_unreachable(exc):
-                    raise unreachable(uri, exc) from None
-                if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
-                    raise UsageError(f"no run {run_id!r} at this tracking store") from None
-                raise
-            except Exception as exc:  # noqa: BLE001
-                if is_unreachable(exc):
-                    raise unreachable(uri, exc) from None
-                raise
+            with store_errors(uri):
+                try:
+                    result = flatten_artifacts(run_id, parsers=parser_names or None,
+                                               tracking_uri=uri, plugin_manager=pm, client=client)
+                except MlflowException as exc:
+                    if not is_unreachable(exc) and exc.error_code == "RESOURCE_DOES_NOT_EXIST":
+                        raise UsageError(f"no run {run_id!r} at this tracking store") from None
+                    raise
             for w in result.warnings:
                 _eprint(f"mlflow-sweep: warning: {w}")
             n_new += len(result.logged)
