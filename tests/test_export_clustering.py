@@ -225,3 +225,13 @@ def test_invalid_filter_is_a_usage_error(clustering_sweep, sweep_cli, tmp_path, 
     assert res.exit_code == 2, res.stderr
     assert "invalid --filter" in res.stderr and res.exception is None
     assert not out.exists()
+
+
+def test_run_view(clustering_sweep, sweep_store, sweep_exporter):
+    sweep_store.client.delete_run(clustering_sweep.run_ids[2])  # the crashed run
+    active = sweep_exporter("clustering-sweep").df
+    deleted = sweep_exporter("clustering-sweep", run_view="deleted").df
+    every = sweep_exporter("clustering-sweep", run_view="all").df
+    assert "crashed" not in set(active["run_name"]) and len(active) == 9
+    assert deleted["run_name"].tolist() == ["crashed"]
+    assert len(every) == 10
