@@ -207,7 +207,7 @@ def demo_command(ctx, kind, experiment_name, n_runs, seed, tracking_uri, output)
         else:
             _eprint(f"mlflow-sweep: logging a {n_runs}-run {kind} demo sweep into "
                     f"{experiment_name!r} at {redact_uri(uri)}")
-            demos[kind].log_sweep(experiment_name=experiment_name, n_runs=n_runs, seed=seed)
+            demos[kind].func(experiment_name=experiment_name, n_runs=n_runs, seed=seed)
     ctx.invoke(export_command, experiment_names=(experiment_name,), experiment_ids=(),
                tracking_uri=uri, output=output, fmt=None, filter_string="", run_view="active",
                parser_names=(), artifact_patterns=(), spreadsheet_safe=False, strict=False,

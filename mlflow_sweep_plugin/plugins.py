@@ -173,16 +173,15 @@ class SweepPluginManager:
     @property
     def demos(self) -> dict:
         if self._demos is None:
-            self._demos = self._collect("sweep_register_demos", _Demo)
+            self._demos = self._collect("sweep_register_demos", _build_registered("demo"))
         return self._demos
 
     @property
     def loggers(self) -> dict:
         """Result loggers by kind (``sweep_register_loggers``; see ``tracking/results.py``)."""
         if self._loggers is None:
-            from .tracking.results import _build
-
-            self._loggers = self._collect("sweep_register_loggers", _build)
+            self._loggers = self._collect("sweep_register_loggers",
+                                          _build_registered("result logger"))
         return self._loggers
 
     def select_parsers(self, names=None) -> list[Parser]:
@@ -235,12 +234,28 @@ def _build_parser(name, pattern, parse, *, plugin, plugin_version, version="1", 
 
 
 @dataclass
-class _Demo:
+class Registered:
+    """A named function a plugin registered: a demo (``sweep_register_demos``) or a
+    result logger (``sweep_register_loggers``, where ``name`` is the result kind)."""
+
     name: str
-    log_sweep: object
+    func: object
     description: str = ""
     plugin: str = ""
     plugin_version: str = ""
+
+
+def _build_registered(what: str):
+    """The ``register`` builder for a register-callback hook of named functions."""
+
+    def build(name, func, *, plugin, plugin_version, description=""):
+        if not name or not isinstance(name, str):
+            raise ValueError(f"a {what} needs a non-empty name")
+        if not callable(func):
+            raise TypeError(f"{what} {name!r}: must be callable")
+        return Registered(name, func, description, plugin, plugin_version)
+
+    return build
 
 
 _MANAGER: SweepPluginManager | None = None

@@ -17,32 +17,12 @@ batching, key escaping and offline spool as everything else.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ..errors import UsageError
 
 
-@dataclass
-class ResultLoggerSpec:
-    """One registered result logger (``name`` is the result kind)."""
-
-    name: str
-    log: object
-    description: str = ""
-    plugin: str = ""
-    plugin_version: str = ""
-
-
-def _build(kind, log, *, plugin, plugin_version, description=""):
-    if not kind or not isinstance(kind, str):
-        raise ValueError("a result logger needs a non-empty kind")
-    if not callable(log):
-        raise TypeError(f"result logger {kind!r}: log must be callable")
-    return ResultLoggerSpec(kind, log, description, plugin, plugin_version)
-
-
-def result_loggers(plugin_manager=None) -> dict[str, ResultLoggerSpec]:
-    """Every registered result logger by kind (collected once per plugin manager)."""
+def result_loggers(plugin_manager=None) -> dict:
+    """Every registered result logger by kind (:class:`~mlflow_sweep_plugin.plugins.Registered`,
+    collected once per plugin manager)."""
     from ..plugins import get_plugin_manager
 
     return (plugin_manager or get_plugin_manager()).loggers
@@ -134,4 +114,4 @@ def log_result(kind: str, result, run_id: str | None = None, *, plugin_manager=N
     if kind not in loggers:
         raise UsageError(f"no result logger for kind {kind!r}; installed: "
                          f"{', '.join(sorted(loggers)) or '(none)'}")
-    return loggers[kind].log(result, ResultLogger(run_id), **options)
+    return loggers[kind].func(result, ResultLogger(run_id), **options)
