@@ -9,7 +9,7 @@ Importing the package is cheap (numpy, minisom and mlflow are imported when used
 
 from __future__ import annotations
 
-import importlib
+from mlflow_sweep_plugin import lazy_api
 
 __version__ = "0.1.0"
 
@@ -27,15 +27,4 @@ _API = {
 __all__ = sorted(_API) + ["__version__"]
 
 
-def __getattr__(name: str):
-    try:
-        module = _API[name]
-    except KeyError:
-        raise AttributeError(f"module 'mlflow_sweep_som' has no attribute {name!r}") from None
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return __all__
+__getattr__, __dir__ = lazy_api(__name__, globals(), _API)
