@@ -89,7 +89,7 @@ def _export_sweep(*, experiment_names, experiment_ids, tracking_uri, output, fmt
     from ..uri import resolve_tracking_uri
     from .cache import ExportCache
     from .runs import iter_runs, resolve_experiments, unreachable
-    from .writers import FORMATS, format_for, write_table
+    from .writers import FORMATS, format_for
 
     if fmt is not None and fmt not in FORMATS:
         raise UsageError(f"--format must be one of {', '.join(FORMATS)}")
@@ -120,6 +120,11 @@ def _export_sweep(*, experiment_names, experiment_ids, tracking_uri, output, fmt
     try:
         result = export_runs(runs, parsers, warn=warn, progress=progress, workers=workers,
                              cache=store, refresh=refresh, tracking_uri=uri, probe=probe)
+        if write:
+            path = output or default_output()
+            result.format = format_for(path, fmt)
+            _write(result, path, spreadsheet_safe, store)
+            result.path = os.path.abspath(path)
     finally:
         if store is not None:
             store.close()
@@ -127,8 +132,44 @@ def _export_sweep(*, experiment_names, experiment_ids, tracking_uri, output, fmt
         result.stats["cache_path"] = store.path
         if store.error:  # the cache never fails an export; say why it was not used
             result.stats["cache_error"] = store.error
-    if write:
-        path = output or default_output()
-        result.format = write_table(result.df, path, format_for(path, fmt), spreadsheet_safe)
-        result.path = os.path.abspath(path)
     return result
+
+
+def _write(result, path, spreadsheet_safe, store) -> None:
+    """Write the table; when it is a memoised one (every run from the cache) whose file
+    was written before with the same options, write those bytes again."""
+    import hashlib
+
+    from .cache import MAX_OUTPUT_BYTES
+    from .writers import write_bytes, write_table
+
+    key = None
+    if store is not None and result.table_key:
+        key = hashlib.sha256(repr((result.table_key, result.format, bool(spreadsheet_safe),
+                                   _writer_versions())).encode()).hexdigest()
+        data = store.get_output(key)
+        if data is not None:
+            write_bytes(path, data)
+            result.stats["output_memo"] = "hit"
+            return
+    write_table(result.df, path, result.format, spreadsheet_safe)
+    if key is not None:
+        try:
+            if os.path.getsize(path) <= MAX_OUTPUT_BYTES:
+                with open(path, "rb") as fh:
+                    store.put_output(key, result.table_key, fh.read())
+        except OSError:
+            pass
+
+
+def _writer_versions() -> tuple:
+    """What else decides a written file's bytes: the libraries that format it."""
+    import pandas as pd
+
+    try:
+        import pyarrow
+
+        arrow = pyarrow.__version__
+    except ImportError:  # pragma: no cover - pyarrow is a dependency
+        arrow = None
+    return pd.__version__, arrow

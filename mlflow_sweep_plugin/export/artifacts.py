@@ -46,6 +46,8 @@ def local_path_of(artifact_uri: str) -> str | None:
     """The local directory of a ``file://`` or plain-path artifact URI, else None."""
     if not artifact_uri:
         return None
+    if artifact_uri.startswith("/") and os.name != "nt":
+        return artifact_uri  # the common local case, without parsing it as a URL
     parsed = urlparse(artifact_uri)
     if parsed.scheme == "file":
         if parsed.netloc not in ("", "localhost"):
@@ -79,6 +81,9 @@ class ListingPlan:
     def __init__(self, patterns):
         self.patterns = [p if isinstance(p, ArtifactPattern) else ArtifactPattern(p) for p in patterns]
         self._roots: list | None = None
+        # answers per path: a sweep's runs share their layout, so these repeat run after run
+        self._contain_memo: dict[str, bool] = {}
+        self._match_memo: dict[str, bool] = {}
         self._segments = []
         for pat in self.patterns:
             segs = pat.pattern.split("/")
@@ -119,7 +124,12 @@ class ListingPlan:
         return sorted(keep.items())
 
     def matches_any(self, path: str) -> bool:
-        return any(p.regex.fullmatch(path) for p in self.patterns)
+        hit = self._match_memo.get(path)
+        if hit is None:
+            hit = any(p.regex.fullmatch(path) for p in self.patterns)
+            if len(self._match_memo) < _MEMO_LIMIT:
+                self._match_memo[path] = hit
+        return hit
 
     def literal_files(self, directory: str) -> list[str] | None:
         """The files under ``directory`` the patterns can match, when every pattern that
@@ -146,6 +156,14 @@ class ListingPlan:
         """Whether a file under ``directory`` (relative, no trailing slash) can match."""
         if not directory:
             return True
+        hit = self._contain_memo.get(directory)
+        if hit is None:
+            hit = self._may_contain(directory)
+            if len(self._contain_memo) < _MEMO_LIMIT:
+                self._contain_memo[directory] = hit
+        return hit
+
+    def _may_contain(self, directory: str) -> bool:
         parts = directory.split("/")
         k = len(parts)
         for regexes, cut, n_segments in self._segments:
@@ -158,6 +176,7 @@ class ListingPlan:
 
 
 _SEGMENT_CACHE: dict[str, re.Pattern] = {}
+_MEMO_LIMIT = 100_000
 
 
 def _segment_regex(segment: str) -> re.Pattern:
@@ -277,19 +296,24 @@ class LocalArtifactReader(_BaseReader):
     def _list_tree(self, directory: str, depth: int | None, prune: bool, out: dict) -> None:
         top = self._real_root or self._root
         base = top if not directory else os.path.join(top, *directory.split("/"))
+        self._scan(base, directory, depth, prune, out)
+
+    def _scan(self, base: str, directory: str, depth: int | None, prune: bool, out: dict) -> None:
+        # the cache check of every run comes through here: keep it lean
         try:
             entries = list(os.scandir(base))
         except (FileNotFoundError, NotADirectoryError):
             return
+        prefix = directory + "/" if directory else ""
         for entry in entries:
-            rel = f"{directory}/{entry.name}" if directory else entry.name
+            rel = prefix + entry.name
             try:
                 is_dir = entry.is_dir(follow_symlinks=False)
             except OSError:
                 is_dir = False
             if is_dir:
                 if (depth is None or depth > 1) and (not prune or self.plan.may_contain(rel)):
-                    self._list_tree(rel, None if depth is None else depth - 1, prune, out)
+                    self._scan(entry.path, rel, None if depth is None else depth - 1, prune, out)
                 continue
             try:
                 st = entry.stat()

@@ -18,6 +18,18 @@ Only runs whose status is FINISHED, FAILED or KILLED are cached, and only when e
 file could be read (a network error is not remembered; a malformed file is, with its
 warning). The store is one SQLite file (WAL; safe for concurrent exports), rows hold
 zlib-compressed JSON — no pickle.
+
+On top of the run entries, two memos make a repeated export of an unchanged sweep cost
+little more than listing its runs:
+
+- **tables**: the finished DataFrame (:mod:`.frames`), keyed by a digest of every run's
+  entry key, listing fingerprint and payload plus the run columns the table shows
+  (name, times, params, metrics). It is only consulted after every run's entry was
+  validated as above, so it is exactly as fresh as the entries.
+- **outputs**: the bytes of the file last written from such a table, per format,
+  spreadsheet option and pandas/pyarrow version.
+
+Both keep only the :data:`KEEP_TABLES` most recent tables (and their outputs).
 """
 
 from __future__ import annotations
@@ -32,8 +44,12 @@ import zlib
 from datetime import date, datetime
 
 ENDED = frozenset({"FINISHED", "FAILED", "KILLED"})
-SCHEMA = 1
-FILENAME = "export-cache-v1.sqlite3"
+SCHEMA = 2
+FILENAME = "export-cache-v2.sqlite3"
+#: how many memoised tables (with their written outputs) are kept
+KEEP_TABLES = 8
+#: the largest written output kept (bigger files are written afresh each time)
+MAX_OUTPUT_BYTES = 256 * 1024 * 1024
 ENV_DIR = "MLFLOW_SWEEP_CACHE_DIR"
 
 
@@ -114,15 +130,20 @@ def _decode_value(v):
     return v
 
 
-def encode_payload(records: list[dict], captures: list, warnings: list) -> bytes:
+def encode_payload(records: list[dict], captures: list) -> bytes:
     tagged = any(isinstance(v, date) for rec in records for v in rec.values())
     doc = {
         "tagged": tagged,
         "records": [{k: _encode_value(v) for k, v in rec.items()} for rec in records] if tagged else records,
         "captures": list(captures),
-        "warnings": [[w.path, w.message, w.parser] for w in warnings],
     }
     return zlib.compress(json.dumps(doc, ensure_ascii=False, allow_nan=True).encode("utf-8"), 1)
+
+
+def encode_warnings(warnings: list) -> str:
+    """A run's artifact warnings, kept beside its payload: they are replayed in run
+    order as the export goes, before (and without) decoding the rows."""
+    return json.dumps([[w.path, w.message, w.parser] for w in warnings], ensure_ascii=False)
 
 
 def decode_payload(blob: bytes) -> dict:
@@ -130,6 +151,18 @@ def decode_payload(blob: bytes) -> dict:
     if doc.get("tagged"):
         doc["records"] = [{k: _decode_value(v) for k, v in rec.items()} for rec in doc["records"]]
     return doc
+
+
+_COMMON = {"[]": [], '{"full": false, "dirs": []}': {"full": False, "dirs": []}}
+
+
+def _json(text: str):
+    """json.loads, with the answers almost every run's entry holds (no warnings, no extra
+    scope) returned as fresh copies without parsing."""
+    common = _COMMON.get(text)
+    if common is not None:
+        return {"full": False, "dirs": []} if isinstance(common, dict) else []
+    return json.loads(text)
 
 
 class ExportCache:
@@ -141,9 +174,6 @@ class ExportCache:
         self._lock = threading.Lock()
         self._pending = 0
         self.error: str | None = None
-        self.hits = 0
-        self.misses = 0
-        self.stores = 0
         self._db = None
         try:
             self._db = self._open()
@@ -165,7 +195,10 @@ class ExportCache:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute("CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY, run_id TEXT, "
-                       "fingerprint TEXT, scope TEXT, payload BLOB, stored REAL)")
+                       "fingerprint TEXT, scope TEXT, warnings TEXT, payload BLOB, stored REAL)")
+            db.execute("CREATE TABLE IF NOT EXISTS tables (key TEXT PRIMARY KEY, frame BLOB, stored REAL)")
+            db.execute("CREATE TABLE IF NOT EXISTS outputs (key TEXT PRIMARY KEY, table_key TEXT, "
+                       "data BLOB, stored REAL)")
             db.execute("SELECT count(*) FROM entries WHERE key = ''").fetchone()
         except sqlite3.DatabaseError:
             db.close()
@@ -177,37 +210,74 @@ class ExportCache:
         return self._db is not None
 
     def get(self, key: str):
-        """(fingerprint, scope, payload bytes) or None."""
+        """(fingerprint, scope, warnings, payload bytes) or None."""
+        row = self._one("SELECT fingerprint, scope, warnings, payload FROM entries WHERE key = ?", key)
+        if row is None:
+            return None
+        try:
+            return row[0], _json(row[1]), _json(row[2]), row[3]
+        except (TypeError, ValueError):
+            return None
+
+    def put(self, key: str, run_id: str, fingerprint: str, scope: dict, warnings: str, payload: bytes) -> None:
+        self._write("INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (key, run_id, fingerprint, json.dumps(scope), warnings, payload, time.time()))
+
+    def get_table(self, key: str) -> bytes | None:
+        row = self._one("SELECT frame FROM tables WHERE key = ?", key)
+        return None if row is None else row[0]
+
+    def put_table(self, key: str, frame: bytes) -> None:
+        """Memoise a finished table; keeps the :data:`KEEP_TABLES` newest."""
+        self._write("INSERT OR REPLACE INTO tables VALUES (?, ?, ?)", (key, frame, time.time()))
+        self._write("DELETE FROM tables WHERE key NOT IN "
+                    "(SELECT key FROM tables ORDER BY stored DESC LIMIT ?)", (KEEP_TABLES,))
+        self._write("DELETE FROM outputs WHERE table_key NOT IN (SELECT key FROM tables)", ())
+        self.flush()
+
+    def get_output(self, key: str) -> bytes | None:
+        row = self._one("SELECT data FROM outputs WHERE key = ?", key)
+        return None if row is None else row[0]
+
+    def put_output(self, key: str, table_key: str, data: bytes) -> None:
+        if len(data) <= MAX_OUTPUT_BYTES:
+            self._write("INSERT OR REPLACE INTO outputs VALUES (?, ?, ?, ?)", (key, table_key, data, time.time()))
+            self.flush()
+
+    def _one(self, sql: str, key: str):
         if self._db is None:
             return None
         try:
             with self._lock:
-                row = self._db.execute("SELECT fingerprint, scope, payload FROM entries WHERE key = ?",
-                                       (key,)).fetchone()
+                return self._db.execute(sql, (key,)).fetchone()
         except sqlite3.Error as exc:
             self._fail(exc)
             return None
-        if row is None:
-            return None
-        try:
-            return row[0], json.loads(row[1]), row[2]
-        except ValueError:
-            return None
 
-    def put(self, key: str, run_id: str, fingerprint: str, scope: dict, payload: bytes) -> None:
+    def _write(self, sql: str, args: tuple) -> None:
+        """Writes are batched in one transaction (committed every 500, and on flush/close)."""
         if self._db is None:
             return
         try:
             with self._lock:
                 if self._pending == 0:
                     self._db.execute("BEGIN")
-                self._db.execute("INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?, ?, ?)",
-                                 (key, run_id, fingerprint, json.dumps(scope), payload, time.time()))
+                self._db.execute(sql, args)
                 self._pending += 1
-                self.stores += 1
                 if self._pending >= 500:
                     self._db.execute("COMMIT")
                     self._pending = 0
+        except sqlite3.Error as exc:
+            self._fail(exc)
+
+    def flush(self) -> None:
+        if self._db is None:
+            return
+        try:
+            with self._lock:
+                if self._pending:
+                    self._db.execute("COMMIT")
+                self._pending = 0
         except sqlite3.Error as exc:
             self._fail(exc)
 

@@ -70,6 +70,8 @@ class ExportResult:
     path: str | None = None
     format: str | None = None
     stats: dict = field(default_factory=dict)
+    #: the key of the memoised table when every run came from the cache (see ``_TableMemo``)
+    table_key: str | None = field(default=None, repr=False)
 
     @property
     def n_rows(self) -> int:
@@ -162,6 +164,9 @@ class RunOutcome:
     files_read: int = 0
     cached: bool = False           # stored in the cache
     reader: object = field(default=None, repr=False)
+    payload: bytes | None = field(default=None, repr=False)  # a cache hit's rows, not yet decoded
+    cache_key: str | None = None
+    fingerprint: str | None = None
 
 
 def _matches(parsers, paths):
@@ -279,7 +284,11 @@ def records_for_run(run, parsers: list[Parser], reader=None,
 
 
 class _RunProcessor:
-    """Per-run work for the export: the cache check, else a fresh read (thread-safe)."""
+    """Per-run work for the export: the cache check, else a fresh read (thread-safe).
+
+    A cache hit comes back with its rows still encoded (``payload``): the exporter
+    decodes them only if the whole table is not memoised (see :class:`_TableMemo`).
+    """
 
     def __init__(self, parsers, cache=None, refresh=False, tracking_uri=None, pool=None,
                  window=DEFAULT_WORKERS, scratch=None):
@@ -303,11 +312,12 @@ class _RunProcessor:
         cm = self._cache_mod
         use_cache = self.cache is not None and cm.cacheable(run)
         reader = None
+        key = None
         if use_cache:
             key = cm.run_key(self.store_id, run, self.parsers_digest)
             entry = None if self.refresh else self.cache.get(key)
             if entry is not None:
-                fingerprint, scope, blob = entry
+                fingerprint, scope, warnings, blob = entry
                 try:
                     reader = reader_for(run.info.artifact_uri, self.plan, tracking_uri=self.tracking_uri,
                                         guess_literals=False, scratch=self.scratch)
@@ -315,33 +325,96 @@ class _RunProcessor:
                 except Exception:  # noqa: BLE001 - the fresh read below reports it
                     current = None
                 if current == fingerprint:
-                    try:
-                        doc = cm.decode_payload(blob)
-                    except Exception:  # noqa: BLE001 - an unreadable entry is a miss
-                        doc = None
-                    if doc is not None:
-                        warnings = [SweepWarning(run.info.run_id, p, m, parser) for p, m, parser in doc["warnings"]]
-                        return RunOutcome(run, doc["records"], doc["captures"], warnings, from_cache=True)
+                    warnings = [SweepWarning(run.info.run_id, p, m, parser) for p, m, parser in warnings]
+                    return RunOutcome(run, None, None, warnings, from_cache=True, payload=blob,
+                                      cache_key=key, fingerprint=fingerprint)
                 reader = None if current is None else reader
+        return self.read(run, reader, key)
+
+    def read(self, run, reader=None, key: str | None = None) -> RunOutcome:
+        """Read the run afresh (and store it when ``key``, its cache key, is given)."""
+        cm = self._cache_mod
         outcome = read_run(run, self.parsers, reader, plan=self.plan, tracking_uri=self.tracking_uri,
                            pool=self.pool, window=self.window, scratch=self.scratch,
                            guesses=self.guesses)
         # a table cell holds scalars; do it here, off the main thread, and cache that form
         outcome.records = [{str(k): scalar(v) for k, v in rec.items()} for rec in outcome.records]
         # not cached if anything could not be fetched, even by a parser through ctx.read
-        if use_cache and not outcome.read_failed and outcome.reader is not None \
+        if key is not None and not outcome.read_failed and outcome.reader is not None \
                 and not getattr(outcome.reader, "read_errors", 0):
             try:
                 r = outcome.reader
                 fingerprint = r.fingerprint_listing(r.scope())
-                blob = cm.encode_payload(outcome.records, outcome.captures, outcome.warnings)
+                blob = cm.encode_payload(outcome.records, outcome.captures)
+                warnings = cm.encode_warnings(outcome.warnings)
             except Exception:  # noqa: BLE001 - not cached, still exported
                 fingerprint = None
             if fingerprint is not None:
-                self.cache.put(key, run.info.run_id, fingerprint, r.scope(), blob)
+                self.cache.put(key, run.info.run_id, fingerprint, r.scope(), warnings, blob)
                 outcome.cached = True
         outcome.reader = None
         return outcome
+
+    def materialize(self, outcome: RunOutcome) -> RunOutcome:
+        """A cache hit with its rows decoded; an entry that cannot be decoded is read afresh."""
+        if outcome.records is not None:
+            return outcome
+        try:
+            doc = self._cache_mod.decode_payload(outcome.payload)
+            outcome.records, outcome.captures = doc["records"], doc["captures"]
+        except Exception:  # noqa: BLE001 - an unreadable entry is a miss
+            return self.read(outcome.run, None, outcome.cache_key)
+        outcome.payload = None
+        return outcome
+
+
+class _TableMemo:
+    """The whole table of an export whose every run was a cache hit, memoised.
+
+    Why: with every run's entry validated, the table is a pure function of those entries
+    and of the run columns it shows; rebuilding it from per-run rows is most of a warm
+    export's time. The key hashes, in run order, each run's entry key, listing
+    fingerprint and payload, its name, times, params and metrics.
+    """
+
+    def __init__(self, process: _RunProcessor):
+        import hashlib
+
+        from . import frames
+
+        self.cache = process.cache
+        self._frames = frames
+        self._h = hashlib.sha256(f"{frames.MAGIC!r}\0{process.store_id}\0{process.parsers_digest}".encode())
+        self.key: str | None = None
+
+    def add(self, outcome: RunOutcome) -> None:
+        run = outcome.run
+        h = self._h
+        for part in (outcome.cache_key, outcome.fingerprint):
+            h.update(part.encode())
+            h.update(b"\0")
+        h.update(outcome.payload)
+        info = run.info  # status, end time, params and tags are in the entry's key already
+        h.update(repr((getattr(info, "run_name", None), info.start_time,
+                       sorted(run.data.metrics.items()))).encode("utf-8", "surrogateescape"))
+
+    def lookup(self):
+        """The memoised DataFrame, or None."""
+        self.key = self._h.hexdigest()
+        blob = self.cache.get_table(self.key)
+        if blob is None:
+            return None
+        try:
+            return self._frames.decode_frame(blob)
+        except Exception:  # noqa: BLE001 - a bad memo is a miss
+            return None
+
+    def store(self, df) -> None:
+        blob = self._frames.encode_frame(df)
+        if blob is None:
+            self.key = None
+        else:
+            self.cache.put_table(self.key, blob)
 
 
 def _ordered_map(fn, items: Iterable, workers: int, window: int):
@@ -412,12 +485,41 @@ def export_runs(runs: Iterable, parsers: list[Parser],
     n = 0
     consecutive_unreachable = 0
     any_success = False
+    # while every run so far is a cache hit, rows stay encoded: the table may be memoised
+    memo = _TableMemo(process) if process.cache is not None and not refresh else None
+    deferred: list[RunOutcome] = []
+
+    def take(outcome: RunOutcome) -> None:
+        if outcome.records is None:
+            fresh = process.materialize(outcome)
+            if fresh is not outcome:  # its entry could not be decoded: it was read afresh
+                stats["cache_hits"] -= 1
+                stats["cache_misses"] += 1
+                stats["files_read"] += fresh.files_read
+                told = {str(w) for w in outcome.warnings}
+                for w in fresh.warnings:
+                    if str(w) not in told:
+                        _warn(w)
+                outcome = fresh
+        builder.add_run(outcome.run, outcome.records, outcome.captures, clean=True)
+
+    def flush() -> None:
+        for outcome in deferred:
+            take(outcome)
+        deferred.clear()
+
     outcomes = _ordered_map(process, all_runs(), run_workers, window=max(2 * run_workers, 4))
     try:
         for outcome in outcomes:
             for w in outcome.warnings:
                 _warn(w)
-            builder.add_run(outcome.run, outcome.records, outcome.captures, clean=True)
+            if memo is not None and outcome.from_cache:
+                memo.add(outcome)
+                deferred.append(outcome)
+            else:
+                memo = None
+                flush()
+                take(outcome)
             n += 1
             stats["files_read"] += outcome.files_read
             if outcome.from_cache:
@@ -435,13 +537,26 @@ def export_runs(runs: Iterable, parsers: list[Parser],
                 any_success = any_success or not outcome.read_failed
             if progress is not None:
                 progress(n)
+        df = memo.lookup() if memo is not None and deferred else None
+        if df is not None:
+            stats["table_memo"] = "hit"
+        else:
+            flush()
+            df = builder.frame()
+            if memo is not None and n and stats["cache_misses"] == 0:
+                memo.store(df)
+                if memo.key:
+                    stats["table_memo"] = "stored"
+            elif memo is not None:
+                memo.key = None
     finally:
         outcomes.close()
         if file_pool is not None:
             file_pool.shutdown(wait=True, cancel_futures=True)
         if scratch is not None:
             scratch.close()
-    return ExportResult(df=builder.frame(), warnings=collected, n_runs=n, stats=dict(stats))
+    return ExportResult(df=df, warnings=collected, n_runs=n, stats=dict(stats),
+                        table_key=memo.key if memo is not None else None)
 
 
 def _cacheable(run) -> bool:

@@ -133,6 +133,23 @@ def write_table(df, path: str, fmt: str | None = None, spreadsheet_safe: bool = 
                     data[col] = data[col].map(neutralize)
     else:
         data = _prepare(df, spreadsheet_safe)
+    writer = {"csv": _write_csv, "parquet": _write_parquet, "json": _write_json, "jsonl": _write_jsonl}[fmt]
+    _atomic(path, lambda tmp: writer(data, tmp))
+    return fmt
+
+
+def write_bytes(path: str, data: bytes) -> None:
+    """Write ``data`` to ``path`` as atomically as :func:`write_table` does (the export
+    cache's copy of a file written before from the same table)."""
+    def dump(tmp):
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+
+    _atomic(path, dump)
+
+
+def _atomic(path: str, fill) -> None:
+    """``fill(tmp)`` writes a temp file beside ``path``, which then replaces ``path``."""
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
@@ -141,7 +158,7 @@ def write_table(df, path: str, fmt: str | None = None, spreadsheet_safe: bool = 
     os.umask(umask)
     os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 would make the result private
     try:
-        {"csv": _write_csv, "parquet": _write_parquet, "json": _write_json, "jsonl": _write_jsonl}[fmt](data, tmp)
+        fill(tmp)
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -149,4 +166,3 @@ def write_table(df, path: str, fmt: str | None = None, spreadsheet_safe: bool = 
         except OSError:
             pass
         raise
-    return fmt
