@@ -170,9 +170,9 @@ def bench_store(name: str, tracking_uri: str, exp_id: str, args, work: Path) -> 
     shutil.rmtree(cache_dir, ignore_errors=True)
     client = MlflowClient(tracking_uri)
     all_runs(client, exp_id)  # warm imports and the server's caches, for everyone alike
-    t_d, n = timed("(d) search_runs alone", lambda: len(all_runs(client, exp_id)), repeat=3)
+    t_d, n = timed("(d) search_runs alone", lambda: len(all_runs(client, exp_id)), repeat=args.repeat)
     t_d2, _ = timed("(d') search_runs, GC frozen as in (c)", lambda: _frozen(lambda: len(all_runs(client, exp_id))),
-                    repeat=3)
+                    repeat=args.repeat)
     t_a, rows_a = timed("(a) naive download_artifacts loop",
                         lambda: naive_export(tracking_uri, exp_id, args.layers, str(work / f"naive-{name}.csv")))
     t_b, rows_b = timed("(b) mlflow-sweep export, cold",
@@ -181,11 +181,13 @@ def bench_store(name: str, tracking_uri: str, exp_id: str, args, work: Path) -> 
     t_c, rows_c = timed("(c) mlflow-sweep export, warm",
                         lambda: our_export(tracking_uri, str(work / f"warm-{name}.csv"), cache_dir, args.workers,
                                            args.parsers),
-                        repeat=3)
+                        repeat=args.repeat)
     t_c2, _ = timed("(c') warm, DataFrame only (no file)",
-                    lambda: our_export(tracking_uri, None, cache_dir, args.workers, args.parsers), repeat=3)
+                    lambda: our_export(tracking_uri, None, cache_dir, args.workers, args.parsers), repeat=args.repeat)
     if not (rows_a == rows_b == rows_c):
         raise SystemExit(f"row counts differ: naive {rows_a}, cold {rows_b}, warm {rows_c}")
+    if (work / f"cold-{name}.csv").read_bytes() != (work / f"warm-{name}.csv").read_bytes():
+        raise SystemExit("the warm export's file differs from the cold one's")
     res = {"runs": n, "rows": rows_b, "a": t_a, "b": t_b, "c": t_c, "d": t_d, "d2": t_d2}
     print(f"  ratios: a/b = {t_a / t_b:5.1f}x   a/c = {t_a / t_c:6.1f}x   c/d = {t_c / t_d:4.2f}"
           f"   (c/d' = {t_c / t_d2:4.2f})", flush=True)
@@ -237,6 +239,8 @@ def main(argv=None) -> int:
     ap.add_argument("--runs", type=int, default=500)
     ap.add_argument("--layers", type=int, default=3)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--repeat", type=int, default=5,
+                    help="(c), (c'), (d), (d') are the best of this many runs (default 5)")
     ap.add_argument("--workers", type=int, default=None, help="--workers for our export (default: its own)")
     ap.add_argument("--parser", dest="parsers", action="append", default=None,
                     help="parsers for our export (repeatable; default cluster_summary, what the "

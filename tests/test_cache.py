@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import sqlite3
+import time
 import types
 import zlib
 
@@ -13,9 +14,11 @@ import pandas as pd
 import pytest
 
 from mlflow_sweep_plugin import hookimpl
-from mlflow_sweep_plugin.export.artifacts import local_path_of
+from mlflow_sweep_plugin.export import artifacts
+from mlflow_sweep_plugin.export.artifacts import LocalArtifactReader, ListingPlan, local_path_of
 from mlflow_sweep_plugin.export.cache import FILENAME, ExportCache, run_key, store_identity
 
+DEFAULT_RACY_NS = artifacts.RACY_NS
 SUMMARY = {"layer": 0, "energy_contrast_ratio": 0.5, "geometry_fits": {}}
 
 
@@ -27,8 +30,23 @@ def artifact_dir(sweep, i):
     return local_path_of(sweep.store.client.get_run(sweep.run_ids[i]).info.artifact_uri)
 
 
+@pytest.fixture(autouse=True, params=["listing", "stat"])
+def check(request, monkeypatch):
+    """Every test here runs with both cache checks: listing the run's directories, and
+    stat'ing what was listed (used for listings older than RACY_NS: all of them here)."""
+    monkeypatch.setattr(artifacts, "RACY_NS", 0 if request.param == "stat" else 10 ** 18)
+    return request.param
+
+
+def tick():
+    """Let the file-system clock move on (its timestamps are coarse: a few ms on Linux)
+    before changing files an export has just listed."""
+    time.sleep(0.03)
+
+
 def rewrite(path, text):
     """Rewrite a file in place; bump its mtime so even a same-size edit is visible."""
+    tick()
     st = os.stat(path)
     with open(path, "w") as fh:
         fh.write(text)
@@ -57,7 +75,7 @@ def ecr(df, run_name):
 
 
 def test_served_when_unchanged_reread_when_changed_running_never_cached(sweep, sweep_exporter,
-                                                                       sweep_store):
+                                                                       sweep_store, check):
     cold = sweep_exporter()
     warm = sweep_exporter()
     assert cold.stats["cache_hits"] == 0 and cold.stats["cache_misses"] == 3
@@ -69,11 +87,16 @@ def test_served_when_unchanged_reread_when_changed_running_never_cached(sweep, s
     assert "layer_0/cluster_summary.json" in str(warm.warnings[0])
 
     a, b, live = artifact_dir(sweep, 0), artifact_dir(sweep, 1), artifact_dir(sweep, 3)
+    with cache_db(sweep_store) as db:
+        manifests = [r[0] for r in db.execute("SELECT manifest FROM entries")]
+    assert all(manifests) if check == "stat" else not any(manifests)
     # files no pattern matches do not invalidate
+    tick()
     os.makedirs(os.path.join(a, "checkpoints"))
     with open(os.path.join(a, "checkpoints", "model.bin"), "wb") as fh:
         fh.write(b"\0" * 100)
     assert sweep_exporter().stats["cache_hits"] == 3
+    assert sweep_exporter().stats["cache_hits"] == 3  # (the stat check was renewed)
 
     # same size, new content; a layer logged after the run ended; a running run's change
     rewrite(os.path.join(a, "layer_0", "cluster_summary.json"), json.dumps(doc(0, 0.99), indent=2))
@@ -87,6 +110,7 @@ def test_served_when_unchanged_reread_when_changed_running_never_cached(sweep, s
     assert ecr(again.df, "live") == [0.42]
     assert again.stats["cache_misses"] == 2 and again.stats["cache_hits"] == 1
 
+    tick()
     os.remove(os.path.join(a, "layer_1", "cluster_summary.json"))
     assert ecr(sweep_exporter().df, "a") == [0.99]
     with cache_db(sweep_store) as db:
@@ -126,12 +150,17 @@ def test_parser_version_and_files_a_parser_reads_or_lists(make_sweep, sweep_expo
     assert sweep_exporter(plugins=[reader], **opts).df["extra"].tolist() == ["one"]
     rewrite(os.path.join(root, "extra", "info.json"), json.dumps({"x": "two"}))
     assert sweep_exporter(plugins=[reader], **opts).df["extra"].tolist() == ["two"]
+    tick()
+    os.remove(os.path.join(root, "extra", "info.json"))  # now the parser fails: a warning, no row
+    gone = sweep_exporter(plugins=[reader], **opts)
+    assert "extra/info.json" in str(gone.warnings[0]) and "extra" not in gone.df.columns
 
     lister = _plugin("4-lists", 1, lists=True)
-    assert sweep_exporter(plugins=[lister], **opts).df["n_files"].tolist() == [2]
+    assert sweep_exporter(plugins=[lister], **opts).df["n_files"].tolist() == [1]
+    tick()
     with open(os.path.join(root, "anything.txt"), "w") as fh:
         fh.write("x")
-    assert sweep_exporter(plugins=[lister], **opts).df["n_files"].tolist() == [3]
+    assert sweep_exporter(plugins=[lister], **opts).df["n_files"].tolist() == [2]
 
 
 def test_cli_no_cache_refresh_and_other_stores(sweep, sweep_cli, sweep_exporter, sweep_store, tmp_path):
@@ -181,3 +210,38 @@ def test_a_corrupt_or_unusable_cache_never_fails_the_export(sweep, sweep_exporte
     result = sweep_exporter(cache_dir=str(blocker / "sub"))  # a directory under a file
     assert len(result.df) == 5 and "cache_error" in result.stats
     assert not ExportCache(str(blocker / "sub")).enabled
+
+
+def test_the_stat_check_sees_what_a_listing_would(tmp_path, monkeypatch):
+    root = tmp_path / "run"
+    (root / "layer_0").mkdir(parents=True)
+    (root / "layer_0" / "cluster_summary.json").write_text("{}")
+    (root / "plots").mkdir()
+    plan = ListingPlan(["layer_{layer}/cluster_summary.json"])
+    monkeypatch.setattr(artifacts, "RACY_NS", DEFAULT_RACY_NS)
+
+    def manifest():
+        reader = LocalArtifactReader(str(root), plan)
+        reader.list()
+        return reader.manifest(reader.scope())
+
+    def same(m):
+        return LocalArtifactReader(str(root), plan).matches_manifest(m)
+
+    assert manifest() is None  # just written: a clock tick could hide the next change
+    monkeypatch.setattr(artifacts, "RACY_NS", 0)
+    m = manifest()
+    assert m["dirs"] == ["", "layer_0"] and m["files"] == ["layer_0/cluster_summary.json"]
+    assert same(m)
+    for change in (lambda: (root / "layer_1").mkdir(),                            # a new layer
+                   lambda: (root / "layer_0" / "other.json").write_text("x"),     # a new file
+                   lambda: (root / "layer_0" / "cluster_summary.json").write_text("{ }"),  # a rewrite
+                   lambda: (root / "layer_0" / "cluster_summary.json").unlink()):  # a removal
+        m = manifest()
+        tick()
+        change()
+        assert not same(m)
+    m = manifest()
+    tick()
+    (root / "plots" / "loss.png").write_bytes(b"x")  # under a directory no pattern reaches
+    assert same(m)

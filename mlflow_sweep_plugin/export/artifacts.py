@@ -19,6 +19,7 @@ import re
 import shutil
 import tempfile
 import threading
+import time
 from urllib.parse import unquote, urlparse
 
 from ..parsers.pattern import ArtifactPattern
@@ -177,6 +178,12 @@ class ListingPlan:
 
 _SEGMENT_CACHE: dict[str, re.Pattern] = {}
 _MEMO_LIMIT = 100_000
+#: a listing whose newest change is younger than this gets no quick (stat-only) cache check
+RACY_NS = 2_000_000_000
+
+
+def _stat_digest(values) -> str:
+    return hashlib.sha1(repr(values).encode()).hexdigest()
 
 
 def _segment_regex(segment: str) -> re.Pattern:
@@ -211,6 +218,7 @@ class _BaseReader:
         self.missing: set[str] = set()   # literal guesses that turned out absent
         self.read_errors = 0              # fetches that failed (a result with any is not cached)
         self.listed_all = False
+        self.dir_stats: dict[str, int | None] = {}  # directory -> mtime_ns before it was listed
 
     # --- listing -------------------------------------------------------------------------
     def _list_tree(self, directory: str, depth: int | None, prune: bool, out: dict) -> None:
@@ -274,6 +282,10 @@ class _BaseReader:
     def fingerprint_listing(self, scope: dict | None = None) -> str:
         return listing_fingerprint(self.snapshot(scope))
 
+    def manifest(self, scope: dict | None = None) -> dict | None:
+        """What a later cache check may stat instead of listing (local stores only)."""
+        return None
+
 
 class LocalArtifactReader(_BaseReader):
     """Lists and reads files under a local artifact root with no temp-dir round trip."""
@@ -299,7 +311,11 @@ class LocalArtifactReader(_BaseReader):
         self._scan(base, directory, depth, prune, out)
 
     def _scan(self, base: str, directory: str, depth: int | None, prune: bool, out: dict) -> None:
-        # the cache check of every run comes through here: keep it lean
+        # the directory's mtime *before* listing it: whatever is added or removed later moves it
+        try:
+            self.dir_stats[directory] = os.stat(base).st_mtime_ns
+        except OSError:
+            self.dir_stats[directory] = None
         try:
             entries = list(os.scandir(base))
         except (FileNotFoundError, NotADirectoryError):
@@ -320,6 +336,44 @@ class LocalArtifactReader(_BaseReader):
                 out[rel] = (st.st_size, st.st_mtime_ns)
             except OSError:
                 out[rel] = None
+
+    # --- the quick cache check: stat what was listed instead of listing it again ----------
+    def manifest(self, scope: dict | None = None) -> dict | None:
+        """Every directory listed (with its mtime from before the listing) and every file
+        of the snapshot, and a digest of their stats; :meth:`matches_manifest` re-stats
+        them. A file added to or removed from a listed directory moves the directory's
+        mtime, a rewrite moves the file's, so equal stats mean an equal listing.
+
+        None (no quick check; the listing is compared) when anything changed less than
+        :data:`RACY_NS` ago: a file-system timestamp tick could hide a change made in the
+        same tick (git's "racy clean" problem)."""
+        snap = self.snapshot(scope)
+        files = sorted(p for p in snap if not p.endswith("/"))
+        dirs = sorted(self.dir_stats)
+        values = ([self.dir_stats[d] for d in dirs], [snap[p] for p in files])
+        newest = max([m for m in values[0] if m is not None]
+                     + [v[1] for v in values[1] if isinstance(v, tuple)], default=0)
+        if newest > time.time_ns() - RACY_NS:
+            return None
+        return {"dirs": dirs, "files": files, "digest": _stat_digest(values)}
+
+    def matches_manifest(self, manifest: dict) -> bool:
+        """Whether the directories and files of ``manifest`` still have the same stats."""
+        top = self._real_root or self._root
+        dir_values = []
+        for d in manifest["dirs"]:
+            try:
+                dir_values.append(os.stat(os.path.join(top, *d.split("/")) if d else top).st_mtime_ns)
+            except OSError:
+                dir_values.append(None)
+        file_values = []
+        for p in manifest["files"]:
+            try:
+                st = os.stat(os.path.join(top, *p.split("/")))
+                file_values.append((st.st_size, st.st_mtime_ns))
+            except OSError:
+                file_values.append(None)
+        return _stat_digest((dir_values, file_values)) == manifest["digest"]
 
     def _full_path(self, path: str) -> str:
         rel = safe_relpath(path)

@@ -153,6 +153,10 @@ def decode_payload(blob: bytes) -> dict:
     return doc
 
 
+def _manifest_json(manifest: dict | None) -> str | None:
+    return None if manifest is None else json.dumps(manifest, ensure_ascii=False)
+
+
 _COMMON = {"[]": [], '{"full": false, "dirs": []}': {"full": False, "dirs": []}}
 
 
@@ -195,7 +199,7 @@ class ExportCache:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute("CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY, run_id TEXT, "
-                       "fingerprint TEXT, scope TEXT, warnings TEXT, payload BLOB, stored REAL)")
+                       "fingerprint TEXT, scope TEXT, warnings TEXT, manifest TEXT, payload BLOB, stored REAL)")
             db.execute("CREATE TABLE IF NOT EXISTS tables (key TEXT PRIMARY KEY, frame BLOB, stored REAL)")
             db.execute("CREATE TABLE IF NOT EXISTS outputs (key TEXT PRIMARY KEY, table_key TEXT, "
                        "data BLOB, stored REAL)")
@@ -210,18 +214,26 @@ class ExportCache:
         return self._db is not None
 
     def get(self, key: str):
-        """(fingerprint, scope, warnings, payload bytes) or None."""
-        row = self._one("SELECT fingerprint, scope, warnings, payload FROM entries WHERE key = ?", key)
+        """(fingerprint, scope, warnings, manifest or None, payload bytes) or None."""
+        row = self._one("SELECT fingerprint, scope, warnings, manifest, payload FROM entries WHERE key = ?", key)
         if row is None:
             return None
         try:
-            return row[0], _json(row[1]), _json(row[2]), row[3]
+            return row[0], _json(row[1]), _json(row[2]), None if row[3] is None else json.loads(row[3]), row[4]
         except (TypeError, ValueError):
             return None
 
-    def put(self, key: str, run_id: str, fingerprint: str, scope: dict, warnings: str, payload: bytes) -> None:
-        self._write("INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (key, run_id, fingerprint, json.dumps(scope), warnings, payload, time.time()))
+    def put(self, key: str, run_id: str, fingerprint: str, scope: dict, warnings: str, manifest: dict | None,
+            payload: bytes) -> None:
+        """Store a run's entry; ``manifest`` is the reader's quick check (local stores)."""
+        self._write("INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (key, run_id, fingerprint, json.dumps(scope), warnings, _manifest_json(manifest), payload,
+                     time.time()))
+
+    def set_manifest(self, key: str, manifest: dict | None) -> None:
+        """A run's listing changed in a way its rows do not see (a file no pattern matches):
+        its quick check is renewed so the next export need not list it again."""
+        self._write("UPDATE entries SET manifest = ? WHERE key = ?", (_manifest_json(manifest), key))
 
     def get_table(self, key: str) -> bytes | None:
         row = self._one("SELECT frame FROM tables WHERE key = ?", key)

@@ -317,11 +317,18 @@ class _RunProcessor:
             key = cm.run_key(self.store_id, run, self.parsers_digest)
             entry = None if self.refresh else self.cache.get(key)
             if entry is not None:
-                fingerprint, scope, warnings, blob = entry
+                fingerprint, scope, warnings, manifest, blob = entry
                 try:
                     reader = reader_for(run.info.artifact_uri, self.plan, tracking_uri=self.tracking_uri,
                                         guess_literals=False, scratch=self.scratch)
-                    current = reader.fingerprint_listing(scope)
+                    if manifest is not None and reader.is_local and reader.matches_manifest(manifest):
+                        current = fingerprint  # nothing listed has changed: no need to list
+                    else:
+                        current = reader.fingerprint_listing(scope)
+                        if current == fingerprint and reader.is_local:
+                            renewed = reader.manifest(scope)
+                            if renewed != manifest:
+                                self.cache.set_manifest(key, renewed)
                 except Exception:  # noqa: BLE001 - the fresh read below reports it
                     current = None
                 if current == fingerprint:
@@ -347,10 +354,11 @@ class _RunProcessor:
                 fingerprint = r.fingerprint_listing(r.scope())
                 blob = cm.encode_payload(outcome.records, outcome.captures)
                 warnings = cm.encode_warnings(outcome.warnings)
+                manifest = r.manifest(r.scope())
             except Exception:  # noqa: BLE001 - not cached, still exported
                 fingerprint = None
             if fingerprint is not None:
-                self.cache.put(key, run.info.run_id, fingerprint, r.scope(), warnings, blob)
+                self.cache.put(key, run.info.run_id, fingerprint, r.scope(), warnings, manifest, blob)
                 outcome.cached = True
         outcome.reader = None
         return outcome
