@@ -134,6 +134,15 @@ def test_a_damaged_memo_is_rebuilt_and_old_ones_are_dropped(sweep, sweep_exporte
     assert again.stats["table_memo"] == "stored"
     pd.testing.assert_frame_equal(again.df, good.df, check_exact=True)
 
+    with db() as conn:  # an entry whose rows cannot be decoded: that run is read again
+        conn.execute("UPDATE entries SET payload = ? WHERE run_id = ?", (b"not zlib", sweep.run_ids[1]))
+    damaged = sweep_exporter()
+    assert damaged.stats["cache_misses"] == 1 and damaged.stats["cache_hits"] == 3
+    assert damaged.stats["files_read"] == 1 and "table_memo" not in damaged.stats
+    pd.testing.assert_frame_equal(damaged.df, good.df, check_exact=True)
+    assert [str(w) for w in damaged.warnings] == [str(w) for w in good.warnings]
+    assert sweep_exporter().stats["table_memo"] == "hit"  # the same rows again: the same table
+
     client = MlflowClient(sweep_store.tracking_uri)
     for i in range(cache_mod.KEEP_TABLES + 3):  # a new table per export
         client.log_metric(sweep.run_ids[0], "step_metric", float(i))

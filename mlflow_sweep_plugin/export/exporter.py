@@ -61,7 +61,9 @@ class ExportResult:
     """What an export produced: the table, the warnings, and how many runs it read.
 
     ``stats`` counts ``cache_hits``, ``cache_misses`` (ended runs read afresh),
-    ``uncached`` (running runs, cache off) and ``files_read``.
+    ``uncached`` (running runs, cache off) and ``files_read``; ``table_memo`` is
+    ``"hit"`` or ``"stored"`` when every run came from the cache, and ``output_memo`` is
+    ``"hit"`` when the file's bytes were those written before from the same table.
     """
 
     df: object
