@@ -360,16 +360,25 @@ class LocalArtifactReader(_BaseReader):
     def matches_manifest(self, manifest: dict) -> bool:
         """Whether the directories and files of ``manifest`` still have the same stats."""
         top = self._real_root or self._root
+        stat = os.stat
+        if os.sep == "/":  # every run's check comes through here: no join/split on POSIX
+            prefix = top.rstrip("/") + "/"
+
+            def full(rel):
+                return prefix + rel if rel else top
+        else:  # pragma: no cover - Windows
+            def full(rel):
+                return os.path.join(top, *rel.split("/")) if rel else top
         dir_values = []
         for d in manifest["dirs"]:
             try:
-                dir_values.append(os.stat(os.path.join(top, *d.split("/")) if d else top).st_mtime_ns)
+                dir_values.append(stat(full(d)).st_mtime_ns)
             except OSError:
                 dir_values.append(None)
         file_values = []
         for p in manifest["files"]:
             try:
-                st = os.stat(os.path.join(top, *p.split("/")))
+                st = stat(full(p))
                 file_values.append((st.st_size, st.st_mtime_ns))
             except OSError:
                 file_values.append(None)
