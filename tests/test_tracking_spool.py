@@ -194,3 +194,56 @@ def test_server_down_from_start(mlflow_server_factory, mlflow_server, spool_env,
     redo = cli("sync", "--tracking-uri", live)
     assert redo.exit_code == 0, redo.stderr
     assert snapshot(live, "down-exp") == first
+
+
+JOB = """
+import os, signal, sys, warnings
+warnings.simplefilter("ignore")
+from mlflow_sweep_plugin import log_metrics, sweep_run
+with sweep_run("killed-exp", run_name="job", tracking_uri=sys.argv[1]) as run:
+    assert run.spooled
+    log_metrics({"loss": 1.5}, step=0)
+    os.kill(os.getpid(), signal.SIGKILL)  # no end record: killed by the scheduler, say
+"""
+
+
+def test_a_job_killed_mid_run_is_ended_as_killed_and_a_live_one_is_not(mlflow_server_factory, mlflow_server,
+                                                                      spool_env, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    dead = mlflow_server_factory(start=False)
+    live = mlflow_server.url
+    # a job still running holds its spool: sync replays what there is and keeps it open
+    with pytest.warns(SpoolWarning):
+        with sweep_run("killed-exp", run_name="alive", tracking_uri=dead.url) as run:
+            log_metrics({"loss": 0.5}, step=0)
+            still = cli("sync", "--tracking-uri", live)
+            assert still.exit_code == 0 and "open" in still.output, still.output
+            assert [got["status"] for got in snapshot(live, "killed-exp").values()] == ["RUNNING"]
+    script = tmp_path / "job.py"
+    script.write_text(JOB)
+    job = subprocess.run([sys.executable, str(script), dead.url], capture_output=True, text=True, timeout=300,
+                         env=dict(os.environ, MLFLOW_SWEEP_SPOOL_DIR=str(spool_env)))
+    assert job.returncode == -signal.SIGKILL, job.stderr
+
+    result = cli("sync", "--tracking-uri", live)
+    assert result.exit_code == 0, result.stderr
+    assert "ended as KILLED" in result.output
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(live)
+    names = {r.info.run_id: r.info.run_name
+             for r in client.search_runs([client.get_experiment_by_name("killed-exp").experiment_id])}
+    first = snapshot(live, "killed-exp")
+    runs = {names[run_id]: got for run_id, got in first.items()}
+    assert runs["alive"]["status"] == "FINISHED"
+    assert runs["job"]["status"] == "KILLED"
+    assert [(s, v) for s, _, v in runs["job"]["history"]["loss"]] == [(0, 1.5)]
+    killed = client.get_run(next(k for k, v in names.items() if v == "job")).info
+    assert killed.start_time <= killed.end_time <= time.time() * 1000
+    assert [p.name for p in spool_env.iterdir()] == [".synced"]  # nothing left open
+    assert cli("sync", "--tracking-uri", live).exit_code == 0
+    assert snapshot(live, "killed-exp") == first

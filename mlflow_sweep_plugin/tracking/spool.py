@@ -15,6 +15,8 @@ One directory per run under ``MLFLOW_SWEEP_SPOOL_DIR`` (default
                         {"op": "end", "status": "FINISHED", "end_time": ms}
         artifacts/      copies of logged files, taken when they were logged
         sync.json       written by ``mlflow-sweep sync``: how many events are applied
+        .writer.lock    locked (flock) by the job for as long as it writes the spool: a
+                        sync that can take it knows the job is gone
 
 Each line is flushed and fsynced as it is written; a torn last line (the job died
 mid-write) is ignored. Synced spools are moved to ``<spool_dir>/.synced/``.
@@ -35,6 +37,7 @@ DEFAULT_SPOOL_DIR = os.path.join(".", ".mlflow-sweep", "spool")
 SYNCED_DIR = ".synced"
 SPOOL_ID_TAG = "mlflow_sweep.spool_id"
 FORMAT = 1
+WRITER_LOCK = ".writer.lock"
 
 
 def spool_root(spool_dir=None) -> pathlib.Path:
@@ -59,6 +62,7 @@ class Spool:
         self.path = pathlib.Path(path)
         self._known_params = dict(known_params or {})
         self._seq = None
+        self._writer = None  # the open, locked .writer.lock of the job writing this spool
 
     # -- creating and reading -------------------------------------------------------
     @classmethod
@@ -67,11 +71,16 @@ class Spool:
         spool_id = f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:12]}"
         path = root / spool_id
         (path / "artifacts").mkdir(parents=True)
+        spool = cls(path, known_params)
+        try:  # before run.json: a spool that sync can list is already locked
+            spool._writer = _lock(path / WRITER_LOCK)
+        except ImportError:  # pragma: no cover - Windows: no flock; sync cannot tell
+            pass
         meta = {"format": FORMAT, "spool_id": spool_id, "host": socket.gethostname(),
                 "pid": os.getpid(), "created": int(time.time() * 1000), "run_id": None, **meta}
         _write_json_atomic(path / "run.json", meta)
         (path / "events.jsonl").touch()
-        return cls(path, known_params)
+        return spool
 
     @property
     def spool_id(self) -> str:
@@ -149,6 +158,44 @@ class Spool:
     def end(self, status: str = "FINISHED", end_time: int | None = None) -> None:
         self._append({"op": "end", "status": status,
                       "end_time": int(end_time if end_time is not None else time.time() * 1000)})
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+    def writer_alive(self) -> bool | None:
+        """Whether a job still holds this spool: None when it cannot be told (a spool
+        from before the writer lock, or no ``fcntl``), else whether its lock is taken."""
+        if not (self.path / WRITER_LOCK).is_file():
+            return None
+        try:
+            probe = _lock(self.path / WRITER_LOCK)
+        except BlockingIOError:
+            return True
+        except (ImportError, OSError):
+            return None
+        probe.close()
+        return False
+
+    def end_abandoned(self) -> int:
+        """Record that the job died without ending its run: an ``end`` event with status
+        KILLED at the time the job last wrote to the spool. Returns that time (ms)."""
+        last = int(os.stat(self.path / "events.jsonl").st_mtime * 1000)
+        self._append({"op": "end", "status": "KILLED", "end_time": last, "abandoned": True})
+        return last
+
+
+def _lock(path: pathlib.Path):
+    """``path`` opened and exclusively flock'ed without waiting (BlockingIOError if held).
+    The lock lasts as long as the file stays open, and dies with the process."""
+    import fcntl
+
+    fh = open(path, "a+")
+    try:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BaseException:
+        fh.close()
+        raise
+    return fh
 
 
 def list_spools(spool_dir=None) -> list[Spool]:

@@ -20,7 +20,9 @@ step is idempotent:
 ``sync.json`` records how many events were applied, so a resumed sync skips them;
 the checks above cover the group of events that was in flight when a sync died.
 A spool whose job has ended (an ``end`` event) is moved to ``<spool_dir>/.synced/``
-once replayed; one still open is replayed as far as it goes and kept.
+once replayed; one still open is replayed as far as it goes and kept. A spool with no
+``end`` whose writer lock nobody holds belongs to a job that died: its run is ended as
+KILLED (at the time of the job's last write) and the spool is done.
 """
 
 from __future__ import annotations
@@ -197,10 +199,7 @@ def _replay(client, spool: Spool, result: SyncResult) -> bool:
 
 def sync_one(spool: Spool, tracking_uri: str | None = None) -> SyncResult:
     """Replay one spool (see the module docstring)."""
-    from mlflow.tracking import MlflowClient
-
-    from .reach import is_offline_error, probe
-    from .sink import tracking_uri_set_to
+    from .reach import probe
 
     result = SyncResult(spool.spool_id)
     with _locked(spool) as got:
@@ -212,15 +211,15 @@ def sync_one(spool: Spool, tracking_uri: str | None = None) -> SyncResult:
         if reason is not None:
             raise TrackingUnreachable(f"tracking store {redact_uri(uri)} is unreachable "
                                       f"({reason}); spool {spool.spool_id} kept")
-        try:
-            with tracking_uri_set_to(uri):
-                ended = _replay(MlflowClient(uri), spool, result)
-        except Exception as exc:  # noqa: BLE001 - classified just below
-            if is_offline_error(exc):
-                raise TrackingUnreachable(
-                    f"tracking store {redact_uri(uri)} is unreachable "
-                    f"({_first_line(exc)}); spool {spool.spool_id} kept") from None
-            result.status, result.message = "failed", str(exc)
+        ended = _replay_into(uri, spool, result)
+        if ended is False and spool.writer_alive() is False:
+            # no process holds the spool and it has no end: the job died (killed, out of
+            # memory, node lost). The run is ended once, through the spool, as KILLED.
+            spool.end_abandoned()
+            ended = _replay_into(uri, spool, result)
+            if ended:
+                result.message = "its job died without ending the run: ended as KILLED"
+        if ended is None:
             return result
         if not ended:
             result.status = "open"
@@ -231,6 +230,25 @@ def sync_one(spool: Spool, tracking_uri: str | None = None) -> SyncResult:
         done.mkdir(exist_ok=True)
         shutil.move(str(spool.path), str(done / spool.spool_id))
     return result
+
+
+def _replay_into(uri: str, spool: Spool, result: SyncResult) -> bool | None:
+    """:func:`_replay` against ``uri``; None (and ``result`` says why) when it failed."""
+    from mlflow.tracking import MlflowClient
+
+    from .reach import is_offline_error
+    from .sink import tracking_uri_set_to
+
+    try:
+        with tracking_uri_set_to(uri):
+            return _replay(MlflowClient(uri), spool, result)
+    except Exception as exc:  # noqa: BLE001 - classified just below
+        if is_offline_error(exc):
+            raise TrackingUnreachable(
+                f"tracking store {redact_uri(uri)} is unreachable "
+                f"({_first_line(exc)}); spool {spool.spool_id} kept") from None
+        result.status, result.message = "failed", str(exc)
+        return None
 
 
 def sync_spool(spool_dir=None, tracking_uri: str | None = None, spool_ids=()) -> list[SyncResult]:
