@@ -20,6 +20,9 @@ asks for one). Fixtures:
   (``.df``, ``.warnings``); nothing is written unless ``output=`` is given.
 - ``sweep_cli``: ``sweep_cli("export", "--experiment-name", "sweep", ...)`` runs the
   ``mlflow-sweep`` command in-process; returns ``exit_code``, ``stdout``, ``stderr``.
+- ``check_bad_artifacts``: ``check_bad_artifacts(variants, good, paths=None, **options)``
+  logs one run per broken variant plus a good run, exports them, and asserts the bad-input
+  contract (a warning naming each broken run and file, none for the good one, no run lost).
 
 Only ``pytest`` is imported here at module level, so having this plugin installed
 costs other test suites nothing.
@@ -240,6 +243,64 @@ def sweep_exporter(sweep_store):
         return export_sweep(experiment_names=experiment_names, plugin_manager=pm, **options)
 
     return export
+
+
+@dataclass
+class BadInputReport:
+    """What :func:`check_bad_artifacts` saw: the export, each variant's run id and warnings."""
+
+    result: object
+    run_ids: dict
+    warnings: dict
+
+    def reason(self, name: str) -> str:
+        """The messages of variant ``name``'s warnings, joined (for ``in`` checks)."""
+        return "\n".join(w.message for w in self.warnings[name])
+
+    def rows(self, name: str):
+        """The table rows of variant ``name`` (or ``"good"``)."""
+        df = self.result.df
+        return df[df["run_id"] == self.run_ids[name]]
+
+
+@pytest.fixture
+def check_bad_artifacts(make_sweep, sweep_exporter):
+    """``check_bad_artifacts(variants, good, paths=None, **export_options)`` -> BadInputReport.
+
+    The contract every parser owes its users, checked in one call: ``variants`` maps a
+    name to one run's ``artifacts`` (as for ``make_sweep``) with something broken;
+    ``good`` is a run's artifacts with nothing broken. One run per variant plus a run
+    named ``"good"`` is logged and exported, and this asserts that each broken run got
+    at least one warning naming its run id and the artifact path (exactly the paths in
+    ``paths[name]`` when given, a str or a set), that the good run got none, and that
+    every run still has its row(s) in the table. Further checks go on the returned report.
+    """
+
+    def check(variants: dict, good: dict, paths: dict | None = None, **export_options) -> BadInputReport:
+        names = [*variants, "good"]
+        if len(set(names)) != len(names):
+            raise ValueError('a variant may not be called "good"')
+        sweep = make_sweep([{"run_name": name, "artifacts": arts}
+                            for name, arts in [*variants.items(), ("good", good)]])
+        ids = dict(zip(names, sweep.run_ids))
+        result = sweep_exporter(**export_options)
+        by_id: dict = {}
+        for w in result.warnings:
+            by_id.setdefault(w.run_id, []).append(w)
+        assert not by_id.get(ids["good"]), [str(w) for w in by_id[ids["good"]]]
+        warnings = {name: by_id.get(ids[name], []) for name in variants}
+        for name, got in warnings.items():
+            assert got, f"variant {name!r} gave no warning"
+            for w in got:
+                assert ids[name] in str(w) and w.path and w.path in str(w), (name, str(w))
+            if paths and name in paths:
+                want = {paths[name]} if isinstance(paths[name], str) else set(paths[name])
+                assert {w.path for w in got} == want, (name, [str(w) for w in got])
+        missing = set(ids.values()) - set(result.df["run_id"])
+        assert not missing, f"runs lost from the table: {sorted(missing)}"
+        return BadInputReport(result, ids, warnings)
+
+    return check
 
 
 @dataclass

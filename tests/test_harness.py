@@ -82,3 +82,42 @@ def test_log_sweep_to_a_server_without_a_store(mlflow_server):
     assert mlflow.get_tracking_uri() == before
     files = [f.path for f in MlflowClient(mlflow_server.url).list_artifacts(sweep.run_ids[0])]
     assert files == ["a.json"]
+
+
+def _scores_plugin(swallow: bool):
+    """A parser of ``scores.json``; ``swallow=True`` makes it hide bad input (a bug)."""
+    import types
+
+    from mlflow_sweep_plugin import hookimpl
+
+    def parse(data, ctx):
+        if not isinstance(data.get("acc"), float):
+            if swallow:
+                return []
+            raise ValueError("acc must be a number")
+        return [{"acc": data["acc"]}]
+
+    @hookimpl
+    def sweep_register_parsers(register):
+        register("scores", "scores.json", parse)
+
+    module = types.ModuleType("scores_plugin")
+    module.sweep_register_parsers = sweep_register_parsers
+    return module
+
+
+def test_check_bad_artifacts_holds_a_parser_to_the_contract(check_bad_artifacts):
+    options = {"load_entry_points": False, "parser_names": ["scores"]}
+    variants = {"text": {"scores.json": {"acc": "high"}}, "truncated": {"scores.json": '{"acc": 0.'}}
+    report = check_bad_artifacts(variants, {"scores.json": {"acc": 0.9}}, paths={"text": "scores.json"},
+                                 plugins=[_scores_plugin(swallow=False)], **options)
+    assert "acc must be a number" in report.reason("text") and "JSON" in report.reason("truncated")
+    assert report.rows("good")["acc"].tolist() == [0.9]
+    assert report.rows("text")["acc"].isna().all()  # the run keeps its row
+
+
+def test_check_bad_artifacts_fails_a_parser_that_hides_bad_input(check_bad_artifacts):
+    with pytest.raises(AssertionError, match="variant 'text' gave no warning"):
+        check_bad_artifacts({"text": {"scores.json": {"acc": "high"}}}, {"scores.json": {"acc": 0.9}},
+                            plugins=[_scores_plugin(swallow=True)], load_entry_points=False,
+                            parser_names=["scores"])

@@ -89,7 +89,7 @@ def test_learners_without_metrics_and_partial_runs(make_sweep, sweep_exporter, c
     assert len(empty) == 1 and pd.isna(empty.iloc[0]["learner"])
 
 
-def test_bad_files_warn_and_lose_nothing_else(make_sweep, sweep_exporter, tmp_path, cdata):
+def test_bad_files_warn_and_lose_nothing_else(check_bad_artifacts, tmp_path, cdata):
     tripwire = tmp_path / "tripwire"
     good = cdata.example_run()
 
@@ -113,14 +113,6 @@ def test_bad_files_warn_and_lose_nothing_else(make_sweep, sweep_exporter, tmp_pa
         "nonsquare_truth": variant(**{"ground_truth.yaml": "adjacency: [[0, 1, 0], [0, 0, 1]]\n"}),
         "no_adjacency": variant(**{"ground_truth.yaml": "nodes: [X0, X1]\n"}),
     }
-    sweep = make_sweep([{"run_name": name, "artifacts": arts} for name, arts in runs.items()]
-                       + [{"run_name": "good", "artifacts": good}])
-    ids = dict(zip(list(runs) + ["good"], sweep.run_ids))
-    result = export(sweep_exporter)
-    df = result.df
-    warnings = {}
-    for w in result.warnings:
-        warnings.setdefault(w.run_id, []).append(w)
     expected_path = {
         "truncated_metrics": "metrics.yaml", "wrong_type_metrics": "metrics.yaml",
         "list_metrics": "metrics.yaml", "no_graphs": "SVGD/particles.npz",
@@ -129,12 +121,12 @@ def test_bad_files_warn_and_lose_nothing_else(make_sweep, sweep_exporter, tmp_pa
         "not_a_zip": "SVGD/particles.npz", "truncated_truth": "ground_truth.yaml",
         "nonsquare_truth": "ground_truth.yaml", "no_adjacency": "ground_truth.yaml",
     }
-    for name, path in expected_path.items():
-        got = warnings.get(ids[name], [])
-        assert len(got) == 1, (name, [str(w) for w in got])
-        assert got[0].path == path and ids[name] in str(got[0]) and path in str(got[0])
-    assert ids["good"] not in warnings
-    reasons = {name: warnings[ids[name]][0].message for name in expected_path}
+    report = check_bad_artifacts(runs, good, paths=expected_path, plugins=[plugin], load_entry_points=False,
+                                 parser_names=PARSERS)
+    df = report.result.df
+    for name in expected_path:
+        assert len(report.warnings[name]) == 1, (name, [str(w) for w in report.warnings[name]])
+    reasons = {name: report.reason(name) for name in expected_path}
     assert "YAML" in reasons["truncated_metrics"]
     assert "eshd" in reasons["wrong_type_metrics"] and "number" in reasons["wrong_type_metrics"]
     assert "graphs" in reasons["no_graphs"]

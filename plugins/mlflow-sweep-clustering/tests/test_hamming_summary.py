@@ -78,7 +78,7 @@ def test_older_files_and_quality_bands(make_sweep, sweep_exporter, example):
     assert len(empty) == 1 and pd.isna(empty.iloc[0]["k"])  # the run's one row, no records
 
 
-def test_bad_files_warn_and_lose_nothing_else(make_sweep, sweep_exporter, example):
+def test_bad_files_warn_and_lose_nothing_else(check_bad_artifacts, example):
     def changed(fn):
         doc = copy.deepcopy(example)
         fn(doc)
@@ -99,26 +99,18 @@ def test_bad_files_warn_and_lose_nothing_else(make_sweep, sweep_exporter, exampl
         "converged_text": changed(lambda d: d["executions"][2].__setitem__("converged", "yes")),
         "layer_text": changed(lambda d: d["config"].__setitem__("layer", "one")),
     }
-    runs = [{"run_name": name, "artifacts": {PATH: doc}} for name, doc in broken.items()]
-    runs.append({"run_name": "good", "artifacts": {PATH: example,
-                                                    "summary/summary_distances.png": b"\x89PNG"}})
-    sweep = make_sweep(runs)
-    ids = dict(zip(list(broken) + ["good"], sweep.run_ids))
-    result = export(sweep_exporter)
-    by_run = {w.run_id: w for w in result.warnings}
-    assert len(result.warnings) == len(broken)
-    for name in broken:
-        w = by_run[ids[name]]
-        assert w.path == PATH and ids[name] in str(w) and PATH in str(w), name
-    reason = {name: by_run[ids[name]].message for name in broken}
-    assert "JSON" in reason["truncated"]
-    assert "executions" in reason["no_executions"] and "config" in reason["no_config"]
-    assert "executions[1].k" in reason["k_text"]
-    assert "executions[3]" in reason["execution_number"]
-    assert "converged" in reason["converged_text"]
-    df = result.df
-    assert len(df) == len(broken) + 3
-    assert len(df[df["run_name"] == "good"]) == 3
+    report = check_bad_artifacts({name: {PATH: doc} for name, doc in broken.items()},
+                                 {PATH: example, "summary/summary_distances.png": b"\x89PNG"},
+                                 paths={name: PATH for name in broken}, plugins=[clustering_plugin],
+                                 load_entry_points=False, parser_names=["hamming_summary"])
+    assert len(report.result.warnings) == len(broken)
+    assert "JSON" in report.reason("truncated")
+    assert "executions" in report.reason("no_executions") and "config" in report.reason("no_config")
+    assert "executions[1].k" in report.reason("k_text")
+    assert "executions[3]" in report.reason("execution_number")
+    assert "converged" in report.reason("converged_text")
+    assert len(report.result.df) == len(broken) + 3
+    assert len(report.rows("good")) == 3
 
 
 def test_hamming_demo_sweep(sweep_store, sweep_exporter):

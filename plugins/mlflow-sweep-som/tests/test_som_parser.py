@@ -84,26 +84,19 @@ def _broken(example):
     }
 
 
-def test_bad_files_warn_and_lose_nothing_else(make_sweep, sweep_exporter, example):
+def test_bad_files_warn_and_lose_nothing_else(check_bad_artifacts, example):
     broken = _broken(example)
-    runs = [{"run_name": name, "artifacts": {PATH: doc}} for name, doc in broken.items()]
-    runs.append({"run_name": "good", "artifacts": {PATH: example}})
-    sweep = make_sweep(runs)
-    ids = dict(zip(list(broken) + ["good"], sweep.run_ids))
-    result = export(sweep_exporter)
-    by_run = {w.run_id: w for w in result.warnings}
-    assert len(result.warnings) == len(broken)
-    for name in broken:
-        w = by_run[ids[name]]
-        assert w.path == PATH and ids[name] in str(w) and PATH in str(w), name
-    reason = {name: by_run[ids[name]].message for name in broken}
-    assert "JSON" in reason["truncated"]
-    assert "training_stats" in reason["no_training_stats"]
-    assert "quantization_error" in reason["error_is_text"]
-    assert "x_dim" in reason["grid_is_text"] and "y_dim" in reason["grid_is_zero"]
-    assert "num_clusters" in reason["duplicate_field"]
-    df = result.df
+    report = check_bad_artifacts({name: {PATH: doc} for name, doc in broken.items()}, {PATH: example},
+                                 paths={name: PATH for name in broken},
+                                 plugins=[plugin], load_entry_points=False, parser_names=["som_results"])
+    assert len(report.result.warnings) == len(broken)
+    assert "JSON" in report.reason("truncated")
+    assert "training_stats" in report.reason("no_training_stats")
+    assert "quantization_error" in report.reason("error_is_text")
+    assert "x_dim" in report.reason("grid_is_text") and "y_dim" in report.reason("grid_is_zero")
+    assert "num_clusters" in report.reason("duplicate_field")
+    df = report.result.df
     assert len(df) == len(broken) + 1  # every run keeps its one row
-    good = df[df["run_name"] == "good"].iloc[0]
+    good = report.rows("good").iloc[0]
     assert good["quantization_error"] == 0.4121 and good["som_grid_size"] == 64
     assert df[df["run_name"] != "good"]["quantization_error"].isna().all()
