@@ -157,18 +157,6 @@ def _manifest_json(manifest: dict | None) -> str | None:
     return None if manifest is None else json.dumps(manifest, ensure_ascii=False)
 
 
-_COMMON = {"[]": [], '{"full": false, "dirs": []}': {"full": False, "dirs": []}}
-
-
-def _json(text: str):
-    """json.loads, with the answers almost every run's entry holds (no warnings, no extra
-    scope) returned as fresh copies without parsing."""
-    common = _COMMON.get(text)
-    if common is not None:
-        return {"full": False, "dirs": []} if isinstance(common, dict) else []
-    return json.loads(text)
-
-
 class ExportCache:
     """The SQLite-backed cache; thread-safe; every failure degrades to a miss."""
 
@@ -219,7 +207,8 @@ class ExportCache:
         if row is None:
             return None
         try:
-            return row[0], _json(row[1]), _json(row[2]), None if row[3] is None else json.loads(row[3]), row[4]
+            manifest = None if row[3] is None else json.loads(row[3])
+            return row[0], json.loads(row[1]), json.loads(row[2]), manifest, row[4]
         except (TypeError, ValueError):
             return None
 
