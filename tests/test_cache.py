@@ -167,7 +167,10 @@ def test_cli_no_cache_refresh_and_other_stores(sweep, sweep_cli, sweep_exporter,
     out = tmp_path / "t.csv"
     assert sweep_cli("export", "--experiment-name", "sweep", "-o", out, "--no-cache").exit_code == 0
     assert not os.path.exists(os.path.join(os.environ["MLFLOW_SWEEP_CACHE_DIR"], FILENAME))
-    assert sweep_cli("export", "--experiment-name", "sweep", "-o", out).exit_code == 0
+    first = sweep_cli("export", "--experiment-name", "sweep", "-o", out)
+    assert first.exit_code == 0 and "from the cache" not in first.stderr
+    again = sweep_cli("export", "--experiment-name", "sweep", "-o", out)
+    assert "(3 of 4 runs from the cache)" in again.stderr  # the running run is read afresh
     # tamper with the cache: a served entry shows the tampered value...
     with cache_db(sweep_store) as db:
         key, blob = db.execute("SELECT key, payload FROM entries WHERE run_id = ?",

@@ -87,8 +87,10 @@ class ExportResult:
         """The one-line summary the CLI ends with (``n_warnings`` may add plugin ones)."""
         dest = self.path or "(not written)"
         n_warnings = len(self.warnings) if n_warnings is None else n_warnings
+        hits = self.stats.get("cache_hits", 0)
+        cached = f" ({hits} of {self.n_runs} runs from the cache)" if hits else ""
         return (f"mlflow-sweep: exported {self.n_runs} runs, {self.n_rows} rows, "
-                f"{self.n_columns} columns, {n_warnings} warnings -> {dest}")
+                f"{self.n_columns} columns, {n_warnings} warnings -> {dest}{cached}")
 
 
 def _reason(exc: BaseException) -> str:
