@@ -51,17 +51,10 @@ def _say(message: str) -> None:
 def _environ(updates: dict):
     """Set environment variables while MLflow's local backend starts a child (it copies
     ``os.environ`` into the child and has no other way to add variables)."""
-    with _ENV_LOCK:
-        saved = {k: os.environ.get(k) for k in updates}
-        os.environ.update(updates)
-        try:
-            yield
-        finally:
-            for key, old in saved.items():
-                if old is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = old
+    from ..envvars import scoped_environ
+
+    with _ENV_LOCK, scoped_environ(updates):
+        yield
 
 
 def _called_from_mlflow_run_command() -> bool:
