@@ -88,7 +88,7 @@ def _export_sweep(*, experiment_names, experiment_ids, tracking_uri, output, fmt
     from ..plugins import get_plugin_manager
     from ..uri import resolve_tracking_uri
     from .cache import ExportCache
-    from .runs import iter_runs, resolve_experiments, unreachable
+    from .runs import iter_runs, resolve_experiments, store_errors
     from .writers import FORMATS, format_for
 
     if fmt is not None and fmt not in FORMATS:
@@ -107,14 +107,8 @@ def _export_sweep(*, experiment_names, experiment_ids, tracking_uri, output, fmt
                      on_page=getattr(progress, "found", None))
 
     def probe():
-        try:
+        with store_errors(uri):
             client.get_experiment(exp_ids[0])
-        except Exception as exc:  # noqa: BLE001
-            from .runs import is_unreachable
-
-            if is_unreachable(exc):
-                raise unreachable(uri, exc) from None
-            raise
 
     store = ExportCache(cache_dir) if cache else None
     try:

@@ -284,6 +284,14 @@ class _BaseReader:
 
     def manifest(self, scope: dict | None = None) -> dict | None:
         """What a later cache check may stat instead of listing (local stores only)."""
+        return self._manifest(self.snapshot(scope))
+
+    def cache_state(self, scope: dict | None = None) -> tuple[str, dict | None]:
+        """The listing fingerprint and the manifest, from one snapshot (one listing)."""
+        snap = self.snapshot(scope)
+        return listing_fingerprint(snap), self._manifest(snap)
+
+    def _manifest(self, snap: dict) -> dict | None:
         return None
 
 
@@ -338,7 +346,7 @@ class LocalArtifactReader(_BaseReader):
                 out[rel] = None
 
     # --- the quick cache check: stat what was listed instead of listing it again ----------
-    def manifest(self, scope: dict | None = None) -> dict | None:
+    def _manifest(self, snap: dict) -> dict | None:
         """Every directory listed (with its mtime from before the listing) and every file
         of the snapshot, and a digest of their stats; :meth:`matches_manifest` re-stats
         them. A file added to or removed from a listed directory moves the directory's
@@ -347,7 +355,6 @@ class LocalArtifactReader(_BaseReader):
         None (no quick check; the listing is compared) when anything changed less than
         :data:`RACY_NS` ago: a file-system timestamp tick could hide a change made in the
         same tick (git's "racy clean" problem)."""
-        snap = self.snapshot(scope)
         files = sorted(p for p in snap if not p.endswith("/"))
         dirs = sorted(self.dir_stats)
         values = ([self.dir_stats[d] for d in dirs], [snap[p] for p in files])

@@ -328,11 +328,9 @@ class _RunProcessor:
                     if manifest is not None and reader.is_local and reader.matches_manifest(manifest):
                         current = fingerprint  # nothing listed has changed: no need to list
                     else:
-                        current = reader.fingerprint_listing(scope)
-                        if current == fingerprint and reader.is_local:
-                            renewed = reader.manifest(scope)
-                            if renewed != manifest:
-                                self.cache.set_manifest(key, renewed)
+                        current, renewed = reader.cache_state(scope)
+                        if current == fingerprint and renewed != manifest:
+                            self.cache.set_manifest(key, renewed)
                 except Exception:  # noqa: BLE001 - the fresh read below reports it
                     current = None
                 if current == fingerprint:
@@ -354,15 +352,14 @@ class _RunProcessor:
         if key is not None and not outcome.read_failed and outcome.reader is not None \
                 and not getattr(outcome.reader, "read_errors", 0):
             try:
-                r = outcome.reader
-                fingerprint = r.fingerprint_listing(r.scope())
+                scope = outcome.reader.scope()
+                fingerprint, manifest = outcome.reader.cache_state(scope)
                 blob = cm.encode_payload(outcome.records, outcome.captures)
                 warnings = cm.encode_warnings(outcome.warnings)
-                manifest = r.manifest(r.scope())
             except Exception:  # noqa: BLE001 - not cached, still exported
                 fingerprint = None
             if fingerprint is not None:
-                self.cache.put(key, run.info.run_id, fingerprint, r.scope(), warnings, manifest, blob)
+                self.cache.put(key, run.info.run_id, fingerprint, scope, warnings, manifest, blob)
                 outcome.cached = True
         outcome.reader = None
         return outcome

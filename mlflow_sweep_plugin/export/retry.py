@@ -36,7 +36,8 @@ _TRANSIENT_TEXT = ("Max retries exceeded", "Connection refused", "Connection res
                    "Temporary failure", "ChunkedEncodingError", "failed with error code 5")
 
 
-def _chain(exc: BaseException):
+def exception_chain(exc: BaseException):
+    """``exc`` and every exception it was raised from or during, each once."""
     seen = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
@@ -63,7 +64,7 @@ def is_transient(exc: BaseException) -> bool:
     """Whether trying again may succeed: connection problems, timeouts, 5xx and 429."""
     import requests
 
-    for e in _chain(exc):
+    for e in exception_chain(exc):
         if isinstance(e, (requests.exceptions.ConnectionError, requests.exceptions.Timeout,
                           requests.exceptions.ChunkedEncodingError, ConnectionError, TimeoutError)):
             return True
@@ -85,7 +86,7 @@ def is_connection_failure(exc: BaseException) -> bool:
     """Whether the store could not be reached at all (as opposed to answering an error)."""
     import requests
 
-    for e in _chain(exc):
+    for e in exception_chain(exc):
         if isinstance(e, (requests.exceptions.ConnectionError, ConnectionRefusedError,
                           requests.exceptions.ConnectTimeout)):
             return True

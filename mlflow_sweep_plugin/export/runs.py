@@ -17,20 +17,19 @@ def is_unreachable(exc: BaseException) -> bool:
     """Whether an exception from a client call means the store could not be reached."""
     import requests
 
-    seen = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        if isinstance(exc, (requests.exceptions.ConnectionError, requests.exceptions.Timeout,
-                            ConnectionError, TimeoutError)):
+    from .retry import exception_chain
+
+    for link in exception_chain(exc):
+        if isinstance(link, (requests.exceptions.ConnectionError, requests.exceptions.Timeout,
+                             ConnectionError, TimeoutError)):
             return True
-        name = type(exc).__name__
+        name = type(link).__name__
         if name in ("OperationalError", "MaxRetryError", "NewConnectionError"):
             return True
-        text = str(exc)
+        text = str(link)
         if "Max retries exceeded" in text or "Connection refused" in text \
                 or "API request to" in text and "failed with exception" in text:
             return True
-        exc = exc.__cause__ or exc.__context__
     return False
 
 
@@ -61,7 +60,7 @@ def resolve_experiments(client, tracking_uri: str, names=(), ids=()) -> list:
     if not names and not ids:
         raise UsageError("give --experiment-name NAME or --experiment-id ID")
     found, missing = [], []
-    try:
+    with store_errors(tracking_uri):
         for name in names:
             exp = client.get_experiment_by_name(name)
             (found.append(exp) if exp is not None else missing.append(name))
@@ -72,10 +71,6 @@ def resolve_experiments(client, tracking_uri: str, names=(), ids=()) -> list:
                 if is_unreachable(exc):
                     raise
                 missing.append(str(exp_id))
-    except Exception as exc:  # noqa: BLE001
-        if is_unreachable(exc):
-            raise unreachable(tracking_uri, exc) from None
-        raise
     if missing:
         try:
             known = [e.name for e in client.search_experiments(view_type=_view("all"))]

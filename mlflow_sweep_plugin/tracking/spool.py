@@ -176,12 +176,11 @@ class Spool:
         probe.close()
         return False
 
-    def end_abandoned(self) -> int:
+    def end_abandoned(self) -> None:
         """Record that the job died without ending its run: an ``end`` event with status
-        KILLED at the time the job last wrote to the spool. Returns that time (ms)."""
+        KILLED at the time the job last wrote to the spool."""
         last = int(os.stat(self.path / "events.jsonl").st_mtime * 1000)
         self._append({"op": "end", "status": "KILLED", "end_time": last, "abandoned": True})
-        return last
 
 
 def _lock(path: pathlib.Path):
