@@ -134,7 +134,6 @@ def _write(result, path, spreadsheet_safe, store) -> None:
     was written before with the same options, write those bytes again."""
     import hashlib
 
-    from .cache import MAX_OUTPUT_BYTES
     from .writers import write_bytes, write_table
 
     key = None
@@ -148,12 +147,7 @@ def _write(result, path, spreadsheet_safe, store) -> None:
             return
     write_table(result.df, path, result.format, spreadsheet_safe)
     if key is not None:
-        try:
-            if os.path.getsize(path) <= MAX_OUTPUT_BYTES:
-                with open(path, "rb") as fh:
-                    store.put_output(key, result.table_key, fh.read())
-        except OSError:
-            pass
+        store.put_output(key, result.table_key, path)
 
 
 def _writer_versions() -> tuple:

@@ -410,9 +410,6 @@ class LocalArtifactReader(_BaseReader):
             self.read_errors += 1
             raise
 
-    def fingerprint(self, path: str) -> str:
-        st = os.stat(self._full_path(path))
-        return f"{st.st_size}:{st.st_mtime_ns}"
 
 
 class LiteralGuesses:
@@ -484,10 +481,8 @@ class RemoteArtifactReader(_BaseReader):
     parallel.
     """
 
-    is_local = False
-
     def __init__(self, artifact_uri: str, plan: ListingPlan | None = None, repository=None,
-                 tracking_uri: str | None = None, retries: int | None = None,
+                 tracking_uri: str | None = None,
                  guess_literals: bool = True, scratch: ScratchFiles | None = None,
                  guesses: "LiteralGuesses | None" = None):
         super().__init__(plan)
@@ -495,7 +490,6 @@ class RemoteArtifactReader(_BaseReader):
         self.guesses = guesses or LiteralGuesses()
         self.artifact_uri = artifact_uri
         self.repo = repository or _repository(artifact_uri, tracking_uri)
-        self._attempts = retries
         # Over HTTP a missing file is a clean 404, so a directory whose matching files
         # have literal names is not listed: its files are fetched directly (one request
         # per file instead of one more per directory). Sizes come from the bytes read.
@@ -503,9 +497,7 @@ class RemoteArtifactReader(_BaseReader):
         self._guessed: set[str] = set()
 
     def _call(self, fn):
-        if self._attempts is None:
-            return with_retries(fn)
-        return with_retries(fn, attempts=self._attempts)
+        return with_retries(fn)
 
     def _list_tree(self, directory: str, depth: int | None, prune: bool, out: dict) -> None:
         if prune and self.guess_literals and self.guesses.enabled:
@@ -591,11 +583,6 @@ class RemoteArtifactReader(_BaseReader):
                 return fh.read()
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
-
-    def fingerprint(self, path: str) -> str:
-        if self._listing is None:
-            self.list()
-        return f"{self.stats.get(safe_relpath(path))}"
 
 
 def _is_http_repository(repo) -> bool:

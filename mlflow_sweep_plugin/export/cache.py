@@ -112,8 +112,9 @@ def cacheable(run) -> bool:
     return run.info.status in ENDED and run.info.end_time is not None
 
 
-# --- payload encoding: records after table.scalar(), so values are JSON scalars or datetimes
-def _encode_value(v):
+# --- values as JSON: records after table.scalar() are JSON scalars or datetimes (the table
+# memo in frames.py tags its object columns the same way)
+def encode_value(v):
     if isinstance(v, datetime):
         return {"$dt": v.isoformat()}
     if isinstance(v, date):
@@ -121,7 +122,7 @@ def _encode_value(v):
     return v
 
 
-def _decode_value(v):
+def decode_value(v):
     if isinstance(v, dict):
         if "$dt" in v:
             return datetime.fromisoformat(v["$dt"])
@@ -134,7 +135,7 @@ def encode_payload(records: list[dict], captures: list) -> bytes:
     tagged = any(isinstance(v, date) for rec in records for v in rec.values())
     doc = {
         "tagged": tagged,
-        "records": [{k: _encode_value(v) for k, v in rec.items()} for rec in records] if tagged else records,
+        "records": [{k: encode_value(v) for k, v in rec.items()} for rec in records] if tagged else records,
         "captures": list(captures),
     }
     return zlib.compress(json.dumps(doc, ensure_ascii=False, allow_nan=True).encode("utf-8"), 1)
@@ -149,7 +150,7 @@ def encode_warnings(warnings: list) -> str:
 def decode_payload(blob: bytes) -> dict:
     doc = json.loads(zlib.decompress(blob))
     if doc.get("tagged"):
-        doc["records"] = [{k: _decode_value(v) for k, v in rec.items()} for rec in doc["records"]]
+        doc["records"] = [{k: decode_value(v) for k, v in rec.items()} for rec in doc["records"]]
     return doc
 
 
@@ -240,10 +241,18 @@ class ExportCache:
         row = self._one("SELECT data FROM outputs WHERE key = ?", key)
         return None if row is None else row[0]
 
-    def put_output(self, key: str, table_key: str, data: bytes) -> None:
-        if len(data) <= MAX_OUTPUT_BYTES:
-            self._write("INSERT OR REPLACE INTO outputs VALUES (?, ?, ?, ?)", (key, table_key, data, time.time()))
-            self.flush()
+    def put_output(self, key: str, table_key: str, path: str) -> None:
+        """Keep the file at ``path`` (just written from table ``table_key``) unless it is
+        bigger than :data:`MAX_OUTPUT_BYTES`."""
+        try:
+            if os.path.getsize(path) > MAX_OUTPUT_BYTES:
+                return
+            with open(path, "rb") as fh:
+                data = fh.read()
+        except OSError:
+            return
+        self._write("INSERT OR REPLACE INTO outputs VALUES (?, ?, ?, ?)", (key, table_key, data, time.time()))
+        self.flush()
 
     def _one(self, sql: str, key: str):
         if self._db is None:

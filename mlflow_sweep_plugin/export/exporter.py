@@ -114,8 +114,7 @@ class _ContextReader:
         self._reader = reader
 
     def list(self):
-        full = getattr(self._reader, "list_all", None)
-        return full() if full is not None else self._reader.list()
+        return self._reader.list_all()
 
     def read(self, path: str) -> bytes:
         return self._reader.read(path)
@@ -169,7 +168,7 @@ class RunOutcome:
     cached: bool = False           # stored in the cache
     reader: object = field(default=None, repr=False)
     payload: bytes | None = field(default=None, repr=False)  # a cache hit's rows, not yet decoded
-    cache_key: str | None = None
+    cache_key: str | None = None   # set when the run is one the cache holds (ended, cache on)
     fingerprint: str | None = None
 
 
@@ -346,6 +345,7 @@ class _RunProcessor:
         outcome = read_run(run, self.parsers, reader, plan=self.plan, tracking_uri=self.tracking_uri,
                            pool=self.pool, window=self.window, scratch=self.scratch,
                            guesses=self.guesses)
+        outcome.cache_key = key
         # a table cell holds scalars; do it here, off the main thread, and cache that form
         outcome.records = [{str(k): scalar(v) for k, v in rec.items()} for rec in outcome.records]
         # not cached if anything could not be fetched, even by a parser through ctx.read
@@ -533,7 +533,7 @@ def export_runs(runs: Iterable, parsers: list[Parser],
             stats["files_read"] += outcome.files_read
             if outcome.from_cache:
                 stats["cache_hits"] += 1
-            elif process.cache is not None and _cacheable(outcome.run):
+            elif outcome.cache_key is not None:  # an ended run read afresh for the cache
                 stats["cache_misses"] += 1
             else:
                 stats["uncached"] += 1
@@ -566,12 +566,6 @@ def export_runs(runs: Iterable, parsers: list[Parser],
             scratch.close()
     return ExportResult(df=df, warnings=collected, n_runs=n, stats=dict(stats),
                         table_key=memo.key if memo is not None else None)
-
-
-def _cacheable(run) -> bool:
-    from .cache import cacheable
-
-    return cacheable(run)
 
 
 def _check_store(probe, tracking_uri, outcome, any_success, consecutive):

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import json
 import struct
-from datetime import date, datetime
+from datetime import date
+
+from .cache import decode_value, encode_value
 
 MAGIC = b"MSWF1\n"
 _LEN = struct.Struct("<I")
@@ -27,19 +29,9 @@ class _Unencodable(Exception):
 def _tag(value):
     if value is None or isinstance(value, (str, bool, int, float)):
         return value
-    if isinstance(value, datetime):
-        return {"$dt": value.isoformat()}
-    if isinstance(value, date):
-        return {"$date": value.isoformat()}
+    if isinstance(value, date):  # datetimes too
+        return encode_value(value)
     raise _Unencodable(type(value).__name__)
-
-
-def _untag(value):
-    if isinstance(value, dict):
-        if "$dt" in value:
-            return datetime.fromisoformat(value["$dt"])
-        return date.fromisoformat(value["$date"])
-    return value
 
 
 def encode_frame(df) -> bytes | None:
@@ -118,7 +110,7 @@ def decode_frame(blob: bytes):
             text = bytes(parts[0]).decode("utf-8")
             values = json.loads(text)
             if '{"$d' in text:
-                values = [_untag(v) for v in values]
+                values = [decode_value(v) for v in values]
             series = pd.Series(values, dtype="object")
         else:
             raise ValueError(f"unknown column kind {kind!r}")
