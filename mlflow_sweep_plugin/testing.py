@@ -30,7 +30,6 @@ costs other test suites nothing.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import pathlib
@@ -91,20 +90,6 @@ def write_artifact(directory: pathlib.Path, path: str, value) -> None:
         target.write_text(json.dumps(value, indent=2), encoding="utf-8")
 
 
-@contextlib.contextmanager
-def _current_tracking_uri(uri: str):
-    """MLflow 2.x resolves ``mlflow-artifacts:/`` URIs against the process-wide tracking
-    URI, not the client's: make ``uri`` current while artifacts are logged."""
-    from mlflow.tracking._tracking_service import utils as tracking_utils
-
-    previous = getattr(tracking_utils, "_tracking_uri", None)
-    tracking_utils._tracking_uri = uri
-    try:
-        yield
-    finally:
-        tracking_utils._tracking_uri = previous
-
-
 def log_sweep(store: SweepStore | None, runs, experiment_name: str = "sweep",
               tracking_uri: str | None = None) -> Sweep:
     """Log a sweep through the real MLflow client (used by ``make_sweep``)."""
@@ -113,6 +98,8 @@ def log_sweep(store: SweepStore | None, runs, experiment_name: str = "sweep",
 
     from mlflow.entities import Metric, Param
     from mlflow.tracking import MlflowClient
+
+    from .tracking.sink import tracking_uri_set_to
 
     uri = tracking_uri or store.tracking_uri
     client = MlflowClient(uri)
@@ -136,7 +123,8 @@ def log_sweep(store: SweepStore | None, runs, experiment_name: str = "sweep",
                              params=params[start:start + 100], tags=[])
         artifacts = spec.get("artifacts", {})
         if artifacts:
-            with tempfile.TemporaryDirectory() as tmp, _current_tracking_uri(uri):
+            # MLflow 2.x resolves mlflow-artifacts:/ URIs against the current tracking URI
+            with tempfile.TemporaryDirectory() as tmp, tracking_uri_set_to(uri):
                 for path, value in artifacts.items():
                     write_artifact(pathlib.Path(tmp), path, value)
                 client.log_artifacts(run_id, tmp)

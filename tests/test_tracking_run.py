@@ -208,3 +208,25 @@ def test_log_result_through_a_plugin(sweep_store, spool_dir):
     assert json.load(open(path)) == result
     with pytest.raises(UsageError, match="no result logger for kind 'nope'; installed: som"):
         log_result("nope", {}, plugin_manager=pm)
+
+
+@pytest.mark.parametrize("before", ["sqlite:////tmp/mlflow-sweep-a.db", None])
+def test_a_temporary_tracking_uri_leaves_the_environment_as_it_was(before, monkeypatch):
+    """mlflow.set_tracking_uri also writes $MLFLOW_TRACKING_URI; sweep_run and sync set a
+    URI for a while and must leave the user's variable (or its absence) as it was."""
+    import os
+
+    import mlflow
+
+    from mlflow_sweep_plugin.tracking.sink import tracking_uri_set_to
+
+    if before is None:
+        monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    else:
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", before)
+    monkeypatch.setattr("mlflow.tracking._tracking_service.utils._tracking_uri", None)
+    outside = mlflow.get_tracking_uri()
+    with tracking_uri_set_to("sqlite:////tmp/mlflow-sweep-b.db"):
+        assert mlflow.get_tracking_uri() == "sqlite:////tmp/mlflow-sweep-b.db"
+    assert os.environ.get("MLFLOW_TRACKING_URI") == before
+    assert mlflow.get_tracking_uri() == outside

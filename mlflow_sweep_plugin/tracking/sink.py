@@ -117,17 +117,21 @@ def tracking_uri_set_to(uri: str):
     ``mlflow-artifacts:`` artifact URIs on MLflow 2.x)."""
     import mlflow
 
+    from ..envvars import scoped_environ
+
     try:
         from mlflow.tracking._tracking_service import utils as _utils
 
         saved = _utils._tracking_uri
     except (ImportError, AttributeError):  # pragma: no cover - other MLflow layouts
         _utils, saved = None, mlflow.get_tracking_uri()
-    mlflow.set_tracking_uri(uri)
-    try:
-        yield
-    finally:
-        if _utils is not None and saved is None:
-            _utils._tracking_uri = None
-        else:
-            mlflow.set_tracking_uri(saved)
+    # mlflow.set_tracking_uri also writes $MLFLOW_TRACKING_URI: that is restored too
+    with scoped_environ({"MLFLOW_TRACKING_URI": uri}):
+        mlflow.set_tracking_uri(uri)
+        try:
+            yield
+        finally:
+            if _utils is not None and saved is None:
+                _utils._tracking_uri = None
+            else:
+                mlflow.set_tracking_uri(saved)
