@@ -128,8 +128,9 @@ class HydraSweepLog:
     def close_parent(self, status: str | None = None) -> str:
         """Counts, ``multirun.yaml`` and the sweep table on the parent; end it (FAILED
         when a job failed)."""
-        children = [r for r in self._children() if TAG_SUPERSEDED not in r.data.tags]
-        superseded = [r.info.run_id for r in self._children() if TAG_SUPERSEDED in r.data.tags]
+        runs = self._children()  # one search, not one per list
+        children = [r for r in runs if TAG_SUPERSEDED not in r.data.tags]
+        superseded = [r.info.run_id for r in runs if TAG_SUPERSEDED in r.data.tags]
         n_failed = sum(1 for r in children if r.info.status != "FINISHED")
         multirun = os.path.join(self.sweep_dir, "multirun.yaml")
         if os.path.isfile(multirun):

@@ -123,6 +123,7 @@ def flatten_artifacts(run_id: str, *, parsers=None, tracking_uri: str | None = N
     """
     from mlflow.tracking import MlflowClient
 
+    from ..export.artifacts import ListingPlan, reader_for
     from ..export.exporter import records_for_run
     from ..parsers import Parser
     from ..plugins import get_plugin_manager
@@ -137,10 +138,15 @@ def flatten_artifacts(run_id: str, *, parsers=None, tracking_uri: str | None = N
         selected += [p for p in parsers if isinstance(p, Parser)]
     run = client.get_run(run_id)
     result = FlattenResult(run_id=run_id)
+    try:  # one reader, so the run's artifacts are listed once for all the parsers
+        reader = reader_for(run.info.artifact_uri, ListingPlan([p.compiled for p in selected]),
+                            tracking_uri=tracking_uri)
+    except Exception:  # noqa: BLE001 - each parser then reports it as usual
+        reader = None
     groups = []
     for parser in selected:
         # one parser at a time, so each record's parser (its name, its captures) is known
-        records, captures = records_for_run(run, [parser], warn=result.warnings.append,
+        records, captures = records_for_run(run, [parser], reader, warn=result.warnings.append,
                                             tracking_uri=tracking_uri)
         groups.append((parser.name, captures, records))
     metrics = metrics_from_records(groups)
