@@ -102,10 +102,6 @@ class SweepSubmittedRun(SubmittedRun):
     def run_id(self):
         return self._runner.parent_id
 
-    @property
-    def runner(self):
-        return self._runner
-
     def wait(self):
         while self._thread.is_alive():
             self._thread.join(timeout=0.5)

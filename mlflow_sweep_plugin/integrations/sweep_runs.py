@@ -41,8 +41,6 @@ TAG_N_SKIPPED = "mlflow_sweep.n_skipped"
 TAG_RUN_NAME = "mlflow.runName"
 TABLE_ARTIFACT = "sweep_table.csv"
 
-TERMINAL = ("FINISHED", "FAILED", "KILLED")
-
 
 def new_sweep_id() -> str:
     return uuid.uuid4().hex
@@ -70,14 +68,14 @@ def tag_filter(tags: dict) -> str:
     return " and ".join(f"tags.`{k}` = {quote(v)}" for k, v in tags.items())
 
 
-def find_runs(client, experiment_id: str, tags: dict, statuses=None) -> list:
+def find_runs(client, experiment_id: str, tags: dict) -> list:
     """Active runs of the experiment carrying all of ``tags`` (every page)."""
     out, token = [], None
     while True:
         page = client.search_runs([str(experiment_id)], filter_string=tag_filter(tags),
                                   max_results=1000, page_token=token,
                                   order_by=["attributes.start_time ASC"])
-        out.extend(r for r in page if statuses is None or r.info.status in statuses)
+        out.extend(page)
         token = page.token
         if not token:
             return out
@@ -125,12 +123,9 @@ def flatten_child(run_id: str, client=None, warn=None) -> None:
     """Run the registered parsers over a finished child's artifacts and log their numeric
     fields as metrics (``flatten_artifacts`` of the logging API). Problems are warnings:
     a bad artifact never fails the sweep."""
+    from ..tracking.flatten_artifacts import flatten_artifacts
+
     warn = warn or log.warning
-    try:
-        from .. import flatten_artifacts
-    except ImportError:
-        warn(f"run {run_id}: artifacts not flattened (flatten_artifacts is not available)")
-        return
     try:
         result = flatten_artifacts(run_id, client=client, tracking_uri=client_uri(client) if client else None)
     except Exception as exc:  # noqa: BLE001 - one child's artifacts never stop the sweep

@@ -43,15 +43,6 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[:200]}" if text else type(exc).__name__
 
 
-def _absolute_uri(uri: str) -> str:
-    """``sqlite:///rel.db`` made absolute, so a later sync from elsewhere finds it."""
-    if uri.startswith("sqlite:///") and not uri.startswith("sqlite:////"):
-        path = uri[len("sqlite:///"):]
-        if path and path != ":memory:" and not os.path.isabs(path):
-            return "sqlite:///" + os.path.abspath(path)
-    return uri
-
-
 class SweepRun:
     """The run a :func:`sweep_run` block logs to: online, spooled or disabled.
 

@@ -73,7 +73,7 @@ class Spool:
         (path / "artifacts").mkdir(parents=True)
         spool = cls(path, known_params)
         try:  # before run.json: a spool that sync can list is already locked
-            spool._writer = _lock(path / WRITER_LOCK)
+            spool._writer = lock_file(path / WRITER_LOCK)
         except ImportError:  # pragma: no cover - Windows: no flock; sync cannot tell
             pass
         meta = {"format": FORMAT, "spool_id": spool_id, "host": socket.gethostname(),
@@ -168,7 +168,7 @@ class Spool:
         if not (self.path / WRITER_LOCK).is_file():
             return None
         try:
-            probe = _lock(self.path / WRITER_LOCK)
+            probe = lock_file(self.path / WRITER_LOCK)
         except BlockingIOError:
             return True
         except (ImportError, OSError):
@@ -183,7 +183,7 @@ class Spool:
         self._append({"op": "end", "status": "KILLED", "end_time": last, "abandoned": True})
 
 
-def _lock(path: pathlib.Path):
+def lock_file(path: pathlib.Path):
     """``path`` opened and exclusively flock'ed without waiting (BlockingIOError if held).
     The lock lasts as long as the file stays open, and dies with the process."""
     import fcntl

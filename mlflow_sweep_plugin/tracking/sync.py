@@ -36,8 +36,8 @@ from ..errors import SweepError, TrackingUnreachable, UsageError
 from ..uri import redact_uri
 from .metrics import stored_value
 from .params import log_params_checked
-from .sink import ClientSink, get_or_create_experiment
-from .spool import SPOOL_ID_TAG, SYNCED_DIR, Spool, list_spools, spool_root
+from .sink import MAX_METRICS_PER_BATCH, MAX_PARAMS_TAGS_PER_BATCH, ClientSink, get_or_create_experiment
+from .spool import SPOOL_ID_TAG, SYNCED_DIR, Spool, list_spools, lock_file, spool_root
 
 
 @dataclass
@@ -63,17 +63,15 @@ class SyncResult:
 @contextlib.contextmanager
 def _locked(spool: Spool):
     """An exclusive, non-blocking lock on the spool (one sync at a time)."""
-    fh = open(spool.path / ".lock", "a+")
     try:
-        try:
-            import fcntl
-
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except ImportError:  # pragma: no cover - Windows: no cross-process lock
-            pass
-        except OSError:
-            yield False
-            return
+        fh = lock_file(spool.path / ".lock")
+    except ImportError:  # pragma: no cover - Windows: no cross-process lock
+        yield True
+        return
+    except OSError:  # held by another sync (or no lock to be had): do not replay
+        yield False
+        return
+    try:
         yield True
     finally:
         fh.close()
@@ -88,7 +86,7 @@ def _groups(events: list[dict], start: int):
         j = i + 1
         if op in ("metrics", "params", "tags"):
             size = _size(events[i])
-            limit = 1000 if op == "metrics" else 100
+            limit = MAX_METRICS_PER_BATCH if op == "metrics" else MAX_PARAMS_TAGS_PER_BATCH
             while j < len(events) and events[j].get("op") == op and size + _size(events[j]) <= limit:
                 size += _size(events[j])
                 j += 1
