@@ -16,8 +16,6 @@ import itertools
 
 def synthetic_masks(rng, rows: int, cols: int, prototypes: int, noise: float):
     """Row sparsity masks drawn around a few prototype masks."""
-    import numpy as np
-
     protos = rng.random((prototypes, cols)) < 0.5
     which = rng.integers(0, prototypes, size=rows)
     flips = rng.random((rows, cols)) < noise

@@ -16,10 +16,10 @@ rows from it).
 from __future__ import annotations
 
 import json
-from numbers import Real
 
 from mlflow_sweep_plugin.errors import BadArtifact
 
+from .cluster_summary import _int, _number  # the same checks and messages as cluster summaries
 from .hamming_metrics import cluster_balance, separation_quality
 
 PATTERN = "summary/metrics_summary.json"
@@ -38,22 +38,9 @@ def _show(value) -> str:
     return json.dumps(value, default=str)[:60]
 
 
-def _int(value, where: str):
-    if value is None:
-        return None
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise BadArtifact(f"{where}: expected an integer, got {_show(value)}")
-    return value
-
-
 def _float(value, where: str):
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise BadArtifact(f"{where}: expected a number, got {_show(value)}")
-    return float(value)
+    number = _number(value, where)
+    return None if number is None else float(number)
 
 
 def _text(value, where: str):

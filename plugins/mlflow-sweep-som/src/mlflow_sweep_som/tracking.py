@@ -25,9 +25,9 @@ import math
 import os
 import tempfile
 
+from .results import PATTERN as RESULTS_FILE  # where the parser looks for it
 from .stats import PARAM_KEYS, som_results
 
-RESULTS_FILE = "results/som_results.json"
 MODEL_FILE = "som_model.npz"
 _MODEL_SCALARS = ("sigma", "learning_rate", "neighborhood_function", "topology",
                   "activation_distance")
