@@ -94,14 +94,10 @@ def build_sweep(tracking_uri: str, n_runs: int, n_layers: int, seed: int, thread
 
 
 def all_runs(client, exp_id: str) -> list:
-    runs, token = [], None
-    while True:
-        page = client.search_runs([exp_id], max_results=1000, page_token=token,
-                                  order_by=["attributes.start_time ASC", "attributes.run_id ASC"])
-        runs.extend(page)
-        token = page.token
-        if not token:
-            return runs
+    """Every run, paged exactly as the export pages them (so (d) is the export's floor)."""
+    from mlflow_sweep_plugin.export.runs import iter_runs
+
+    return list(iter_runs(client, [exp_id]))
 
 
 def naive_export(tracking_uri: str, exp_id: str, n_layers: int, out: str) -> int:

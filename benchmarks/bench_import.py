@@ -15,9 +15,9 @@ import statistics
 import subprocess
 import sys
 
-PROBE = r"""
-import importlib.metadata as md, sys, time
-HIDE = {hide!r}
+# makes MLflow not see our run-context-provider entry point (when HIDE is true)
+HIDE_OURS = r"""
+import importlib.metadata as md
 _orig = md.entry_points
 def entry_points(**kw):
     eps = _orig(**kw)
@@ -25,6 +25,10 @@ def entry_points(**kw):
         return md.EntryPoints(e for e in eps if not e.value.startswith("mlflow_sweep_plugin"))
     return eps
 md.entry_points = entry_points
+"""
+
+PROBE = "HIDE = {hide!r}" + HIDE_OURS.replace("{", "{{").replace("}", "}}") + r"""
+import sys, time
 t = time.perf_counter()
 import mlflow
 dt = time.perf_counter() - t
@@ -39,15 +43,8 @@ def one(hide: bool) -> float:
     return float(out[0])
 
 
-DIRECT = r"""
-import importlib.metadata as md, time
-_orig = md.entry_points
-def entry_points(**kw):
-    eps = _orig(**kw)
-    if kw.get("group") == "mlflow.run_context_provider":
-        return md.EntryPoints(e for e in eps if not e.value.startswith("mlflow_sweep_plugin"))
-    return eps
-md.entry_points = entry_points
+DIRECT = "HIDE = True" + HIDE_OURS + r"""
+import time
 import mlflow
 t = time.perf_counter()
 import mlflow_sweep_plugin.integrations.context
