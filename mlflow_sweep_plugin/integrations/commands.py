@@ -28,8 +28,8 @@ def import_hydra_command(sweep_dir, experiment_name, tracking_uri, include_model
     partial one, is logged as FAILED with what it has. Importing again adds only jobs that
     are not logged yet: nothing is duplicated.
     """
-    from ..errors import SweepError
-    from ..export.runs import is_unreachable, unreachable
+    from ..cli import _sweep_errors
+    from ..export.runs import store_errors
     from ..uri import resolve_tracking_uri
     from .hydra_sweep import import_sweep
 
@@ -40,20 +40,13 @@ def import_hydra_command(sweep_dir, experiment_name, tracking_uri, include_model
         n_warnings[0] += 1
         click.echo(f"mlflow-sweep: warning: {message}", err=True)
 
-    try:
-        result = import_sweep(sweep_dir, tracking_uri=uri, experiment_name=experiment_name,
-                              include_models=include_models, flatten=not no_flatten, warn=warn)
+    try:  # SweepErrors (an unreachable store among them) exit with their codes
+        with _sweep_errors(), store_errors(uri):
+            result = import_sweep(sweep_dir, tracking_uri=uri, experiment_name=experiment_name,
+                                  include_models=include_models, flatten=not no_flatten, warn=warn)
     except (FileNotFoundError, ValueError) as exc:
         click.echo(f"mlflow-sweep: error: {exc}", err=True)
         sys.exit(2)
-    except SweepError as exc:
-        click.echo(f"mlflow-sweep: error: {exc}", err=True)
-        sys.exit(exc.exit_code)
-    except Exception as exc:  # noqa: BLE001
-        if is_unreachable(exc):
-            click.echo(f"mlflow-sweep: error: {unreachable(uri, exc)}", err=True)
-            sys.exit(3)
-        raise
     click.echo(f"mlflow-sweep: imported {result['imported']} job(s) ({result['failed']} failed), "
                f"skipped {result['skipped']} already logged, of {result['jobs']} in {sweep_dir} "
                f"-> experiment {result['experiment_id']}, parent run {result['parent_run_id']}",
