@@ -83,6 +83,7 @@ class _Child:
         self.index = index
         self.point = point
         self.params = params  # grid values merged over -P
+        self.logged_params: dict = {}  # what the entry point makes of them (logged on the run)
         self.run_id: str | None = None
         self.submitted = None
         self.status: str | None = None
@@ -150,12 +151,14 @@ class _SweepRunner:
         for index, point in enumerate(self.config.points()):
             merged = dict(self.params)
             merged.update(point)
+            child = _Child(index, point, merged)
             if entry is not None:
                 try:
-                    entry.compute_parameters(merged, storage_dir=None)
+                    final, extra = entry.compute_parameters(merged, storage_dir=None)
                 except ExecutionException as exc:
                     raise ExecutionException(f"sweep grid point {index} ({_run_name(point)}): {exc}") from None
-            self.children.append(_Child(index, point, merged))
+                child.logged_params = {**final, **extra}
+            self.children.append(child)
 
     def start_parent(self) -> str:
         from mlflow.utils.mlflow_tags import MLFLOW_PROJECT_BACKEND
@@ -268,27 +271,26 @@ class _SweepRunner:
              f"{n_failed} failed, {len(self.skipped)} skipped (parent run {self.parent_id})")
 
     def _start_child(self, child: _Child) -> None:
-        from mlflow.entities import Param, RunTag
+        from mlflow.entities import RunTag
         from mlflow.projects.backend.local import LocalBackend
         from mlflow.projects.utils import MLFLOW_LOCAL_BACKEND_RUN_ID_CONFIG, PROJECT_SYNCHRONOUS
 
+        from ..tracking.sink import ClientSink
+
         from .sweep_runs import TAG_KIND, TAG_POINT, TAG_SUPERSEDED, create_child, sweep_env
 
+        point_key = _point_key(child.point)
         tags = dict(self.source_tags)
-        tags.update({TAG_POINT: _point_key(child.point), TAG_KIND: "mlflow-run"})
+        tags.update({TAG_POINT: point_key, TAG_KIND: "mlflow-run"})
         run = create_child(self.client, self.experiment_id, self.parent_id, self.sweep_id,
                            self.sweep_name, child.index, _run_name(child.point), tags=tags)
         child.run_id = run.info.run_id
-        for old in self.superseded.get(_point_key(child.point), ()):
+        for old in self.superseded.get(point_key, ()):
             with contextlib.suppress(Exception):
                 self.client.set_tag(old, TAG_SUPERSEDED, child.run_id)
         try:
-            entry = self.project.get_entry_point(self.entry_point)
-            if entry is not None:
-                final, extra = entry.compute_parameters(child.params, storage_dir=None)
-                params = [Param(k, str(v)) for k, v in list(final.items()) + list(extra.items())]
-                for start in range(0, len(params), 100):
-                    self.client.log_batch(child.run_id, params=params[start:start + 100])
+            if child.logged_params:  # computed (and checked) by plan()
+                ClientSink(child.run_id, self.client).log_batch(params=child.logged_params)
             local_config = dict(self.config.extra)
             local_config[PROJECT_SYNCHRONOUS] = True  # run the entry point directly, not `mlflow run`
             local_config[MLFLOW_LOCAL_BACKEND_RUN_ID_CONFIG] = child.run_id
