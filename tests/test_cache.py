@@ -248,3 +248,26 @@ def test_the_stat_check_sees_what_a_listing_would(tmp_path, monkeypatch):
     tick()
     (root / "plots" / "loss.png").write_bytes(b"x")  # under a directory no pattern reaches
     assert same(m)
+
+
+def test_a_file_parsers_read_beside_their_own_is_fetched_once_per_run(make_sweep, sweep_exporter, monkeypatch):
+    def parse(data, ctx):
+        return [{"v": data["v"], "shared": json.loads(ctx.read("shared.json"))["s"]}]
+
+    @hookimpl
+    def sweep_register_parsers(register):
+        register("a", "a.json", parse)
+        register("b", "b.json", parse)
+
+    module = types.ModuleType("two_readers")
+    module.sweep_register_parsers = sweep_register_parsers
+    make_sweep([{"artifacts": {"a.json": {"v": i}, "b.json": {"v": 10 + i}, "shared.json": {"s": f"run{i}"}}}
+                for i in range(2)])
+    reads = []
+    real_read = artifacts.LocalArtifactReader.read
+    monkeypatch.setattr(artifacts.LocalArtifactReader, "read",
+                        lambda self, path: reads.append(path) or real_read(self, path))
+    result = sweep_exporter(plugins=[module], load_entry_points=False, parser_names=["a", "b"], cache=False)
+    assert sorted(zip(result.df["v"], result.df["shared"])) == [(0, "run0"), (1, "run1"), (10, "run0"),
+                                                                (11, "run1")]
+    assert sorted(reads) == ["a.json", "a.json", "b.json", "b.json", "shared.json", "shared.json"]

@@ -108,23 +108,32 @@ class _ReadFailed(Exception):
 
 
 class _ContextReader:
-    """What :class:`ParseContext` sees of a reader: ``list()`` is every artifact path."""
+    """What :class:`ParseContext` sees of a run's reader: ``list()`` is every artifact
+    path, and a file read through ``read()`` is fetched once per run, however many parsers
+    read it beside their own file (the causal parsers all read ``ground_truth.yaml``).
+    Those bytes are kept until the run is done; a parser's own file is not kept."""
 
     def __init__(self, reader):
         self._reader = reader
+        self._read: dict[str, bytes] = {}
 
     def list(self):
         return self._reader.list_all()
 
     def read(self, path: str) -> bytes:
-        return self._reader.read(path)
+        data = self._read.get(path)
+        if data is None:
+            data = self._read[path] = self._reader.read(path)
+        return data
 
 
-def parse_artifact(parser: Parser, reader, run, path: str, captures: dict, data: bytes | None = None) -> list[dict]:
+def parse_artifact(parser: Parser, reader, run, path: str, captures: dict, data: bytes | None = None,
+                   ctx_reader=None) -> list[dict]:
     """Load one file and run one parser on it; raises on bad input.
 
     ``data`` is the file's bytes when already fetched; a failure to fetch them is raised
-    as :class:`_ReadFailed` so it is not mistaken for bad input.
+    as :class:`_ReadFailed` so it is not mistaken for bad input. ``ctx_reader`` is what
+    the parser's context reads other files through (one per run, see _ContextReader).
     """
     if data is None:
         try:
@@ -135,7 +144,8 @@ def parse_artifact(parser: Parser, reader, run, path: str, captures: dict, data:
             raise _ReadFailed(exc) from exc
     content = parser.load(data)
     del data
-    ctx_reader = _ContextReader(reader) if hasattr(reader, "list_all") else reader
+    if ctx_reader is None:
+        ctx_reader = _ContextReader(reader) if hasattr(reader, "list_all") else reader
     ctx = ParseContext(run_id=run.info.run_id, path=path, captures=dict(captures),
                        params=dict(run.data.params), tags=dict(run.data.tags), _reader=ctx_reader)
     out = []
@@ -233,6 +243,7 @@ def read_run(run, parsers: list[Parser], reader=None, *, plan: ListingPlan | Non
         outcome.unreachable = is_connection_failure(exc)
         return outcome
     outcome.reader = reader
+    ctx_reader = _ContextReader(reader)
     matches = _matches(parsers, paths)
     unique = list(dict.fromkeys(path for _, path, _ in matches))
     fetched: dict = {}
@@ -257,7 +268,7 @@ def read_run(run, parsers: list[Parser], reader=None, *, plan: ListingPlan | Non
                 if isinstance(data, UnsafeArtifactPath):
                     raise data
                 raise _ReadFailed(data)
-            outcome.records.extend(parse_artifact(parser, reader, run, path, captures, data))
+            outcome.records.extend(parse_artifact(parser, reader, run, path, captures, data, ctx_reader))
             outcome.files_read += 1
         except _ReadFailed as failed:
             if isinstance(failed.exc, ArtifactMissing):
