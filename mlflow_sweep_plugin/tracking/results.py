@@ -18,6 +18,7 @@ batching, key escaping and offline spool as everything else.
 from __future__ import annotations
 
 from ..errors import UsageError
+from .bound import BoundLogging
 
 
 def result_loggers(plugin_manager=None) -> dict:
@@ -28,7 +29,7 @@ def result_loggers(plugin_manager=None) -> dict:
     return (plugin_manager or get_plugin_manager()).loggers
 
 
-class ResultLogger:
+class ResultLogger(BoundLogging):
     """What a result logger writes with: the logging API, bound to one run.
 
     ``run_id`` is ``None`` inside a :func:`sweep_run` that spools (the run does not
@@ -38,33 +39,9 @@ class ResultLogger:
     def __init__(self, run_id: str | None = None):
         self.run_id = run_id
 
-    def log_config(self, cfg, prefix=None, **options):
-        from .params import log_config
-
-        return log_config(cfg, prefix, run_id=self.run_id, **options)
-
-    def log_params(self, params: dict) -> dict:
-        """Flat params (keys made valid as for metric names, values as ``str``); the
-        same no-op and changed-value rules as ``log_config``."""
-        from .keys import metric_name
-        from .params import log_params_checked
-        from .sink import resolve_sink
-
-        return log_params_checked(resolve_sink(self.run_id),
-                                  {metric_name([k]): v for k, v in params.items()})
-
-    def log_metrics(self, metrics, prefix=None, step=None, **options):
-        from .metrics import log_metrics
-
-        return log_metrics(metrics, prefix, step, run_id=self.run_id, **options)
-
-    def set_tags(self, tags: dict) -> None:
-        from .sink import resolve_sink
-
-        from .keys import metric_name
-
-        resolve_sink(self.run_id).log_batch(tags={metric_name([k]): str(v)
-                                                  for k, v in tags.items()})
+    @property
+    def _target(self):
+        return self.run_id
 
     def log_artifact(self, local_path, artifact_path: str | None = None) -> None:
         import os
@@ -90,16 +67,6 @@ class ResultLogger:
         else:
             text = json.dumps(to_plain(obj), indent=2)
         self.log_text(text, artifact_file)
-
-    def log_artifacts_by_type(self, paths_or_dir, mapping=None, **options):
-        from .artifacts import log_artifacts_by_type
-
-        return log_artifacts_by_type(paths_or_dir, mapping, run_id=self.run_id, **options)
-
-    def log_artifacts_selectively(self, local_dir, artifact_path=None, **options):
-        from .artifacts import log_artifacts_selectively
-
-        return log_artifacts_selectively(local_dir, artifact_path, run_id=self.run_id, **options)
 
 
 def log_result(kind: str, result, run_id: str | None = None, *, plugin_manager=None,

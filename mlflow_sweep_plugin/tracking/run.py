@@ -27,7 +27,7 @@ import warnings
 
 from ..uri import redact_uri
 from . import sink as _sink
-from .keys import metric_name
+from .bound import BoundLogging
 from .reach import is_offline_error, probe, quick_http
 from .spool import Spool, spool_root
 
@@ -43,7 +43,7 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[:200]}" if text else type(exc).__name__
 
 
-class SweepRun:
+class SweepRun(BoundLogging):
     """The run a :func:`sweep_run` block logs to: online, spooled or disabled.
 
     It is a sink (see :mod:`.sink`): the package's logging functions write through it
@@ -222,33 +222,18 @@ class SweepRun:
     def end(self, status: str = STATUS_FINISHED, end_time=None) -> None:
         self.finish(status)
 
-    # -- the logging API, bound to this run ----------------------------------------------
-    def log_config(self, cfg, prefix=None, **options):
-        from .params import log_config
-
-        return log_config(cfg, prefix, run_id=self, **options)
-
-    def log_params(self, params: dict) -> dict:
-        """Flat params (keys made valid as for metric names); same rules as ``log_config``."""
-        from .params import log_params_checked
-
-        return log_params_checked(self, {metric_name([k]): v for k, v in params.items()})
+    # -- the logging API, bound to this run (the rest is in BoundLogging) ----------------
+    @property
+    def _target(self):
+        return self  # what the logging functions get: this run, spool and all
 
     def log_param(self, key: str, value) -> None:
         self.log_params({key: value})
-
-    def log_metrics(self, metrics, prefix=None, step=None, **options):
-        from .metrics import log_metrics
-
-        return log_metrics(metrics, prefix, step, run_id=self, **options)
 
     def log_metric(self, key: str, value, step=None, timestamp=None) -> None:
         from .metrics import log_metrics
 
         log_metrics({key: value}, step=step, run_id=self, timestamp=timestamp)
-
-    def set_tags(self, tags: dict) -> None:
-        self.log_batch(tags={metric_name([k]): str(v) for k, v in tags.items()})
 
     def set_tag(self, key: str, value) -> None:
         self.set_tags({key: value})
@@ -258,16 +243,6 @@ class SweepRun:
         from .artifacts import log_artifacts_selectively
 
         return log_artifacts_selectively(local_dir, artifact_path, exclude=(), run_id=self)
-
-    def log_artifacts_selectively(self, local_dir, artifact_path=None, **options):
-        from .artifacts import log_artifacts_selectively
-
-        return log_artifacts_selectively(local_dir, artifact_path, run_id=self, **options)
-
-    def log_artifacts_by_type(self, paths_or_dir, mapping=None, **options):
-        from .artifacts import log_artifacts_by_type
-
-        return log_artifacts_by_type(paths_or_dir, mapping, run_id=self, **options)
 
     def log_result(self, kind: str, result, **options):
         from .results import log_result
