@@ -15,13 +15,13 @@ from __future__ import annotations
 import hashlib
 import os
 import posixpath
-import re
 import shutil
 import tempfile
 import threading
 import time
 from urllib.parse import unquote, urlparse
 
+from ..parsers.base import compiled_pattern
 from ..parsers.pattern import ArtifactPattern
 from .retry import with_retries
 
@@ -80,7 +80,7 @@ class ListingPlan:
     """
 
     def __init__(self, patterns):
-        self.patterns = [p if isinstance(p, ArtifactPattern) else ArtifactPattern(p) for p in patterns]
+        self.patterns = [p if isinstance(p, ArtifactPattern) else compiled_pattern(p) for p in patterns]
         self._roots: list | None = None
         # answers per path: a sweep's runs share their layout, so these repeat run after run
         self._contain_memo: dict[str, bool] = {}
@@ -90,7 +90,7 @@ class ListingPlan:
             segs = pat.pattern.split("/")
             cut = next((i for i, s in enumerate(segs) if _unbounded(s)), None)
             fixed = segs if cut is None else segs[:cut]
-            regexes = [_segment_regex(s) for s in fixed]
+            regexes = [compiled_pattern(s).regex for s in fixed]
             self._segments.append((regexes, cut, len(segs)))
 
     def roots(self) -> list[tuple[str, int | None]]:
@@ -176,7 +176,6 @@ class ListingPlan:
         return False
 
 
-_SEGMENT_CACHE: dict[str, re.Pattern] = {}
 _MEMO_LIMIT = 100_000
 #: a listing whose newest change is younger than this gets no quick (stat-only) cache check
 RACY_NS = 2_000_000_000
@@ -184,13 +183,6 @@ RACY_NS = 2_000_000_000
 
 def _stat_digest(values) -> str:
     return hashlib.sha1(repr(values).encode()).hexdigest()
-
-
-def _segment_regex(segment: str) -> re.Pattern:
-    rx = _SEGMENT_CACHE.get(segment)
-    if rx is None:
-        rx = _SEGMENT_CACHE.setdefault(segment, ArtifactPattern(segment).regex)
-    return rx
 
 
 def listing_fingerprint(stats: dict) -> str:

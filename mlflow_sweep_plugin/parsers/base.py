@@ -37,7 +37,7 @@ class Parser:
 
     @property
     def compiled(self) -> ArtifactPattern:
-        return _compiled(self.pattern)
+        return compiled_pattern(self.pattern)
 
     @property
     def load(self) -> Callable[[bytes], Any]:
@@ -61,7 +61,8 @@ class Parser:
 _PATTERNS: dict[str, ArtifactPattern] = {}
 
 
-def _compiled(pattern: str) -> ArtifactPattern:
+def compiled_pattern(pattern: str) -> ArtifactPattern:
+    """The :class:`ArtifactPattern` of ``pattern``, compiled once per process."""
     try:
         return _PATTERNS[pattern]
     except KeyError:
