@@ -40,9 +40,17 @@ def export_sweep(*, experiment_names=(), experiment_ids=(), tracking_uri=None, o
     method, that is called as pages of runs arrive. MLflow's HTTP retries are lowered
     for the export's duration unless set in the environment (see ``retry.py``).
     """
+    from mlflow.tracking import MlflowClient
+
     from ..errors import UsageError
+    from ..parsers.generic import generic_parser
+    from ..plugins import get_plugin_manager
+    from ..uri import resolve_tracking_uri
+    from .cache import ExportCache
     from .exporter import DEFAULT_WORKERS
     from .retry import absent_runtime_probes, export_http_settings
+    from .runs import iter_runs, resolve_experiments, store_errors
+    from .writers import FORMATS, format_for
 
     if workers is not None and int(workers) < 1:
         raise UsageError("--workers must be at least 1")
@@ -51,13 +59,42 @@ def export_sweep(*, experiment_names=(), experiment_ids=(), tracking_uri=None, o
     with export_http_settings({"MLFLOW_HTTP_POOL_MAXSIZE": pool_size,
                                "MLFLOW_HTTP_POOL_CONNECTIONS": pool_size}), \
             absent_runtime_probes(), _gc_frozen():
-        return _export_sweep(
-            experiment_names=experiment_names, experiment_ids=experiment_ids,
-            tracking_uri=tracking_uri, output=output, fmt=fmt, filter_string=filter_string,
-            run_view=run_view, parser_names=parser_names, artifact_patterns=artifact_patterns,
-            spreadsheet_safe=spreadsheet_safe, plugin_manager=plugin_manager, warn=warn,
-            write=write, progress=progress, workers=n_workers, cache=cache, refresh=refresh,
-            cache_dir=cache_dir)
+        if fmt is not None and fmt not in FORMATS:
+            raise UsageError(f"--format must be one of {', '.join(FORMATS)}")
+        pm = plugin_manager or get_plugin_manager()
+        parsers = pm.select_parsers(parser_names)
+        try:
+            parsers += [generic_parser(p) for p in artifact_patterns]
+        except ValueError as exc:
+            raise UsageError(f"invalid --artifact pattern: {exc}") from None
+        uri = resolve_tracking_uri(tracking_uri)
+        client = MlflowClient(tracking_uri=uri)
+        experiments = resolve_experiments(client, uri, experiment_names, experiment_ids)
+        exp_ids = [e.experiment_id for e in experiments]
+        runs = iter_runs(client, exp_ids, filter_string, run_view, tracking_uri=uri,
+                         on_page=getattr(progress, "found", None))
+
+        def probe():
+            with store_errors(uri):
+                client.get_experiment(exp_ids[0])
+
+        store = ExportCache(cache_dir) if cache else None
+        try:
+            result = export_runs(runs, parsers, warn=warn, progress=progress, workers=n_workers,
+                                 cache=store, refresh=refresh, tracking_uri=uri, probe=probe)
+            if write:
+                path = output or default_output()
+                result.format = format_for(path, fmt)
+                _write(result, path, spreadsheet_safe, store)
+                result.path = os.path.abspath(path)
+        finally:
+            if store is not None:
+                store.close()
+        if store is not None:
+            result.stats["cache_path"] = store.path
+            if store.error:  # the cache never fails an export; say why it was not used
+                result.stats["cache_error"] = store.error
+        return result
 
 
 @contextlib.contextmanager
@@ -76,57 +113,6 @@ def _gc_frozen():
     finally:
         if freeze:
             gc.unfreeze()
-
-
-def _export_sweep(*, experiment_names, experiment_ids, tracking_uri, output, fmt, filter_string,
-                  run_view, parser_names, artifact_patterns, spreadsheet_safe, plugin_manager,
-                  warn, write, progress, workers, cache, refresh, cache_dir) -> ExportResult:
-    from mlflow.tracking import MlflowClient
-
-    from ..errors import UsageError
-    from ..parsers.generic import generic_parser
-    from ..plugins import get_plugin_manager
-    from ..uri import resolve_tracking_uri
-    from .cache import ExportCache
-    from .runs import iter_runs, resolve_experiments, store_errors
-    from .writers import FORMATS, format_for
-
-    if fmt is not None and fmt not in FORMATS:
-        raise UsageError(f"--format must be one of {', '.join(FORMATS)}")
-    pm = plugin_manager or get_plugin_manager()
-    parsers = pm.select_parsers(parser_names)
-    try:
-        parsers += [generic_parser(p) for p in artifact_patterns]
-    except ValueError as exc:
-        raise UsageError(f"invalid --artifact pattern: {exc}") from None
-    uri = resolve_tracking_uri(tracking_uri)
-    client = MlflowClient(tracking_uri=uri)
-    experiments = resolve_experiments(client, uri, experiment_names, experiment_ids)
-    exp_ids = [e.experiment_id for e in experiments]
-    runs = iter_runs(client, exp_ids, filter_string, run_view, tracking_uri=uri,
-                     on_page=getattr(progress, "found", None))
-
-    def probe():
-        with store_errors(uri):
-            client.get_experiment(exp_ids[0])
-
-    store = ExportCache(cache_dir) if cache else None
-    try:
-        result = export_runs(runs, parsers, warn=warn, progress=progress, workers=workers,
-                             cache=store, refresh=refresh, tracking_uri=uri, probe=probe)
-        if write:
-            path = output or default_output()
-            result.format = format_for(path, fmt)
-            _write(result, path, spreadsheet_safe, store)
-            result.path = os.path.abspath(path)
-    finally:
-        if store is not None:
-            store.close()
-    if store is not None:
-        result.stats["cache_path"] = store.path
-        if store.error:  # the cache never fails an export; say why it was not used
-            result.stats["cache_error"] = store.error
-    return result
 
 
 def _write(result, path, spreadsheet_safe, store) -> None:
