@@ -15,14 +15,18 @@ import os
 def scoped_environ(values: dict, keep_existing: bool = False):
     """Set ``values`` in ``os.environ`` for the ``with`` block, then restore exactly.
 
-    ``keep_existing=True`` leaves variables the user already set alone (theirs win).
+    A value of ``None`` removes the variable for the block. ``keep_existing=True``
+    leaves variables the user already set alone (theirs win).
     """
     saved: dict = {}
     for key, value in values.items():
         if keep_existing and key in os.environ:
             continue
         saved[key] = os.environ.get(key)
-        os.environ[key] = str(value)
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = str(value)
     try:
         yield
     finally:

@@ -181,28 +181,22 @@ def sweep_store(tmp_path, monkeypatch, sweep_store_template):
     # back after the test, so one test's current experiment never leaks into the next
     from mlflow.tracking import fluent
 
-    saved_env = {v: os.environ.get(v) for v in ("MLFLOW_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_ID",
-                                                 "MLFLOW_RUN_ID")}
-    saved_experiment = getattr(fluent, "_active_experiment_id", None)
-    for var in saved_env:
-        os.environ.pop(var, None)
-    fluent._active_experiment_id = None
-    mlflow.set_tracking_uri(store.tracking_uri)
-    try:
-        yield store
-    finally:
-        while mlflow.active_run() is not None:
-            mlflow.end_run()
-        tracking_utils._tracking_uri = previous
-        fluent._active_experiment_id = saved_experiment
-        for var, value in saved_env.items():
-            if value is None:
-                os.environ.pop(var, None)
-            else:
-                os.environ[var] = value
-        from .plugins import reset_plugin_manager
+    from .envvars import scoped_environ
 
-        reset_plugin_manager()
+    saved_experiment = getattr(fluent, "_active_experiment_id", None)
+    with scoped_environ(dict.fromkeys(("MLFLOW_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_ID", "MLFLOW_RUN_ID"))):
+        fluent._active_experiment_id = None
+        mlflow.set_tracking_uri(store.tracking_uri)
+        try:
+            yield store
+        finally:
+            while mlflow.active_run() is not None:
+                mlflow.end_run()
+            tracking_utils._tracking_uri = previous
+            fluent._active_experiment_id = saved_experiment
+            from .plugins import reset_plugin_manager
+
+            reset_plugin_manager()
 
 
 @pytest.fixture

@@ -86,3 +86,6 @@ def test_scoped_environ_restores_exactly(monkeypatch):
     with scoped_environ({"SWEEP_T_SET": 3}):
         assert os.environ["SWEEP_T_SET"] == "3"
     assert os.environ["SWEEP_T_SET"] == "mine"
+    with scoped_environ({"SWEEP_T_SET": None, "SWEEP_T_UNSET": None}):  # None: removed inside
+        assert "SWEEP_T_SET" not in os.environ and "SWEEP_T_UNSET" not in os.environ
+    assert os.environ["SWEEP_T_SET"] == "mine" and "SWEEP_T_UNSET" not in os.environ

@@ -29,6 +29,8 @@ import contextlib
 import logging
 import os
 
+from ..envvars import scoped_environ
+
 try:
     from hydra.experimental.callback import Callback as _Base
 except ImportError:  # hydra-core is an optional extra; the class is still importable
@@ -54,7 +56,7 @@ class MLflowSweepCallback(_Base):
         self.flatten = bool(flatten)
         self._sweep = None
         self._open = False
-        self._job = None  # (run_id, HydraJob, saved environment)
+        self._job = None  # (run_id, HydraJob, the job's environment: closing it restores ours)
 
     # -- multirun ----------------------------------------------------------------------
     def on_multirun_start(self, config, **kwargs) -> None:
@@ -135,25 +137,20 @@ class MLflowSweepCallback(_Base):
             env = sweep_env(self._sweep.sweep_id, job.num, self._sweep.parent_id, self._sweep.sweep_name)
             env.update({"MLFLOW_RUN_ID": run_id, "MLFLOW_EXPERIMENT_ID": self._sweep.experiment_id,
                         "MLFLOW_TRACKING_URI": self._sweep.tracking_uri})
-            saved = {k: os.environ.get(k) for k in env}
-            os.environ.update(env)
-            self._job = (run_id, job, saved)
+            job_env = contextlib.ExitStack()
+            job_env.enter_context(scoped_environ(env))
+            self._job = (run_id, job, job_env)
         except Exception as exc:  # noqa: BLE001
             _warn(f"job not tracked: {type(exc).__name__}: {exc}")
 
     def _restore_env(self) -> None:
-        if self._job is None:
-            return
-        for key, old in self._job[2].items():
-            if old is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = old
+        if self._job is not None:
+            self._job[2].close()
 
     def on_job_end(self, config, job_return, **kwargs) -> None:
         if self._sweep is None or self._job is None:
             return
-        run_id, job, _saved = self._job
+        run_id, job, _env = self._job
         try:
             from hydra.core.utils import JobStatus
 
