@@ -85,6 +85,7 @@ class ListingPlan:
         # answers per path: a sweep's runs share their layout, so these repeat run after run
         self._contain_memo: dict[str, bool] = {}
         self._match_memo: dict[str, bool] = {}
+        self._literal_memo: dict[str, tuple | None] = {}
         self._segments = []
         for pat in self.patterns:
             segs = pat.pattern.split("/")
@@ -125,18 +126,17 @@ class ListingPlan:
         return sorted(keep.items())
 
     def matches_any(self, path: str) -> bool:
-        hit = self._match_memo.get(path)
-        if hit is None:
-            hit = any(p.regex.fullmatch(path) for p in self.patterns)
-            if len(self._match_memo) < _MEMO_LIMIT:
-                self._match_memo[path] = hit
-        return hit
+        return _remember(self._match_memo, path, lambda p: any(pat.regex.fullmatch(p) for pat in self.patterns))
 
     def literal_files(self, directory: str) -> list[str] | None:
         """The files under ``directory`` the patterns can match, when every pattern that
         reaches it continues with literal names only (``layer_0`` for
         ``layer_{layer}/cluster_summary.json`` -> ``layer_0/cluster_summary.json``), so
         they can be fetched without listing the directory; else None."""
+        found = _remember(self._literal_memo, directory, self._literal_files)
+        return None if found is None else list(found)
+
+    def _literal_files(self, directory: str) -> tuple | None:
         parts = directory.split("/") if directory else []
         k = len(parts)
         out = []
@@ -151,18 +151,13 @@ class ListingPlan:
             if cut is not None or any(_has_token(seg) for seg in rest):
                 return None
             out.append("/".join(parts + rest))
-        return sorted(set(out))
+        return tuple(sorted(set(out)))
 
     def may_contain(self, directory: str) -> bool:
         """Whether a file under ``directory`` (relative, no trailing slash) can match."""
         if not directory:
             return True
-        hit = self._contain_memo.get(directory)
-        if hit is None:
-            hit = self._may_contain(directory)
-            if len(self._contain_memo) < _MEMO_LIMIT:
-                self._contain_memo[directory] = hit
-        return hit
+        return _remember(self._contain_memo, directory, self._may_contain)
 
     def _may_contain(self, directory: str) -> bool:
         parts = directory.split("/")
@@ -177,6 +172,17 @@ class ListingPlan:
 
 
 _MEMO_LIMIT = 100_000
+_MISSING = object()
+
+
+def _remember(memo: dict, key: str, compute):
+    """``compute(key)``, remembered in ``memo`` (up to :data:`_MEMO_LIMIT` keys)."""
+    value = memo.get(key, _MISSING)
+    if value is _MISSING:
+        value = compute(key)
+        if len(memo) < _MEMO_LIMIT:
+            memo[key] = value
+    return value
 #: a listing whose newest change is younger than this gets no quick (stat-only) cache check
 RACY_NS = 2_000_000_000
 
