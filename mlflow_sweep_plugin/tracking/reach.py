@@ -90,3 +90,12 @@ def is_offline_error(exc: BaseException) -> bool:
     # so only the server's (RestException) count
     return (type(exc).__name__ == "RestException"
             and getattr(exc, "error_code", "") in ("INTERNAL_ERROR", "TEMPORARILY_UNAVAILABLE"))
+
+
+def describe_error(exc: BaseException, limit: int = 200) -> str:
+    """``Type: first line of the message`` (at most ``limit`` characters of it, any URI
+    credentials masked): how an offline reason is told in warnings and spools."""
+    from ..uri import redact_uri
+
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {redact_uri(text[0])[:limit]}" if text else type(exc).__name__

@@ -28,7 +28,7 @@ import warnings
 from ..uri import redact_uri
 from . import sink as _sink
 from .bound import BoundLogging
-from .reach import is_offline_error, probe, quick_http
+from .reach import describe_error, is_offline_error, probe, quick_http
 from .spool import Spool, spool_root
 
 STATUS_FINISHED, STATUS_FAILED, STATUS_KILLED = "FINISHED", "FAILED", "KILLED"
@@ -36,11 +36,6 @@ STATUS_FINISHED, STATUS_FAILED, STATUS_KILLED = "FINISHED", "FAILED", "KILLED"
 
 class SpoolWarning(UserWarning):
     """The tracking store was unreachable; the run is being written to the spool."""
-
-
-def _describe(exc: BaseException) -> str:
-    text = str(exc).splitlines()[0] if str(exc) else ""
-    return f"{type(exc).__name__}: {text[:200]}" if text else type(exc).__name__
 
 
 class SweepRun(BoundLogging):
@@ -101,7 +96,7 @@ class SweepRun(BoundLogging):
             except Exception as exc:  # noqa: BLE001 - classified just below
                 if not is_offline_error(exc):
                     raise
-                reason = _describe(exc)
+                reason = describe_error(exc)
         self._go_offline(reason)
         return self
 
@@ -184,7 +179,7 @@ class SweepRun(BoundLogging):
             except Exception as exc:  # noqa: BLE001 - classified just below
                 if not is_offline_error(exc):
                     raise
-                self._go_offline(_describe(exc))
+                self._go_offline(describe_error(exc))
         self._leave_fluent(status)
         self._spool.end(status, end_time)
 
@@ -197,7 +192,7 @@ class SweepRun(BoundLogging):
             except Exception as exc:  # noqa: BLE001 - classified just below
                 if not is_offline_error(exc):
                     raise
-                self._go_offline(_describe(exc))
+                self._go_offline(describe_error(exc))
         return getattr(self._spool, op)(*args, **kwargs)
 
     def existing_params(self) -> dict:

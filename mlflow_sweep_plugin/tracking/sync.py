@@ -164,11 +164,6 @@ class _Replayer:
             raise SweepError(f"spool {self.spool.path}: unknown event {op!r}")
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {redact_uri(text[0])[:300]}" if text else type(exc).__name__
-
-
 def _client_uri(spool: Spool, tracking_uri: str | None) -> str:
     if tracking_uri:
         return tracking_uri
@@ -234,7 +229,7 @@ def _replay_into(uri: str, spool: Spool, result: SyncResult) -> bool | None:
     """:func:`_replay` against ``uri``; None (and ``result`` says why) when it failed."""
     from mlflow.tracking import MlflowClient
 
-    from .reach import is_offline_error
+    from .reach import describe_error, is_offline_error
     from .sink import tracking_uri_set_to
 
     try:
@@ -244,7 +239,7 @@ def _replay_into(uri: str, spool: Spool, result: SyncResult) -> bool | None:
         if is_offline_error(exc):
             raise TrackingUnreachable(
                 f"tracking store {redact_uri(uri)} is unreachable "
-                f"({_first_line(exc)}); spool {spool.spool_id} kept") from None
+                f"({describe_error(exc, 300)}); spool {spool.spool_id} kept") from None
         result.status, result.message = "failed", str(exc)
         return None
 
