@@ -20,6 +20,8 @@ asks for one). Fixtures:
   (``.df``, ``.warnings``); nothing is written unless ``output=`` is given.
 - ``sweep_cli``: ``sweep_cli("export", "--experiment-name", "sweep", ...)`` runs the
   ``mlflow-sweep`` command in-process; returns ``exit_code``, ``stdout``, ``stderr``.
+- ``artifact_paths(client, run_id)`` (a function) lists a run's artifact files, sorted;
+  ``sweep_store.use_experiment(name)`` creates an experiment in the store and makes it current.
 - ``check_bad_artifacts``: ``check_bad_artifacts(variants, good, paths=None, **options)``
   logs one run per broken variant plus a good run, exports them, and asserts the bad-input
   contract (a warning naming each broken run and file, none for the good one, no run lost).
@@ -60,6 +62,23 @@ class SweepStore:
             return exp.experiment_id
         location = (self.artifact_root / name.replace("/", "_")).as_uri()
         return client.create_experiment(name, artifact_location=location)
+
+    def use_experiment(self, name: str = "sweep") -> str:
+        """Create ``name`` in this store (its artifacts stay under the test's directory,
+        not ./mlruns) and make it MLflow's current experiment; returns its id."""
+        import mlflow
+
+        exp_id = self.create_experiment(name)
+        mlflow.set_experiment(name)
+        return exp_id
+
+
+def artifact_paths(client, run_id: str, path: str | None = None) -> list[str]:
+    """Every artifact file of run ``run_id`` (under ``path``), sorted."""
+    out = []
+    for info in client.list_artifacts(run_id, path):
+        out += artifact_paths(client, run_id, info.path) if info.is_dir else [info.path]
+    return sorted(out)
 
 
 @dataclass

@@ -14,6 +14,7 @@ import sys
 
 from mlflow_sweep_plugin.integrations.hydra_jobs import (overrides_as_config, parse_metrics_csv,
                                                          parse_override, plain_config)
+from mlflow_sweep_plugin.testing import artifact_paths
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 DATA = pathlib.Path(__file__).parent / "data"
@@ -71,13 +72,6 @@ def _sweep_runs(client, experiment_name):
     return parents, {c.data.tags["mlflow_sweep.hydra.job"]: c for c in children}, runs
 
 
-def _artifacts(client, run_id, path=None):
-    out = []
-    for a in client.list_artifacts(run_id, path):
-        out += _artifacts(client, run_id, a.path) if a.is_dir else [a.path]
-    return sorted(out)
-
-
 def _snapshot(client, run, skip_metrics=()):
     return {
         "status": run.info.status,
@@ -85,7 +79,7 @@ def _snapshot(client, run, skip_metrics=()):
         "params": dict(run.data.params),
         "metrics": {k: sorted((m.step, m.value) for m in client.get_metric_history(run.info.run_id, k))
                     for k in run.data.metrics if k not in skip_metrics},
-        "artifacts": _artifacts(client, run.info.run_id),
+        "artifacts": artifact_paths(client, run.info.run_id),
         "index": run.data.tags.get("mlflow_sweep.index"),
     }
 
@@ -121,7 +115,7 @@ def test_import_the_format_example_twice(sweep_store, sweep_cli, tmp_path):
                                  "facts/metrics.csv"]
     assert parent.info.status == "FINISHED"
     assert parent.data.tags["mlflow_sweep.hydra.sweep_dir"] == os.path.realpath(sweep)
-    assert _artifacts(client, parent.info.run_id) == ["sweep_table.csv"]
+    assert artifact_paths(client, parent.info.run_id) == ["sweep_table.csv"]
 
     res = _import(sweep_cli, sweep, "--experiment-name", "phase1")
     assert "imported 0 job(s) (0 failed), skipped 1 already logged" in res.stderr
@@ -202,7 +196,7 @@ def test_import_generated_sweep_with_crashed_jobs_twice(sweep_store, sweep_cli, 
     parent = parents[0]
     assert parent.info.status == "FAILED"
     assert (parent.data.tags["mlflow_sweep.n_children"], parent.data.tags["mlflow_sweep.n_failed"]) == ("3", "2")
-    assert _artifacts(client, parent.info.run_id) == ["multirun.yaml", "sweep_table.csv"]
+    assert artifact_paths(client, parent.info.run_id) == ["multirun.yaml", "sweep_table.csv"]
 
     # again: nothing new
     res = _import(sweep_cli, sweep)
@@ -230,7 +224,7 @@ def test_import_generated_sweep_with_crashed_jobs_twice(sweep_store, sweep_cli, 
     # --include-models copies model files; nothing ever unpickles them
     _import(sweep_cli, sweep, "--experiment-name", "with-models", "--include-models")
     _, children4, _ = _sweep_runs(client, "with-models")
-    arts = _artifacts(client, children4["0"].info.run_id)
+    arts = artifact_paths(client, children4["0"].info.run_id)
     assert "model.pt" in arts and "checkpoints/last.ckpt" in arts and "linked.txt" not in arts
     assert not marker.exists()
 
@@ -265,7 +259,7 @@ def test_hydra_multirun_with_the_callback_then_import_gives_the_same_runs(sweep_
         assert child.data.params["config.model.hidden"] == child.data.params["model.width"]
         assert "final_val_loss" in child.data.metrics  # the job's own mlflow call
         assert len(client.get_metric_history(child.info.run_id, "train/loss")) == 3
-    assert "model.pt" not in _artifacts(client, children["0"].info.run_id)
+    assert "model.pt" not in artifact_paths(client, children["0"].info.run_id)
 
     # jobs 2 and 3 raise: FAILED; Hydra then skips on_multirun_end, the parent is closed
     # at exit
@@ -277,7 +271,7 @@ def test_hydra_multirun_with_the_callback_then_import_gives_the_same_runs(sweep_
     parent = parents[0]
     assert parent.info.status == "FAILED"
     assert parent.data.tags["mlflow_sweep.n_failed"] == "2"
-    assert _artifacts(client, parent.info.run_id) == ["multirun.yaml", "sweep_table.csv"]
+    assert artifact_paths(client, parent.info.run_id) == ["multirun.yaml", "sweep_table.csv"]
     assert [children[k].info.status for k in "0123"] == ["FINISHED", "FINISHED", "FAILED", "FAILED"]
     assert children["2"].data.tags["mlflow_sweep.error"].startswith("FloatingPointError: loss diverged")
     live = {k: _snapshot(client, c) for k, c in children.items()}

@@ -18,6 +18,7 @@ from mlflow_sweep_plugin import (
     log_config,
     log_metrics,
 )
+from mlflow_sweep_plugin.testing import artifact_paths
 
 
 @pytest.fixture(scope="module")
@@ -60,18 +61,10 @@ def _run(run_id):
     return MlflowClient().get_run(run_id)
 
 
-def _artifacts(run_id, path=""):
+def _artifacts(run_id):
     from mlflow.tracking import MlflowClient
 
-    client = MlflowClient()
-    out = []
-
-    def walk(p):
-        for info in client.list_artifacts(run_id, p or None):
-            walk(info.path) if info.is_dir else out.append(info.path)
-
-    walk(path)
-    return sorted(out)
+    return artifact_paths(MlflowClient(), run_id)
 
 
 DEEP = {

@@ -9,6 +9,7 @@ import mlflow
 import pytest
 import yaml
 from mlflow.tracking import MlflowClient
+from mlflow_sweep_plugin.testing import artifact_paths
 
 from mlflow_sweep_causal import plugin
 from mlflow_sweep_causal.tracking import log_causal_run
@@ -18,12 +19,6 @@ CONFIG = {"seed": 3, "data": {"n_vars": 4, "graph": "erdos_renyi"},
           "svgd": {"n_particles": 4, "steps": 1000}, "ensemble": {"n_bootstrap": 3},
           "interventions": [0, 2]}
 
-
-def artifact_paths(client, run_id, path=None):
-    out = []
-    for info in client.list_artifacts(run_id, path):
-        out += artifact_paths(client, run_id, info.path) if info.is_dir else [info.path]
-    return sorted(out)
 
 
 @pytest.fixture
@@ -41,13 +36,9 @@ def results_dir(tmp_path, cdata):
     return d
 
 
-def use_experiment(store, name="sweep"):
-    store.create_experiment(name)  # artifacts under the test's store, not ./mlruns
-    mlflow.set_experiment(name)
-
 
 def test_log_causal_run(sweep_store, sweep_exporter, results_dir, tmp_path):
-    use_experiment(sweep_store)
+    sweep_store.use_experiment()
     with mlflow.start_run() as run:
         logged = log_causal_run(results_dir)
         log_causal_run(results_dir)  # a resumed job: same params again is a no-op
@@ -80,7 +71,7 @@ def test_log_causal_run(sweep_store, sweep_exporter, results_dir, tmp_path):
 
 
 def test_learner_configs_and_options(sweep_store, results_dir):
-    use_experiment(sweep_store)
+    sweep_store.use_experiment()
     with mlflow.start_run() as run:
         log_causal_run(results_dir, config={"seed": 1},
                        learner_configs={"SVGD": {"kernel": "rbf"}, "DiBS": {"alpha": 0.1}},
@@ -93,7 +84,7 @@ def test_learner_configs_and_options(sweep_store, results_dir):
 
 def test_bad_metrics_file_logs_nothing(sweep_store, results_dir):
     (results_dir / "metrics.yaml").write_text("SVGD:\n  eshd: high\n")
-    use_experiment(sweep_store)
+    sweep_store.use_experiment()
     with mlflow.start_run() as run:
         with pytest.raises(ValueError, match="metrics.yaml.*eshd"):
             log_causal_run(results_dir)
@@ -109,7 +100,7 @@ def test_log_result_and_demo(sweep_store, sweep_exporter, results_dir):
     from mlflow_sweep_causal.demo import log_demo_sweep
 
     pm = SweepPluginManager(extra_plugins=[plugin], load_entry_points=False)
-    use_experiment(sweep_store)
+    sweep_store.use_experiment()
     with mlflow.start_run() as run:
         logged = log_result("causal", results_dir, plugin_manager=pm, log_files=False)
     assert logged["SVGD"]["SVGD.eshd"] == 1.75

@@ -138,8 +138,7 @@ def test_log_hamming_summary(sweep_store, sweep_exporter, example):
     from mlflow_sweep_plugin import log_result
     from mlflow_sweep_plugin.plugins import SweepPluginManager
 
-    sweep_store.create_experiment("sweep")
-    mlflow.set_experiment("sweep")
+    sweep_store.use_experiment("sweep")
     with mlflow.start_run() as run:
         logged = log_hamming_summary(example)
     data = MlflowClient().get_run(run.info.run_id).data

@@ -9,23 +9,12 @@ import numpy as np
 import pytest
 from minisom import MiniSom
 from mlflow.tracking import MlflowClient
+from mlflow_sweep_plugin.testing import artifact_paths
 
 from mlflow_sweep_som import plugin
 from mlflow_sweep_som.tracking import PROMISED_PARAMS, load_som_model, log_som_run
 
 
-def artifact_paths(client, run_id, path=None):
-    out = []
-    for info in client.list_artifacts(run_id, path):
-        out += artifact_paths(client, run_id, info.path) if info.is_dir else [info.path]
-    return sorted(out)
-
-
-def use_experiment(store, name):
-    """Create the experiment in the test's store (so its artifacts stay under tmp_path,
-    not ./mlruns) and make it current."""
-    store.create_experiment(name)
-    mlflow.set_experiment(name)
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +35,7 @@ def test_log_som_run_params_metrics_artifacts(sweep_store, sweep_exporter, train
     fig = tmp_path / "som_topology.png"
     fig.write_bytes(b"\x89PNG\r\n\x1a\n")
     (tmp_path / "som_interactive.html").write_text("<html></html>")
-    use_experiment(sweep_store, "sweep")
+    sweep_store.use_experiment("sweep")
     with mlflow.start_run() as run:
         results = log_som_run(som, x, CONFIG, extra_data_stats={"unique_users": 7},
                               artifacts=[fig, tmp_path / "som_interactive.html"])
@@ -90,7 +79,7 @@ def test_log_result_through_the_plugin(sweep_store, trained):
 
     som, x = trained
     pm = SweepPluginManager(extra_plugins=[plugin], load_entry_points=False)
-    use_experiment(sweep_store, "sweep")
+    sweep_store.use_experiment("sweep")
     with mlflow.start_run() as run:
         results = log_result("som", som, data=x, config={"x_dim": 4, "y_dim": 3},
                              plugin_manager=pm, save_model=False)
@@ -108,7 +97,7 @@ def test_log_result_through_the_plugin(sweep_store, trained):
 
 def test_grid_mismatch_is_refused_before_logging(sweep_store, trained):
     som, x = trained
-    use_experiment(sweep_store, "sweep")
+    sweep_store.use_experiment("sweep")
     with mlflow.start_run() as run:
         with pytest.raises(ValueError, match="grid"):
             log_som_run(som, x, {"x_dim": 8, "y_dim": 8})
