@@ -93,10 +93,12 @@ def pairwise_cluster_distances(masks, labels) -> tuple[float, float]:
 
 
 def _centres(m, lab):
+    """(the centre of each cluster, the centre of each row's cluster)."""
     import numpy as np
 
-    ids = np.unique(lab)
-    return ids, np.stack([m[lab == c].mean(axis=0) for c in ids])
+    ids, which = np.unique(lab, return_inverse=True)
+    centres = np.stack([m[lab == c].mean(axis=0) for c in ids])
+    return centres, centres[which.reshape(-1)]
 
 
 def centroid_cluster_distances(masks, labels) -> tuple[float, float]:
@@ -108,13 +110,11 @@ def centroid_cluster_distances(masks, labels) -> tuple[float, float]:
     lab = _labels(labels, m.shape[0])
     if m.shape[0] == 0:
         return math.nan, math.nan
-    ids, centres = _centres(m, lab)
-    index = {c: i for i, c in enumerate(ids)}
-    own = centres[[index[c] for c in lab]]
+    centres, own = _centres(m, lab)
     within = float(np.linalg.norm(m - own, axis=1).mean())
-    if len(ids) < 2:
+    if len(centres) < 2:
         return within, math.nan
-    iu = np.triu_indices(len(ids), k=1)
+    iu = np.triu_indices(len(centres), k=1)
     diffs = np.linalg.norm(centres[:, None, :] - centres[None, :, :], axis=2)
     return within, float(diffs[iu].mean())
 
@@ -176,9 +176,7 @@ def inertia(masks, labels) -> float:
     lab = _labels(labels, m.shape[0])
     if m.shape[0] == 0:
         return 0.0
-    ids, centres = _centres(m, lab)
-    index = {c: i for i, c in enumerate(ids)}
-    own = centres[[index[c] for c in lab]]
+    _, own = _centres(m, lab)
     return float(((m - own) ** 2).sum())
 
 
