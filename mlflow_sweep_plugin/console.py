@@ -1,0 +1,65 @@
+"""Where the commands talk to the user: the one place that prints warnings and errors.
+
+The library sends warnings through :mod:`warnings` (:mod:`.warning_types`); a command
+(``mlflow-sweep ...``, ``mlflow sweep-export``, the sweep backend and the Hydra
+callback, which are MLflow's and Hydra's commands running our code) wraps its work in
+:func:`printing_warnings` so each is one ``mlflow-sweep: warning: ...`` line on stderr,
+and counted for ``--strict``. Errors a user can act on are mapped to exit codes by
+:func:`sweep_errors`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import warnings
+
+from .errors import SweepError
+from .warning_types import SweepWarning
+
+PREFIX = "mlflow-sweep: "
+
+
+def eprint(message: str) -> None:
+    """One line on stderr, flushed (the backend's children write there too)."""
+    sys.stderr.write(message if message.endswith("\n") else message + "\n")
+    sys.stderr.flush()
+
+
+def say(message: str) -> None:
+    """A status line of a command: ``mlflow-sweep: <message>``."""
+    eprint(PREFIX + message)
+
+
+@contextlib.contextmanager
+def printing_warnings(echo=None, collected: list | None = None):
+    """Inside: every :class:`SweepWarning` is printed as it happens (through ``echo``,
+    default :func:`eprint`) and appended to ``collected``; other warnings keep
+    Python's own handling. Restores the warning filters and hook after."""
+    echo = echo or eprint
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", SweepWarning)
+        previous = warnings.showwarning
+
+        def show(message, category, filename, lineno, file=None, line=None):
+            if isinstance(message, SweepWarning):
+                text = str(message)
+                text = text[len(PREFIX):] if text.startswith(PREFIX) else text
+                echo(f"{PREFIX}warning: {text}")
+                if collected is not None:
+                    collected.append(message)
+            else:
+                previous(message, category, filename, lineno, file, line)
+
+        warnings.showwarning = show
+        yield collected
+
+
+@contextlib.contextmanager
+def sweep_errors():
+    """Map :class:`SweepError` subclasses to their exit codes, in one place."""
+    try:
+        yield
+    except SweepError as exc:
+        eprint(f"{PREFIX}error: {exc}")
+        sys.exit(exc.exit_code)
