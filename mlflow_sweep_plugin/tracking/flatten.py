@@ -15,7 +15,9 @@ Value rules (the same text ``mlflow.log_param`` would log: ``str(value)``):
 - lists holding mappings or lists -> indexed keys ``layers.0.units``;
 - dataclasses, namedtuples, ``argparse.Namespace``, pydantic models, OmegaConf
   ``DictConfig``/``ListConfig`` (interpolations resolved when they can be) -> mappings
-  or lists; numpy arrays -> lists; everything else -> ``str(value)``.
+  or lists; numpy arrays -> lists; everything else -> ``str(value)``;
+- a key that looks like a credential (``db.pass``, ``api_key``; see :mod:`.redact`)
+  -> ``***``, unless ``redact=()``.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import hashlib
 from dataclasses import dataclass, field
 
 from .keys import join_key
+from .redact import REDACTED, redact_data, redact_overrides_text, redactor
 
 MAX_VALUE_LENGTH = 6000  # mlflow.utils.validation.MAX_PARAM_VAL_LENGTH (MLflow >= 2.x)
 DEFAULT_CONFIG_ARTIFACT = "mlflow_sweep/config.yaml"
@@ -79,6 +82,7 @@ class FlatConfig:
 
     params: dict = field(default_factory=dict)
     truncated: list = field(default_factory=list)  # keys whose value was cut
+    redacted: list = field(default_factory=list)  # keys logged as *** (credentials)
     lossy: list = field(default_factory=list)  # keys whose text does not round-trip
 
     @property
@@ -97,9 +101,11 @@ def truncate_value(value: str, max_length: int, artifact_path: str) -> str:
 
 
 def flatten_config_details(cfg, sep: str = ".", *, max_value_length: int = MAX_VALUE_LENGTH,
-                           artifact_path: str = DEFAULT_CONFIG_ARTIFACT) -> FlatConfig:
-    """:func:`flatten_config`, also saying which keys were truncated or are lossy."""
+                           artifact_path: str = DEFAULT_CONFIG_ARTIFACT, redact=None) -> FlatConfig:
+    """:func:`flatten_config`, also saying which keys were truncated, are lossy or were
+    redacted."""
     result = FlatConfig()
+    secrets = redactor(redact)
     root = _container(cfg)
     if _is_leaf(root):
         raise TypeError(f"flatten_config needs a mapping or a sequence, got {type(cfg).__name__}")
@@ -121,6 +127,10 @@ def flatten_config_details(cfg, sep: str = ".", *, max_value_length: int = MAX_V
             if not value and path:
                 emit(path, "{}")
             for k, v in value.items():
+                if secrets is not None and secrets.matches(k, leaf=_is_leaf(_container(v))):
+                    emit(path + [str(k)], REDACTED)
+                    result.redacted.append(join_key(path + [str(k)], sep))
+                    continue
                 walk(v, path + [str(k)])
         elif isinstance(value, list):
             items = [_container(v) for v in value]
@@ -133,24 +143,29 @@ def flatten_config_details(cfg, sep: str = ".", *, max_value_length: int = MAX_V
                 for i, v in enumerate(value):
                     walk(v, path + [str(i)])
         else:
-            emit(path, str(value))
+            text = str(value)
+            if secrets is not None and isinstance(value, str) and "=" in text:
+                text = redact_overrides_text(text, secrets)  # "host=x password=y"
+            emit(path, text)
 
     walk(root, [])
     return result
 
 
 def flatten_config(cfg, sep: str = ".", *, max_value_length: int = MAX_VALUE_LENGTH,
-                   artifact_path: str = DEFAULT_CONFIG_ARTIFACT) -> dict[str, str]:
+                   artifact_path: str = DEFAULT_CONFIG_ARTIFACT, redact=None) -> dict[str, str]:
     """Flatten a nested config into ``{dotted.key: text}`` params MLflow accepts.
 
     ``{"model": {"lr": 0.1, "layers": [64, 32]}, "cuda:0": True}`` ->
     ``{"model.lr": "0.1", "model.layers": "64,32", "cuda_-3A0": "True"}``.
     Keys are escaped reversibly (:func:`mlflow_sweep_plugin.tracking.keys.split_key`
     gives the original path back); values longer than ``max_value_length`` end with a
-    ``...[truncated: ...; full value in artifact <artifact_path>]`` marker.
+    ``...[truncated: ...; full value in artifact <artifact_path>]`` marker. Keys that
+    look like credentials are ``***`` (``redact``: see :mod:`.redact`; ``()`` turns it
+    off).
     """
     return flatten_config_details(cfg, sep, max_value_length=max_value_length,
-                                  artifact_path=artifact_path).params
+                                  artifact_path=artifact_path, redact=redact).params
 
 
 def to_plain(obj):
@@ -168,9 +183,10 @@ def to_plain(obj):
     return str(value)
 
 
-def config_yaml(cfg) -> str:
-    """The whole config as YAML (the artifact truncated params point to)."""
+def config_yaml(cfg, redact=()) -> str:
+    """The whole config as YAML (the artifact truncated params point to); secrets as
+    ``***`` when ``redact`` asks for it (:func:`log_config` does by default)."""
     import yaml
 
-    return yaml.safe_dump(to_plain(cfg), sort_keys=False, allow_unicode=True,
-                          default_flow_style=False)
+    return yaml.safe_dump(redact_data(to_plain(cfg), redactor(redact)), sort_keys=False,
+                          allow_unicode=True, default_flow_style=False)

@@ -6,6 +6,10 @@ the batch went in. :func:`log_config` reads the run's params once, refuses a cha
 before logging anything (naming the key, the old and the new value), skips what is
 already there, and sends the rest with ``log_batch`` (100 params per request): a
 fresh 1000-key config costs 1 + 10 requests instead of 1000.
+
+Secrets are not params: keys that look like credentials (``password``, ``token``,
+``api_key``, ...; see :mod:`.redact`) are logged as ``***`` and are ``***`` in the
+config YAML artifact too.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import tempfile
 from ..errors import SweepError
 from .flatten import DEFAULT_CONFIG_ARTIFACT, MAX_VALUE_LENGTH, config_yaml, flatten_config_details
 from .keys import metric_name, shorten
+from .redact import redactor
 from .sink import resolve_sink
 
 
@@ -73,7 +78,7 @@ def log_text_artifact(sink, text: str, artifact_file: str) -> None:
 
 def log_config(cfg, prefix: str | None = None, run_id: str | None = None, *, sep: str = ".",
                config_artifact: bool | None = None,
-               max_value_length: int = MAX_VALUE_LENGTH, client=None) -> dict[str, str]:
+               max_value_length: int = MAX_VALUE_LENGTH, client=None, redact=None) -> dict[str, str]:
     """Flatten ``cfg`` (see :func:`flatten_config`) and log it as params of the run.
 
     - ``prefix``: put every key under it (``prefix="SVGD"`` -> ``SVGD.n_particles``).
@@ -86,12 +91,19 @@ def log_config(cfg, prefix: str | None = None, run_id: str | None = None, *, sep
       list item contains a comma); truncated values name that artifact.
     - ``client``: the ``MlflowClient`` to log ``run_id`` through (a store other than
       MLflow's current tracking URI).
+    - ``redact``: keys whose last segment looks like a credential (``password``,
+      ``pass``, ``passwd``, ``secret``, ``token``, ``api_key``, ``apikey``,
+      ``access_key``, ``private_key``, ``secret_key``, ``credentials``; case-insensitive,
+      also as a suffix: ``db_password``) are logged as ``***`` and never written to the
+      YAML artifact. Default ``None``: that list; a list of names or ``fnmatch``
+      patterns extends it (``redact=("hf_*",)``); ``redact=()`` turns it off.
 
     Returns the params (flattened keys and the text logged).
     """
     artifact = config_artifact_path(prefix)
+    secrets = redactor(redact)
     flat = flatten_config_details(cfg, sep, max_value_length=max_value_length,
-                                  artifact_path=artifact)
+                                  artifact_path=artifact, redact=secrets if secrets else ())
     params = flat.params
     if prefix:
         head = metric_name([prefix])
@@ -99,5 +111,5 @@ def log_config(cfg, prefix: str | None = None, run_id: str | None = None, *, sep
     sink = resolve_sink(run_id, client)
     log_params_checked(sink, params)
     if config_artifact or (config_artifact is None and not flat.complete):
-        log_text_artifact(sink, config_yaml(cfg), artifact)
+        log_text_artifact(sink, config_yaml(cfg, redact=secrets if secrets else ()), artifact)
     return params
