@@ -21,11 +21,11 @@ are read with ``allow_pickle=False`` (an object array is bad input).
 
 from __future__ import annotations
 
-import json
 import math
 from numbers import Real
 
 from mlflow_sweep_plugin.errors import BadArtifact
+from mlflow_sweep_plugin.parsers.checks import floating
 
 METRICS_PATTERN = "metrics.yaml"
 PARTICLES_PATTERN = "{learner}/particles.npz"
@@ -44,14 +44,6 @@ def particles_path(learner: str) -> str:
 
 
 # ---------------------------------------------------------------- metrics.yaml
-
-
-def _number(value, where: str):
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise BadArtifact(f"{where}: expected a number, got {json.dumps(value, default=str)[:60]}")
-    return float(value)
 
 
 def reported_metrics(content) -> dict[str, dict]:
@@ -75,7 +67,7 @@ def reported_metrics(content) -> dict[str, dict]:
         for name, value in metrics.items():
             if not isinstance(name, str) or name in RESERVED:
                 raise BadArtifact(f"metrics.yaml: {learner}: metric name {name!r} is not allowed")
-            rec[name] = _number(value, f"metrics.yaml: {learner}.{name}")
+            rec[name] = floating(value, f"metrics.yaml: {learner}.{name}")
         out[learner] = rec
     return out
 

@@ -10,68 +10,44 @@ input and raises :class:`~mlflow_sweep_plugin.BadArtifact` with the reason.
 from __future__ import annotations
 
 import json
-from numbers import Real
 
 from mlflow_sweep_plugin.errors import BadArtifact
+from mlflow_sweep_plugin.parsers.checks import integer, mapping, number, show
 
 PATTERN = "layer_{layer}/cluster_summary.json"
 PARSER_VERSION = "1"
 
 
-def _number(value, where: str, *, allow_none: bool = True):
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise BadArtifact(f"{where}: expected a number, got {json.dumps(value)[:60]}")
-    return value
-
-
-def _int(value, where: str, *, allow_none: bool = True):
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        raise BadArtifact(f"{where}: expected an integer, got {json.dumps(value)[:60]}")
-    return value
-
-
-def _mapping(value, where: str) -> dict:
-    if not isinstance(value, dict):
-        raise BadArtifact(f"{where}: expected an object, got {type(value).__name__}")
-    return value
-
-
 def _assignment(section, where: str, prefix_assign: str, prefix_score: str, noise_col: str) -> dict:
-    section = _mapping(section, where)
+    section = mapping(section, where)
     out = {}
-    assignments = _mapping(section.get("assignments", {}) or {}, f"{where}.assignments")
-    scores = _mapping(section.get("scores", {}) or {}, f"{where}.scores")
+    assignments = mapping(section.get("assignments", {}) or {}, f"{where}.assignments")
+    scores = mapping(section.get("scores", {}) or {}, f"{where}.scores")
     for comp, cluster in assignments.items():
-        out[f"{prefix_assign}{comp}"] = _int(cluster, f"{where}.assignments.{comp}")
+        out[f"{prefix_assign}{comp}"] = integer(cluster, f"{where}.assignments.{comp}")
     for comp, score in scores.items():
-        out[f"{prefix_score}{comp}"] = _number(score, f"{where}.scores.{comp}")
+        out[f"{prefix_score}{comp}"] = number(score, f"{where}.scores.{comp}")
     noise = section.get("noise_clusters", [])
     if noise is None:
         noise = []
     if not isinstance(noise, list):
         raise BadArtifact(f"{where}.noise_clusters: expected a list, got {type(noise).__name__}")
-    out[noise_col] = json.dumps([_int(n, f"{where}.noise_clusters", allow_none=False) for n in noise])
+    out[noise_col] = json.dumps([integer(n, f"{where}.noise_clusters", allow_none=False) for n in noise])
     return out
 
 
 def parse_cluster_summary(data, ctx) -> list[dict]:
     """One record per layer: assignments, noise clusters and per-cluster geometry fits."""
-    data = _mapping(data, "top level")
+    data = mapping(data, "top level")
     layer = ctx.captures.get("layer")
     if not isinstance(layer, int):
         raise BadArtifact(f"layer directory {layer!r} is not a layer number")
-    if "layer" in data and _int(data["layer"], "layer") != layer:
+    if "layer" in data and integer(data["layer"], "layer") != layer:
         raise BadArtifact(f"file says layer {data['layer']!r} but its path says layer {layer}")
 
     rec: dict = {"layer": layer}
     ecr = data.get("energy_contrast_ratio")
-    rec["energy_contrast_ratio"] = _number(ecr, "energy_contrast_ratio")
+    rec["energy_contrast_ratio"] = number(ecr, "energy_contrast_ratio")
 
     if "component_assignment" in data and data["component_assignment"] is not None:
         rec.update(_assignment(data["component_assignment"], "component_assignment",
@@ -82,7 +58,7 @@ def parse_cluster_summary(data, ctx) -> list[dict]:
                                "refined_assignments_", "refined_assignment_scores_",
                                "refined_noise_clusters"))
 
-    fits = _mapping(data.get("geometry_fits", {}) or {}, "geometry_fits")
+    fits = mapping(data.get("geometry_fits", {}) or {}, "geometry_fits")
     for cluster_id, fit in fits.items():
         try:
             n = int(cluster_id)
@@ -90,16 +66,16 @@ def parse_cluster_summary(data, ctx) -> list[dict]:
             raise BadArtifact(f"geometry_fits: cluster id {cluster_id!r} is not an integer") from None
         if fit is None:
             continue
-        fit = _mapping(fit, f"geometry_fits.{cluster_id}")
+        fit = mapping(fit, f"geometry_fits.{cluster_id}")
         where = f"geometry_fits.{cluster_id}"
         best = fit.get("best_geometry")
         if best is not None and not isinstance(best, str):
-            raise BadArtifact(f"{where}.best_geometry: expected a string, got {json.dumps(best)[:60]}")
+            raise BadArtifact(f"{where}.best_geometry: expected a string, got {show(best)}")
         rec[f"cluster_{n}_best_geometry"] = best
-        rec[f"cluster_{n}_best_optimal_distance"] = _number(
+        rec[f"cluster_{n}_best_optimal_distance"] = number(
             fit.get("best_optimal_distance"), f"{where}.best_optimal_distance")
-        distances = _mapping(fit.get("distances", {}) or {}, f"{where}.distances")
+        distances = mapping(fit.get("distances", {}) or {}, f"{where}.distances")
         for geometry, dist in distances.items():
-            value = _number(dist, f"{where}.distances.{geometry}")
+            value = number(dist, f"{where}.distances.{geometry}")
             rec[f"cluster_{n}_{geometry}_dist"] = value
     return [rec]

@@ -18,8 +18,8 @@ from __future__ import annotations
 import json
 
 from mlflow_sweep_plugin.errors import BadArtifact
+from mlflow_sweep_plugin.parsers.checks import floating, integer, mapping, section, show, text
 
-from .cluster_summary import _int, _number  # the same checks and messages as cluster summaries
 from .hamming_metrics import cluster_balance, separation_quality
 
 PATTERN = "summary/metrics_summary.json"
@@ -34,43 +34,19 @@ COLUMNS = ("method", "layer", "component", "matrix", "seed", "k", "feature_idx",
            "total_inertia", "cluster_balance", "cluster_sizes", "n_iter", "converged")
 
 
-def _show(value) -> str:
-    return json.dumps(value, default=str)[:60]
-
-
-def _float(value, where: str):
-    number = _number(value, where)
-    return None if number is None else float(number)
-
-
-def _text(value, where: str):
-    if value is None or isinstance(value, str):
-        return value
-    raise BadArtifact(f"{where}: expected text, got {_show(value)}")
-
-
-def _section(data: dict, name: str) -> dict:
-    if name not in data:
-        raise BadArtifact(f"missing section {name!r}")
-    if not isinstance(data[name], (dict, list)):
-        raise BadArtifact(f"{name}: expected an object, got {type(data[name]).__name__}")
-    return data[name]
-
-
 def execution_record(execution, where: str) -> dict:
     """The per-execution columns of one ``executions`` entry."""
-    if not isinstance(execution, dict):
-        raise BadArtifact(f"{where}: expected an object, got {type(execution).__name__}")
-    rec = {name: _int(execution.get(name), f"{where}.{name}") for name in INT_FIELDS}
-    rec.update({name: _float(execution.get(name), f"{where}.{name}") for name in FLOAT_FIELDS})
+    mapping(execution, where)
+    rec = {name: integer(execution.get(name), f"{where}.{name}") for name in INT_FIELDS}
+    rec.update({name: floating(execution.get(name), f"{where}.{name}") for name in FLOAT_FIELDS})
     lo, hi = rec["min_hamming"], rec["max_hamming"]
     rec["hamming_range"] = hi - lo if lo is not None and hi is not None else None
     rec["separation_quality"] = separation_quality(rec["separation_ratio"])
     sizes = execution.get("cluster_sizes")
     if sizes is not None:
         if not isinstance(sizes, list):
-            raise BadArtifact(f"{where}.cluster_sizes: expected a list, got {_show(sizes)}")
-        sizes = [_int(s, f"{where}.cluster_sizes") for s in sizes]
+            raise BadArtifact(f"{where}.cluster_sizes: expected a list, got {show(sizes)}")
+        sizes = [integer(s, f"{where}.cluster_sizes") for s in sizes]
         if any(s is None or s < 0 for s in sizes):
             raise BadArtifact(f"{where}.cluster_sizes: sizes must be non-negative integers")
         rec["cluster_balance"] = cluster_balance(sizes)
@@ -79,27 +55,25 @@ def execution_record(execution, where: str) -> dict:
         rec["cluster_balance"] = rec["cluster_sizes"] = None
     converged = execution.get("converged")
     if converged is not None and not isinstance(converged, bool):
-        raise BadArtifact(f"{where}.converged: expected true or false, got {_show(converged)}")
+        raise BadArtifact(f"{where}.converged: expected true or false, got {show(converged)}")
     rec["converged"] = converged
     return rec
 
 
 def hamming_records(data) -> list[dict]:
     """All records of one loaded ``metrics_summary.json``, in file order."""
-    if not isinstance(data, dict):
-        raise BadArtifact(f"top level: expected an object, got {type(data).__name__}")
-    matrix = _section(data, "matrix")
-    config = _section(data, "config")
-    executions = _section(data, "executions")
+    mapping(data, "top level")
+    matrix, config, executions = (section(data, name, types=(dict, list))
+                                  for name in ("matrix", "config", "executions"))
     if not isinstance(matrix, dict) or not isinstance(config, dict):
         raise BadArtifact("matrix and config must be objects")
     if not isinstance(executions, list):
         raise BadArtifact(f"executions: expected a list, got {type(executions).__name__}")
     common = {
-        "method": _text(config.get("method"), "config.method"),
-        "layer": _int(config.get("layer"), "config.layer"),
-        "component": _text(config.get("component"), "config.component"),
-        "matrix": _text(matrix.get("name"), "matrix.name"),
+        "method": text(config.get("method"), "config.method"),
+        "layer": integer(config.get("layer"), "config.layer"),
+        "component": text(config.get("component"), "config.component"),
+        "matrix": text(matrix.get("name"), "matrix.name"),
     }
     records = []
     for i, execution in enumerate(executions):

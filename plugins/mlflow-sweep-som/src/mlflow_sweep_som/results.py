@@ -11,10 +11,8 @@ the per-run statistics above summarise it.
 
 from __future__ import annotations
 
-import json
-from numbers import Real
-
 from mlflow_sweep_plugin.errors import BadArtifact
+from mlflow_sweep_plugin.parsers.checks import mapping, number, section
 
 PATTERN = "results/som_results.json"
 PARSER_VERSION = "1"
@@ -32,38 +30,12 @@ DERIVED = ("som_grid_size", "cluster_size_variance")
 _SCALARS = (str, int, float, bool, type(None))
 
 
-def _show(value) -> str:
-    return json.dumps(value, default=str)[:60]
-
-
-def _number(value, where: str, integer: bool = False):
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise BadArtifact(f"{where}: expected a number, got {_show(value)}")
-    if integer:
-        if isinstance(value, float):
-            if not value.is_integer():
-                raise BadArtifact(f"{where}: expected an integer, got {_show(value)}")
-            return int(value)
-    return value
-
-
-def _section(data: dict, name: str) -> dict:
-    if name not in data:
-        raise BadArtifact(f"missing section {name!r}")
-    section = data[name]
-    if not isinstance(section, dict):
-        raise BadArtifact(f"{name}: expected an object, got {type(section).__name__}")
-    return section
-
-
-def _stats(section: dict, name: str, known: tuple) -> dict:
+def _stats(fields: dict, name: str, known: tuple) -> dict:
     out = {}
-    for key, value in section.items():
+    for key, value in fields.items():
         where = f"{name}.{key}"
         if key in known or key in INT_FIELDS:
-            out[key] = _number(value, where, integer=key in INT_FIELDS)
+            out[key] = number(value, where, integer=key in INT_FIELDS)
         elif isinstance(value, _SCALARS):
             out[key] = value
         else:
@@ -71,39 +43,36 @@ def _stats(section: dict, name: str, known: tuple) -> dict:
     return out
 
 
-def _config(section: dict) -> dict:
+def _config(config: dict) -> dict:
     from mlflow_sweep_plugin.parsers.generic import flatten_record
 
     for key in ("x_dim", "y_dim", "num_iterations"):
-        if key in section:
-            value = _number(section[key], f"config.{key}", integer=True)
+        if key in config:
+            value = number(config[key], f"config.{key}", integer=True)
             if value is not None and value < 1:
                 raise BadArtifact(f"config.{key}: must be positive, got {value}")
     for key in ("learning_rate", "sigma"):
-        if key in section:
-            _number(section[key], f"config.{key}")
-    return flatten_record(section, prefix="config")
+        if key in config:
+            number(config[key], f"config.{key}")
+    return flatten_record(config, prefix="config")
 
 
 def _clusters(value) -> None:
     if value is None:
         return
-    if not isinstance(value, dict):
-        raise BadArtifact(f"clusters: expected an object, got {type(value).__name__}")
-    for key, cluster in value.items():
+    for key, cluster in mapping(value, "clusters").items():
         parts = key.split(",") if isinstance(key, str) else []
         if len(parts) != 2 or not all(p.strip().lstrip("-").isdigit() for p in parts):
             raise BadArtifact(f"clusters: key {key!r} is not 'row,col'")
         if not isinstance(cluster, dict):
             raise BadArtifact(f"clusters.{key}: expected an object")
-        _number(cluster.get("size"), f"clusters.{key}.size", integer=True)
+        number(cluster.get("size"), f"clusters.{key}.size", integer=True)
 
 
 def som_record(data) -> dict:
     """The export record of one loaded ``som_results.json``."""
-    if not isinstance(data, dict):
-        raise BadArtifact(f"top level: expected an object, got {type(data).__name__}")
-    config, training, stats = (_section(data, name) for name in SECTIONS)
+    mapping(data, "top level")
+    config, training, stats = (section(data, name) for name in SECTIONS)
     record = _stats(training, "training_stats", TRAINING_FIELDS)
     data_stats = _stats(stats, "data_stats", DATA_FIELDS)
     clash = sorted(set(record) & set(data_stats) | (set(record) | set(data_stats)) & set(DERIVED))
