@@ -1,0 +1,224 @@
+"""What each column of an export table is: run field, param, capture, record key, metric.
+
+The export's table (README, "The table") is laid out as: the run fields (``run_id``,
+``run_name``, ``start_time``, ``end_time``, ``status``), one column per param (bare name,
+``params.<name>`` on a collision; sorted), the run metrics (``metrics.<key>``; sorted),
+then the records' columns (pattern captures first, then the rest). The report reads the
+roles back from that layout:
+
+- **params**: every ``params.*`` column, and the columns between the run fields and the
+  first ``metrics.*`` column (or, without metrics, the first capture). With neither, the
+  leading text columns that are constant within every run and in the export's sorted
+  order (give ``params=`` to be exact).
+- **captures**: the pattern captures (``layer``, ``learner``, ...) -- passed in by the
+  caller, who knows the parsers' patterns (:func:`capture_names`).
+- **record keys**: integer or text record columns that tell one run's records apart
+  when the captures do not (the Hamming summary's ``seed`` and ``k``): they vary within a
+  run, take no more values over the whole table than a run has records, and together
+  make each record of a run unique (the same idea as ``flatten_artifacts`` naming).
+- **echoes**: numeric record columns that repeat a param (``config.x_dim`` beside the
+  param ``x_dim``); not metrics.
+- **flattened**: run metrics that copy a record's field under its captures or keys
+  (``metrics.layer_0.energy_contrast_ratio``, ``metrics.SVGD.eshd`` beside the record
+  column ``eshd``, as ``flatten_artifacts`` and the loggers write them), and run metrics
+  equal to a record column of the same name (``metrics.quantization_error``); not metrics.
+- **metrics**: the remaining numeric (not boolean) columns.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+RUN_FIELDS = ("run_id", "run_name", "start_time", "end_time", "status")
+TAG_PREFIX = "tags."
+ROLE_COLUMN = "tags.mlflow_sweep.role"
+SUPERSEDED_COLUMN = "tags.mlflow_sweep.superseded_by"
+
+_CAPTURE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::path)?\}")
+_NUM = re.compile(r"(\d+)")
+_SEED = re.compile(r"^(seed|random_seed)$|\.seed$|^seed_", re.I)
+
+
+def capture_names(patterns) -> list[str]:
+    """The ``{name}`` captures of artifact path patterns, in first-seen order."""
+    out: list[str] = []
+    for pattern in patterns:
+        for name in _CAPTURE.findall(str(pattern)):
+            if name not in out:
+                out.append(name)
+    return out
+
+
+def natural_key(name: str):
+    """``cluster_2`` before ``cluster_10`` (the export's column order)."""
+    return [(0, int(t), "") if t.isdigit() else (1, 0, t) for t in _NUM.split(str(name)) if t]
+
+
+def bare_name(column: str) -> str:
+    """``params.seed`` -> ``seed`` (the name a param was logged under)."""
+    return column[len("params."):] if column.startswith("params.") else column
+
+
+def is_seed_name(column: str) -> bool:
+    """``seed``, ``random_seed``, ``*.seed`` or ``seed_*`` (case-insensitive)."""
+    return bool(_SEED.search(bare_name(column)))
+
+
+@dataclass
+class Roles:
+    """The columns of a table by role (each list in table order)."""
+
+    run_fields: list = field(default_factory=list)
+    params: list = field(default_factory=list)
+    captures: list = field(default_factory=list)
+    keys: list = field(default_factory=list)
+    echoes: list = field(default_factory=list)
+    flattened: list = field(default_factory=list)
+    metrics: list = field(default_factory=list)
+
+    @property
+    def factors(self) -> list:
+        return self.params + self.captures + self.keys
+
+
+def _is_text_column(series) -> bool:
+    import pandas as pd
+
+    if isinstance(series.dtype, pd.StringDtype):
+        return bool(series.notna().any())
+    if series.dtype != object:
+        return False
+    values = series.dropna()
+    return bool(len(values)) and bool(values.map(type).eq(str).all())
+
+
+def _is_numeric(series) -> bool:
+    import pandas as pd
+
+    return (pd.api.types.is_numeric_dtype(series.dtype)
+            and not pd.api.types.is_bool_dtype(series.dtype))
+
+
+def infer_params(df, captures=()) -> list[str]:
+    """The param columns of an export table (see the module docstring)."""
+    cols = list(df.columns)
+    explicit = [c for c in cols if c.startswith("params.")]
+    start = 0
+    while start < len(cols) and cols[start] in RUN_FIELDS:
+        start += 1
+    rest = cols[start:]
+    stop = next((i for i, c in enumerate(rest) if c.startswith("metrics.")), None)
+    if stop is None:
+        stop = next((i for i, c in enumerate(rest) if c in captures), None)
+    if stop is not None:
+        block = rest[:stop]
+    else:  # no metrics, no captures: the leading sorted text columns constant per run
+        block, previous = [], None
+        per_run = df.groupby("run_id", sort=False, dropna=False) if "run_id" in df.columns else None
+        for c in rest:
+            if c.startswith(TAG_PREFIX) or not _is_text_column(df[c]):
+                break
+            if previous is not None and natural_key(c) < natural_key(previous):
+                break
+            if per_run is not None and (per_run[c].nunique(dropna=False) > 1).any():
+                break
+            block.append(c)
+            previous = c
+    out = [c for c in block if not c.startswith(TAG_PREFIX)]
+    out += [c for c in explicit if c not in out]
+    return [c for c in cols if c in out]
+
+
+def infer_keys(df, exclude: set, captures=()) -> list[str]:
+    """Record columns that tell a run's records apart (beyond the captures)."""
+    import pandas as pd
+
+    if "run_id" not in df.columns or not len(df):
+        return []
+    base = ["run_id"] + [c for c in captures if c in df.columns]
+    sizes = df.groupby(base, sort=False, dropna=False).size()
+    if (sizes <= 1).all():
+        return []
+    max_records = int(sizes.max())
+    multi = df.groupby(base, sort=False, dropna=False)["run_id"].transform("size") > 1
+    sub = df[multi.to_numpy()]
+    candidates = []
+    for c in df.columns:
+        if c in exclude or c.startswith(("metrics.", TAG_PREFIX)):
+            continue
+        s = sub[c]
+        integer = pd.api.types.is_integer_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype)
+        if not (integer or _is_text_column(s)):
+            continue
+        n_all = df[c].nunique(dropna=True)
+        if n_all < 2 or n_all > max_records:
+            continue
+        if not (sub.groupby(base, sort=False, dropna=False)[c].nunique(dropna=False) > 1).any():
+            continue
+        candidates.append((not is_seed_name(c), not integer, n_all, natural_key(c), c))
+    chosen: list[str] = []
+    target = len(sub)
+    current = sub.groupby(base, sort=False, dropna=False).ngroups
+    for *_, c in sorted(candidates):
+        n = sub.groupby(base + chosen + [c], sort=False, dropna=False).ngroups
+        if n > current:
+            chosen.append(c)
+            current = n
+            if current == target:
+                return [c for c in df.columns if c in chosen]
+    return []
+
+
+def _numeric_values(series):
+    import pandas as pd
+
+    return pd.to_numeric(series, errors="coerce")
+
+
+def infer_echoes(df, params, candidates) -> list[str]:
+    """Numeric columns that repeat a param's value (``config.x_dim`` beside ``x_dim``)."""
+    import numpy as np
+
+    names = {bare_name(p): p for p in params}
+    out = []
+    for c in candidates:
+        tail = [n for n in names if c == n or c.endswith("." + n)]
+        for n in tail:
+            a = _numeric_values(df[c]).to_numpy(dtype=float, na_value=np.nan)
+            b = _numeric_values(df[names[n]]).to_numpy(dtype=float, na_value=np.nan)
+            both = ~np.isnan(a) & ~np.isnan(b)
+            if both.any() and np.array_equal(a[both], b[both]) and not (np.isnan(b) & ~np.isnan(a)).any():
+                out.append(c)
+                break
+    return out
+
+
+def _same_values(a, b) -> bool:
+    """Equal wherever both are present (NaN equals NaN), and present together."""
+    import numpy as np
+
+    x = _numeric_values(a).to_numpy(dtype=float, na_value=np.nan)
+    y = _numeric_values(b).to_numpy(dtype=float, na_value=np.nan)
+    return bool(np.array_equal(x, y, equal_nan=True))
+
+
+def infer_roles(df, params=None, captures=None) -> Roles:
+    """Every column's role; ``params`` / ``captures`` override the inference."""
+    cols = list(df.columns)
+    captures = [c for c in (captures or ()) if c in cols]
+    run_fields = [c for c in cols if c in RUN_FIELDS or c.startswith(TAG_PREFIX)]
+    params = [c for c in (infer_params(df, captures) if params is None else params)
+              if c in cols and c not in captures]
+    taken = set(run_fields) | set(params) | set(captures)
+    keys = infer_keys(df, taken, captures)
+    taken |= set(keys)
+    numeric = [c for c in cols if c not in taken and _is_numeric(df[c])]
+    echoes = infer_echoes(df, params, [c for c in numeric if not c.startswith("metrics.")])
+    record_metrics = {c for c in numeric if not c.startswith("metrics.") and c not in echoes}
+    flattened = [c for c in numeric if c.startswith("metrics.") and (
+        ("." in c[len("metrics."):] and c.rsplit(".", 1)[1] in record_metrics)
+        or (c[len("metrics."):] in record_metrics and _same_values(df[c], df[c[len("metrics."):]])))]
+    metrics = [c for c in numeric if c not in echoes and c not in flattened]
+    return Roles(run_fields=run_fields, params=params, captures=captures, keys=keys,
+                 echoes=echoes, flattened=flattened, metrics=metrics)
