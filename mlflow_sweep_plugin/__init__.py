@@ -17,6 +17,9 @@ _API = {
     "SweepError": "mlflow_sweep_plugin.errors",
     "hookimpl": "mlflow_sweep_plugin.hookspecs",
     "hookspec": "mlflow_sweep_plugin.hookspecs",
+    "ParserRegister": "mlflow_sweep_plugin.hookspecs",
+    "DemoRegister": "mlflow_sweep_plugin.hookspecs",
+    "LoggerRegister": "mlflow_sweep_plugin.hookspecs",
     "Parser": "mlflow_sweep_plugin.parsers",
     "ParseContext": "mlflow_sweep_plugin.parsers",
     "export_sweep": "mlflow_sweep_plugin.export",
@@ -42,27 +45,15 @@ _API = {
 __all__ = sorted(_API) + ["__version__"]
 
 
-def lazy_api(package: str, namespace: dict, api: dict):
-    """``(__getattr__, __dir__)`` (PEP 562) for ``package`` whose ``api`` maps public names
-    to the (absolute or ``.relative``) module defining them; resolved values are cached in
-    ``namespace`` (the package's ``globals()``). The reference plugins use it too, so a
-    package that must import cheaply keeps only its name table. Defined here, not in a
-    module of its own, because this file is on every ``import mlflow``'s path."""
-    names = sorted(api) + ["__version__"]
-
-    def __getattr__(name: str):
-        try:
-            module = api[name]
-        except KeyError:
-            raise AttributeError(f"module {package!r} has no attribute {name!r}") from None
-        value = getattr(importlib.import_module(module, package), name)
-        namespace[name] = value
-        return value
-
-    def __dir__():
-        return names
-
-    return __getattr__, __dir__
+def __getattr__(name: str):
+    try:
+        module = _API[name]
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # resolved once
+    return value
 
 
-__getattr__, __dir__ = lazy_api(__name__, globals(), _API)
+def __dir__():
+    return __all__

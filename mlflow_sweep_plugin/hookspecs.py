@@ -14,11 +14,25 @@ and is then found by ``mlflow-sweep export``, ``mlflow sweep-export``,
 
 All hooks share the prefix ``sweep_``; the pluggy project name is ``mlflow_sweep``.
 Hook functions may declare only the arguments they use (pluggy passes by name).
+
+Every hook receives one ``register`` callback, typed by a :class:`typing.Protocol` below
+(as tox's ``ToxEnvRegister``), so a plugin's hook can be checked by a type checker::
+
+    from mlflow_sweep_plugin.hookspecs import ParserRegister, hookimpl
+
+    @hookimpl
+    def sweep_register_parsers(register: ParserRegister) -> None:
+        register("scores", "eval/{split}/scores.json", parse_scores, version="1")
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Protocol
+
 import pluggy
+
+if TYPE_CHECKING:
+    from .parsers import ParseContext
 
 PROJECT_NAME = "mlflow_sweep"
 
@@ -26,12 +40,38 @@ hookspec = pluggy.HookspecMarker(PROJECT_NAME)
 hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 
 
+class ParserRegister(Protocol):
+    """``register`` of :func:`sweep_register_parsers`: one call per parser (the arguments
+    are described there). A second parser of the same ``name`` replaces the first, with
+    a warning."""
+
+    def __call__(self, name: str, pattern: str,
+                 parse: Callable[[Any, ParseContext], Iterable[Mapping[str, Any]]], *,
+                 version: str | int = "1", loader: str | Callable[[bytes], Any] | None = None,
+                 description: str = "") -> None: ...
+
+
+class DemoRegister(Protocol):
+    """``register`` of :func:`sweep_register_demos`: one call per demo sweep (the name and
+    the function are passed by position)."""
+
+    def __call__(self, name: str, log_sweep: Callable[[str, int, int], None], /, *,
+                 description: str = "") -> None: ...
+
+
+class LoggerRegister(Protocol):
+    """``register`` of :func:`sweep_register_loggers`: one call per kind of result (the
+    kind and ``log(result, run, **options)`` are passed by position)."""
+
+    def __call__(self, kind: str, log: Callable[..., Any], /, *, description: str = "") -> None: ...
+
+
 @hookspec
-def sweep_register_parsers(register):
+def sweep_register_parsers(register: ParserRegister) -> None:
     """Register the artifact parsers this plugin provides.
 
     Called once per plugin manager, when the parsers are first needed. Call
-    ``register`` once per parser::
+    ``register`` (a :class:`ParserRegister`) once per parser::
 
         register(name, pattern, parse, *, version="1", loader=None, description="")
 
@@ -50,6 +90,8 @@ def sweep_register_parsers(register):
       (lists and dicts are written as JSON strings). Raise
       :class:`mlflow_sweep_plugin.BadArtifact` (or any exception) for malformed input:
       the file then yields no row and a warning naming the run and the path is shown.
+      :mod:`mlflow_sweep_plugin.parsers.checks` has the usual checks (``number``,
+      ``integer``, ``text``, ``mapping``, ``section``), raising it with the reason.
     - ``version``: bump it when the parser's output changes, so cached rows are re-read.
     - ``loader``: ``"json"`` (bare ``NaN``/``Infinity`` accepted), ``"yaml"`` (safe
       loader), ``"npz"`` (``numpy.load`` with ``allow_pickle=False``), ``"text"``,
@@ -58,10 +100,10 @@ def sweep_register_parsers(register):
 
 
 @hookspec
-def sweep_register_demos(register):
+def sweep_register_demos(register: DemoRegister) -> None:
     """Register demo sweeps for ``mlflow-sweep demo``.
 
-    Call ``register(name, log_sweep, description="")`` where
+    Call ``register(name, log_sweep, *, description="")`` (a :class:`DemoRegister`) where
     ``log_sweep(experiment_name: str, n_runs: int, seed: int) -> None`` logs a small,
     realistic sweep of this plugin's kind into the current tracking store (the
     tracking URI is already set). ``mlflow-sweep demo --kind NAME`` runs it and exports
@@ -70,12 +112,13 @@ def sweep_register_demos(register):
 
 
 @hookspec
-def sweep_register_loggers(register):
+def sweep_register_loggers(register: LoggerRegister) -> None:
     """Register how this plugin's kind of result is logged to MLflow.
 
-    Call ``register(kind, log, description="")`` once per kind of result. Research
-    code then calls :func:`mlflow_sweep_plugin.log_result` ``(kind, result,
-    run_id=None, **options)``, which calls ``log(result, run, **options)`` with:
+    Call ``register(kind, log, *, description="")`` (a :class:`LoggerRegister`) once per
+    kind of result. Research code then calls :func:`mlflow_sweep_plugin.log_result`
+    ``(kind, result, run_id=None, **options)``, which calls ``log(result, run, **options)``
+    with:
 
     - ``result``: whatever the job produced (a dict such as ``som_results.json``'s
       content, a results directory, an analyzer object; the plugin decides);

@@ -1,4 +1,4 @@
-"""The plugin manager: built-in plugins, entry-point plugins, guarded loading.
+"""The plugin manager: entry-point plugins, guarded loading.
 
 External plugins are loaded in exactly one place (:func:`load_external_plugins`), one
 entry point at a time, so a plugin that fails to import costs one warning naming it and
@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import os
 import sys
-import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import metadata
 
 import pluggy
@@ -24,29 +23,25 @@ import pluggy
 from . import hookspecs
 from .hookspecs import PROJECT_NAME
 from .parsers import Parser
+from .warning_types import PluginLoadWarning, warn
+
+__all__ = ["PluginInfo", "PluginLoadWarning", "Registered", "SweepPluginManager",
+           "get_plugin_manager", "load_external_plugins", "reset_plugin_manager"]
 
 ENTRY_POINT_GROUP = PROJECT_NAME
 DISABLE_ENV = "MLFLOW_SWEEP_DISABLE_PLUGINS"
 TRACE_ENV = "MLFLOW_SWEEP_TRACE_PLUGINS"
 
-# Modules inside this package that implement hooks (none yet register parsers: the core
-# knows no project's format; the generic parser is created per --artifact option).
-BUILTIN_PLUGINS: tuple[str, ...] = ()
-
-
-class PluginLoadWarning(UserWarning):
-    """A plugin could not be loaded; the others still work."""
-
 
 @dataclass
 class PluginInfo:
+    """One ``mlflow_sweep`` entry point: its distribution and, if it failed, why."""
+
     name: str
     dist: str = ""
     version: str = ""
     module: str = ""
     error: str = ""
-    parsers: list = field(default_factory=list)
-    demos: list = field(default_factory=list)
 
 
 def _disabled() -> set[str]:
@@ -82,12 +77,9 @@ def load_external_plugins(pm: pluggy.PluginManager) -> list[PluginInfo]:
             pm.register(plugin, name=ep.name)
         except Exception as exc:  # noqa: BLE001 - any failure of a third party's import
             info.error = f"{type(exc).__name__}: {exc}"
-            warnings.warn(
-                f"mlflow-sweep: plugin {ep.name!r} ({info.dist or ep.value}) could not be "
-                f"loaded and is skipped: {info.error}",
-                PluginLoadWarning,
-                stacklevel=2,
-            )
+            warn(PluginLoadWarning(
+                f"plugin {ep.name!r} ({info.dist or ep.value}) could not be loaded and is "
+                f"skipped: {info.error}"))
         infos.append(info)
     return infos
 
@@ -111,10 +103,8 @@ class SweepPluginManager:
         if os.environ.get(TRACE_ENV, "").lower() in ("1", "true", "yes", "on"):
             self.pm.trace.root.setwriter(_trace_writer)
             self.pm.enable_tracing()
-        import importlib
-
-        for modname in BUILTIN_PLUGINS:
-            self.pm.register(importlib.import_module(modname), name=modname)
+        # the core registers no hooks itself: it knows no project's format (the generic
+        # parser is made per --artifact option)
         self.external = load_external_plugins(self.pm) if load_entry_points else []
         for i, plugin in enumerate(extra_plugins):
             name = getattr(plugin, "__name__", None) or f"extra-{i}"
@@ -142,12 +132,9 @@ class SweepPluginManager:
             def register(*args, _label=label, _version=version, **kwargs):
                 item = build(*args, plugin=_label, plugin_version=_version, **kwargs)
                 if item.name in collected:
-                    warnings.warn(
-                        f"mlflow-sweep: {hook_name}: {item.name!r} from {_label} replaces the "
-                        f"one from {collected[item.name].plugin}",
-                        PluginLoadWarning,
-                        stacklevel=2,
-                    )
+                    warn(PluginLoadWarning(
+                        f"{hook_name}: {item.name!r} from {_label} replaces the one from "
+                        f"{collected[item.name].plugin}"))
                 collected[item.name] = item
 
             try:
@@ -156,12 +143,8 @@ class SweepPluginManager:
                     hook_name, [p for p in self.pm.get_plugins() if p is not impl.plugin]
                 )(register=register)
             except Exception as exc:  # noqa: BLE001 - a plugin's bug must not stop the others
-                warnings.warn(
-                    f"mlflow-sweep: plugin {label!r} failed in {hook_name}: "
-                    f"{type(exc).__name__}: {exc}",
-                    PluginLoadWarning,
-                    stacklevel=2,
-                )
+                warn(PluginLoadWarning(
+                    f"plugin {label!r} failed in {hook_name}: {type(exc).__name__}: {exc}"))
         return collected
 
     @property

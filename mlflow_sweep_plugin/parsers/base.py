@@ -89,9 +89,6 @@ class ParseContext:
     def list(self) -> list[str]:
         return list(self._reader.list()) if self._reader is not None else []
 
-    def exists(self, path: str) -> bool:
-        return path in set(self.list())
-
     def read(self, path: str) -> bytes:
         if self._reader is None:
             raise FileNotFoundError(path)

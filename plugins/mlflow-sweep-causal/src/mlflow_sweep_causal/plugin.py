@@ -1,12 +1,12 @@
 """Hook implementations: what this plugin registers with mlflow-sweep."""
 
-from mlflow_sweep_plugin.hookspecs import hookimpl
+from mlflow_sweep_plugin.hookspecs import DemoRegister, LoggerRegister, ParserRegister, hookimpl
 
 from . import results
 
 
 @hookimpl
-def sweep_register_parsers(register):
+def sweep_register_parsers(register: ParserRegister) -> None:
     register(
         "causal_metrics",
         results.METRICS_PATTERN,
@@ -34,7 +34,7 @@ def sweep_register_parsers(register):
 
 
 @hookimpl
-def sweep_register_demos(register):
+def sweep_register_demos(register: DemoRegister) -> None:
     from .demo import log_demo_sweep
 
     register("causal", log_demo_sweep,
@@ -42,7 +42,7 @@ def sweep_register_demos(register):
 
 
 @hookimpl
-def sweep_register_loggers(register):
+def sweep_register_loggers(register: LoggerRegister) -> None:
     from .tracking import log_causal_result
 
     register("causal", log_causal_result,

@@ -1,13 +1,13 @@
 """Hook implementations: what this plugin registers with mlflow-sweep."""
 
-from mlflow_sweep_plugin.hookspecs import hookimpl
+from mlflow_sweep_plugin.hookspecs import DemoRegister, LoggerRegister, ParserRegister, hookimpl
 
 from . import hamming_summary
 from .cluster_summary import PATTERN, PARSER_VERSION, parse_cluster_summary
 
 
 @hookimpl
-def sweep_register_parsers(register):
+def sweep_register_parsers(register: ParserRegister) -> None:
     register(
         "cluster_summary",
         PATTERN,
@@ -27,7 +27,7 @@ def sweep_register_parsers(register):
 
 
 @hookimpl
-def sweep_register_demos(register):
+def sweep_register_demos(register: DemoRegister) -> None:
     from .demo import log_demo_sweep
 
     register("clustering", log_demo_sweep,
@@ -39,7 +39,7 @@ def sweep_register_demos(register):
 
 
 @hookimpl
-def sweep_register_loggers(register):
+def sweep_register_loggers(register: LoggerRegister) -> None:
     from .hamming_tracking import log_hamming_result
 
     register("hamming", log_hamming_result,

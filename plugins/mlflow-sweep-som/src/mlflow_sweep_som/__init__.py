@@ -4,27 +4,16 @@ Parses ``results/som_results.json`` into one row per run, computes a trained Min
 statistics the way that format defines them, and logs a SOM run (params, metrics,
 results JSON, figures and models organised by type).
 
-Importing the package is cheap (numpy, minisom and mlflow are imported when used).
+numpy, minisom and mlflow are imported by the functions that use them.
 """
 
 from __future__ import annotations
 
-from mlflow_sweep_plugin import lazy_api
+from .results import parse_som_results, som_record
+from .stats import cluster_stats, data_stats, som_config, som_results, winning_neurons
+from .tracking import log_som_run
 
 __version__ = "0.1.0"
 
-_API = {
-    "parse_som_results": ".results",
-    "som_record": ".results",
-    "som_results": ".stats",
-    "som_config": ".stats",
-    "cluster_stats": ".stats",
-    "data_stats": ".stats",
-    "winning_neurons": ".stats",
-    "log_som_run": ".tracking",
-}
-
-__all__ = sorted(_API) + ["__version__"]
-
-
-__getattr__, __dir__ = lazy_api(__name__, globals(), _API)
+__all__ = ["__version__", "cluster_stats", "data_stats", "log_som_run", "parse_som_results",
+           "som_config", "som_record", "som_results", "winning_neurons"]

@@ -1,12 +1,12 @@
 """Hook implementations: what this plugin registers with mlflow-sweep."""
 
-from mlflow_sweep_plugin.hookspecs import hookimpl
+from mlflow_sweep_plugin.hookspecs import DemoRegister, LoggerRegister, ParserRegister, hookimpl
 
 from .results import PARSER_VERSION, PATTERN, parse_som_results
 
 
 @hookimpl
-def sweep_register_parsers(register):
+def sweep_register_parsers(register: ParserRegister) -> None:
     register(
         "som_results",
         PATTERN,
@@ -18,7 +18,7 @@ def sweep_register_parsers(register):
 
 
 @hookimpl
-def sweep_register_demos(register):
+def sweep_register_demos(register: DemoRegister) -> None:
     from .demo import log_demo_sweep
 
     register("som", log_demo_sweep,
@@ -26,7 +26,7 @@ def sweep_register_demos(register):
 
 
 @hookimpl
-def sweep_register_loggers(register):
+def sweep_register_loggers(register: LoggerRegister) -> None:
     from .tracking import log_som_result
 
     register("som", log_som_result,
