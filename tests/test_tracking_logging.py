@@ -19,6 +19,7 @@ from mlflow_sweep_plugin import (
     log_metrics,
 )
 from mlflow_sweep_plugin.testing import artifact_paths
+from mlflow_sweep_plugin.warning_types import SweepWarning
 
 
 @pytest.fixture(scope="module")
@@ -149,7 +150,7 @@ def test_log_metrics_prefix_nested_steps_nonfinite(tracking):
         for step in range(3):
             log_metrics({"eshd": 1.0 + step, "auroc": {"obs": 0.5, "intrv": 0.25}}, prefix="SVGD",
                         step=step)
-        with pytest.warns(UserWarning, match="non-numeric values: Ensemble.label"):
+        with pytest.warns(SweepWarning, match="non-numeric values: Ensemble.label"):
             logged = log_metrics({"eshd": 2, "label": "x", "nan": float("nan"),
                                   "inf": float("inf"), "ok": True}, prefix="Ensemble")
     assert logged == {"Ensemble.eshd": 2.0, "Ensemble.nan": pytest.approx(math.nan, nan_ok=True),
@@ -169,7 +170,7 @@ def test_log_metrics_nonfinite_choices(tracking):
     with mlflow.start_run() as run:
         with pytest.raises(ValueError, match="a=inf"):
             log_metrics({"a": float("inf"), "b": 1}, nonfinite="error")
-        with pytest.warns(UserWarning, match="non-finite values: a=nan"):
+        with pytest.warns(SweepWarning, match="non-finite values: a=nan"):
             log_metrics({"a": float("nan"), "b": 2}, nonfinite="skip")
     assert _run(run.info.run_id).data.metrics == {"b": 2.0}
 

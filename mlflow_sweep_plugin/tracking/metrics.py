@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import math
 import sys
-import warnings
 from numbers import Real
 
+from ..warning_types import warn
 from .flatten import _container
 from .keys import metric_name
 from .sink import now_ms, resolve_sink
@@ -80,11 +80,9 @@ def flatten_metrics(metrics, prefix: str | None = None, sep: str = ".",
     if nonfin and nonfinite == "error":
         raise ValueError(f"non-finite metric values (nonfinite='error'): {', '.join(nonfin)}")
     if skipped:
-        warnings.warn(f"mlflow-sweep: log_metrics skipped non-numeric values: {', '.join(skipped)}",
-                      stacklevel=3)
+        warn(f"log_metrics skipped non-numeric values: {', '.join(skipped)}", stacklevel=3)
     if nonfin:
-        warnings.warn(f"mlflow-sweep: log_metrics skipped non-finite values: {', '.join(nonfin)}",
-                      stacklevel=3)
+        warn(f"log_metrics skipped non-finite values: {', '.join(nonfin)}", stacklevel=3)
     return out
 
 

@@ -23,9 +23,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-import warnings
 
 from ..uri import redact_uri
+from ..warning_types import SweepWarning, warn
 from . import sink as _sink
 from .bound import BoundLogging
 from .reach import describe_error, is_offline_error, probe, quick_http
@@ -34,7 +34,7 @@ from .spool import Spool, spool_root
 STATUS_FINISHED, STATUS_FAILED, STATUS_KILLED = "FINISHED", "FAILED", "KILLED"
 
 
-class SpoolWarning(UserWarning):
+class SpoolWarning(SweepWarning):
     """The tracking store was unreachable; the run is being written to the spool."""
 
 
@@ -137,10 +137,10 @@ class SweepRun(BoundLogging):
         }
         self._spool = Spool.create(self.spool_dir, meta, known_params=self._params)
         what = f"run {run_id}" if run_id else "the run"
-        warnings.warn(
-            f"mlflow-sweep: tracking store {safe} is unreachable ({reason}); {what} goes on "
-            f"and is written to the spool {self._spool.path}. Run `mlflow-sweep sync` when "
-            "the store is back.", SpoolWarning, stacklevel=4)
+        warn(SpoolWarning(
+            f"tracking store {safe} is unreachable ({reason}); {what} goes on and is written "
+            f"to the spool {self._spool.path}. Run `mlflow-sweep sync` when the store is back."),
+            stacklevel=4)
 
     def _leave_fluent(self, status: str) -> None:
         """Take our run off MLflow's active-run stack without waiting for the server."""
