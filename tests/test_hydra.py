@@ -12,7 +12,7 @@ import subprocess
 import sys
 
 
-from mlflow_sweep_plugin.integrations.hydra_jobs import (overrides_as_config, parse_metrics_csv,
+from mlflow_sweep_plugin.integrations.hydra_jobs import (override_params, parse_metrics_csv,
                                                          parse_override, plain_config)
 from mlflow_sweep_plugin.testing import artifact_paths
 
@@ -53,8 +53,16 @@ def test_overrides_and_config():
     assert parse_override("+db.port=3306") == ("db.port", "3306")
     assert parse_override("~db") is None
     assert parse_override("db@backup=mysql") == ("db", "mysql")
-    assert overrides_as_config(["phase1/latent_space=none", "a.b=1e-3", "a.c=x=y"]) == {
-        "phase1/latent_space": "none", "a": {"b": "1e-3", "c": "x=y"}}
+    assert override_params(["phase1/latent_space=none", "a.b=1e-3", "a.c=x=y"]) == {
+        "phase1/latent_space": "none", "a.b": "1e-3", "a.c": "x=y"}
+    # a key that is a prefix of another: both, in either order
+    assert override_params(["db=mysql", "db.port=1"]) == {"db": "mysql", "db.port": "1"}
+    assert override_params(["db.port=1", "db=mysql"]) == {"db.port": "1", "db": "mysql"}
+    assert override_params(["+x=1", "++y=2", "~z", "~w=null", "db.pass=hunter2"]) == {
+        "x": "1", "y": "2", "z": "(deleted)", "w": "(deleted)", "db.pass": "***"}
+    assert override_params(["db.pass=hunter2"], redact=()) == {"db.pass": "hunter2"}
+    assert override_params(["db=mysql", "+db@backup=postgresql"]) == {
+        "db": "mysql", "db_-40backup": "postgresql"}
     cfg = plain_config({"m": {"w": 8, "h": "${m.w}"}, "out": "${hydra:runtime.output_dir}",
                         "missing": "${nope}"})
     assert cfg == {"m": {"w": 8, "h": "${m.w}"}, "out": "${hydra:runtime.output_dir}",
@@ -165,7 +173,11 @@ def _generated_sweep(root: pathlib.Path, marker: pathlib.Path) -> pathlib.Path:
         "model.pt": pickle.dumps(_Boom(marker)), "figures/loss.png": b"\x89PNG\r\n\x1a\n",
         "run.log": "epoch 0\nepoch 1\n", "checkpoints/last.ckpt": b"ckpt"})
     os.symlink(outside, job0 / "linked.txt")  # leads out of the job: never logged
-    _job(sweep, 1, ["lr=0.01"], None, {"run.log": "Traceback: CUDA out of memory\n"})  # crashed early
+    _job(sweep, 1, ["lr=0.01"], None, {"run.log": (  # crashed early: its log ends with the traceback
+        "[2025-11-01 10:00:01,000][__main__][INFO] - epoch 0\n"
+        "[2025-11-01 10:00:02,000][__main__][ERROR] - training failed\n"
+        "Traceback (most recent call last):\n  File \"train.py\", line 9, in main\n    step()\n"
+        "torch.OutOfMemoryError: CUDA out of memory\n")})
     _job(sweep, 2, ["lr=0.001"], good[: good.index("1,19,,0.6")] + "1,19,,0.")  # killed mid-write
     return sweep
 
@@ -181,7 +193,9 @@ def test_import_generated_sweep_with_crashed_jobs_twice(sweep_store, sweep_cli, 
     assert len(parents) == 1 and sorted(children) == ["0", "1", "2"] and len(runs) == 4
     snaps = {k: _snapshot(client, c) for k, c in children.items()}
     assert [snaps[k]["status"] for k in "012"] == ["FINISHED", "FAILED", "FAILED"]
-    assert children["1"].data.tags["mlflow_sweep.error"] == "no facts/metrics.csv"
+    assert children["1"].data.tags["mlflow_sweep.error"] == "torch.OutOfMemoryError: CUDA out of memory"
+    assert children["1"].data.tags["mlflow_sweep.metrics_file"] == "absent"
+    assert children["2"].data.tags["mlflow_sweep.metrics_file"] == "partial"
     assert "partial facts/metrics.csv" in children["2"].data.tags["mlflow_sweep.error"]
     assert snaps["0"]["artifacts"] == [".hydra/config.yaml", ".hydra/hydra.yaml",
                                        ".hydra/overrides.yaml", "cfg.yaml", "facts/metrics.csv",

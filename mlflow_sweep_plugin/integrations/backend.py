@@ -24,6 +24,12 @@ With ``--env-manager local`` the entry point's ``python`` is whatever ``python``
 on ``PATH``. The sweep puts the directory of the interpreter running ``mlflow run`` first
 on the children's ``PATH``, so they use the same Python (and this package) even when the
 virtualenv was not activated.
+
+Talking to the user: status lines through :func:`~mlflow_sweep_plugin.console.say`;
+problems as :class:`~mlflow_sweep_plugin.warning_types.SweepWarning` warnings, printed one
+``mlflow-sweep: warning: ...`` line each while the backend runs
+(:func:`~mlflow_sweep_plugin.console.printing_warnings`, around :meth:`SweepBackend.run`
+and the sweep's thread).
 """
 
 from __future__ import annotations
@@ -38,13 +44,11 @@ import time
 from mlflow.projects.backend.abstract_backend import AbstractBackend
 from mlflow.projects.submitted_run import SubmittedRun
 
+from ..console import printing_warnings
+from ..console import say as _say
+
 POLL_SECONDS = 0.2
 _ENV_LOCK = threading.Lock()
-
-
-def _say(message: str) -> None:
-    sys.stderr.write(f"mlflow-sweep: {message}\n")
-    sys.stderr.flush()
 
 
 @contextlib.contextmanager
@@ -141,6 +145,7 @@ class _SweepRunner:
         self.superseded: dict[str, list[str]] = {}  # point key -> old failed child run ids
         self.final_status: str | None = None
         self.error: str | None = None
+        self.caller_prints_warnings = False  # the caller waits inside printing_warnings()
         self._cancel = threading.Event()
 
     # -- planning (in the caller's thread: errors surface as ExecutionException) --------
@@ -217,6 +222,13 @@ class _SweepRunner:
         self._cancel.set()
 
     def run(self) -> None:
+        # warnings are printed by whoever waits: the ``mlflow run`` command's thread, or
+        # this one (two nested catch_warnings in two threads would undo each other)
+        printing = contextlib.nullcontext() if self.caller_prints_warnings else printing_warnings()
+        with printing:
+            self._run_recorded()
+
+    def _run_recorded(self) -> None:
         try:
             self._run()
         except BaseException as exc:  # noqa: BLE001 - record, end the parent, never hang
@@ -266,7 +278,7 @@ class _SweepRunner:
         self.final_status = finish_parent(
             self.client, self.experiment_id, self.parent_id, self.sweep_id,
             n_children=n_total, n_failed=n_failed, n_skipped=len(self.skipped),
-            exclude_run_ids=exclude, status=status, warn=lambda m: _say(f"warning: {m}"))
+            exclude_run_ids=exclude, status=status)
         _say(f"sweep {self.sweep_name!r} {self.final_status}: {len(ran) - n_failed} finished, "
              f"{n_failed} failed, {len(self.skipped)} skipped (parent run {self.parent_id})")
 
@@ -322,7 +334,7 @@ class _SweepRunner:
         detail = f" (exit code {exit_code})" if exit_code not in (None, 0) else ""
         _say(f"[{child.index}] {_run_name(child.point)}: {status}{detail}")
         if status != "KILLED":
-            flatten_child(child.run_id, client=self.client, warn=lambda m: _say(f"warning: {m}"))
+            flatten_child(child.run_id, client=self.client)
 
 
 def _source_tags(project_uri: str, work_dir: str, entry_point: str) -> dict:
@@ -359,6 +371,22 @@ class SweepBackend(AbstractBackend):
 
     def run(self, project_uri, entry_point, params, version, backend_config, tracking_uri,
             experiment_id):
+        with printing_warnings():
+            runner = self._prepare(project_uri, entry_point, params, version, backend_config,
+                                   tracking_uri, experiment_id)
+            if _called_from_mlflow_run_command():
+                runner.caller_prints_warnings = True
+                submitted = SweepSubmittedRun(runner)
+                self._wait(submitted)
+                return submitted
+        # from mlflow.projects.run: the sweep's thread prints its own warnings (started
+        # after our printing ended, so that the two never undo each other)
+        return SweepSubmittedRun(runner)
+
+    @staticmethod
+    def _prepare(project_uri, entry_point, params, version, backend_config, tracking_uri,
+                 experiment_id) -> "_SweepRunner":
+        """Check the config, plan the grid and create (or reopen) the parent run."""
         from mlflow.exceptions import ExecutionException
         from mlflow.projects.utils import fetch_and_validate_project, load_project
         from mlflow.tracking import MlflowClient
@@ -382,16 +410,22 @@ class SweepBackend(AbstractBackend):
             source_tags=_source_tags(project_uri, work_dir, entry_point))
         runner.plan()
         runner.start_parent()
-        submitted = SweepSubmittedRun(runner)
-        if _called_from_mlflow_run_command():
-            try:
-                ok = submitted.wait()
-            except KeyboardInterrupt:
-                submitted.cancel()
-                raise
-            if not ok:
-                n_failed = sum(1 for c in runner.children if c.status != "FINISHED")
-                reason = runner.error or f"{n_failed} of {len(runner.children) + len(runner.skipped)} grid points failed"
-                raise ExecutionException(f"Sweep {runner.sweep_name!r} (parent run {runner.parent_id}) "
-                                         f"{runner.final_status}: {reason}")
-        return submitted
+        return runner
+
+    @staticmethod
+    def _wait(submitted: "SweepSubmittedRun") -> None:
+        """For the ``mlflow run`` command: wait for the sweep; a failed grid point is an
+        ``ExecutionException`` (``mlflow run`` exits 1)."""
+        from mlflow.exceptions import ExecutionException
+
+        runner = submitted._runner
+        try:
+            ok = submitted.wait()
+        except KeyboardInterrupt:
+            submitted.cancel()
+            raise
+        if not ok:
+            n_failed = sum(1 for c in runner.children if c.status != "FINISHED")
+            reason = runner.error or f"{n_failed} of {len(runner.children) + len(runner.skipped)} grid points failed"
+            raise ExecutionException(f"Sweep {runner.sweep_name!r} (parent run {runner.parent_id}) "
+                                     f"{runner.final_status}: {reason}")

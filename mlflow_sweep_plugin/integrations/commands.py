@@ -19,31 +19,35 @@ import click
                    "copied, never loaded.")
 @click.option("--no-flatten", is_flag=True,
               help="Do not parse the jobs' artifacts into metrics.")
-def import_hydra_command(sweep_dir, experiment_name, tracking_uri, include_models, no_flatten):
+@click.option("--redact", "redact_keys", multiple=True, metavar="NAME",
+              help="Also log config keys named NAME (or matching the pattern, e.g. 'hf_*') as "
+                   "*** (repeatable); password, token, api_key and the like always are.")
+@click.option("--no-redact", is_flag=True,
+              help="Log credential-looking keys (password, token, ...) as they are.")
+def import_hydra_command(sweep_dir, experiment_name, tracking_uri, include_models, no_flatten,
+                         redact_keys, no_redact):
     """Log a Hydra multirun directory that ran without a tracking server.
 
     One parent run for the sweep, one child run per job (overrides and composed config as
     params, facts/metrics.csv as step metrics, the job's files as artifacts), exactly as
-    the Hydra callback would have logged them. A job without facts/metrics.csv, or with a
-    partial one, is logged as FAILED with what it has. Importing again adds only jobs that
-    are not logged yet: nothing is duplicated.
+    the Hydra callback would have logged them. A job is FAILED when its directory says so
+    (the callback's .hydra/job_return.yaml, a traceback its log ends with, a partial
+    facts/metrics.csv); a job without facts/metrics.csv is not a failure (tag
+    mlflow_sweep.metrics_file = absent). Credential-looking keys are logged as ***.
+    Importing again adds only jobs that are not logged yet: nothing is duplicated.
     """
-    from ..cli import _sweep_errors
+    from ..console import printing_warnings, sweep_errors
     from ..export.runs import store_errors
     from ..uri import resolve_tracking_uri
     from .hydra_sweep import import_sweep
 
     uri = resolve_tracking_uri(tracking_uri)
-    n_warnings = [0]
-
-    def warn(message):
-        n_warnings[0] += 1
-        click.echo(f"mlflow-sweep: warning: {message}", err=True)
-
+    redact = () if no_redact else (list(redact_keys) or None)
     try:  # SweepErrors (an unreachable store among them) exit with their codes
-        with _sweep_errors(), store_errors(uri):
+        with sweep_errors(), store_errors(uri), printing_warnings():
             result = import_sweep(sweep_dir, tracking_uri=uri, experiment_name=experiment_name,
-                                  include_models=include_models, flatten=not no_flatten, warn=warn)
+                                  include_models=include_models, flatten=not no_flatten,
+                                  redact=redact)
     except (FileNotFoundError, ValueError) as exc:
         click.echo(f"mlflow-sweep: error: {exc}", err=True)
         sys.exit(2)

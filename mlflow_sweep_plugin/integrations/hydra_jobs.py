@@ -5,7 +5,9 @@ optional ``multirun.yaml`` and one sub-directory per job holding ``.hydra/`` (Hy
 ``config.yaml``, ``overrides.yaml``, ``hydra.yaml``), the job's own ``cfg.yaml``,
 ``facts/metrics.csv`` (PyTorch Lightning CSVLogger layout), ``model.pt``, ``figures/``
 and a log. Both the Hydra callback and ``mlflow-sweep import-hydra`` read jobs through
-this module, so a job logged live and a job imported later give the same run.
+this module, so a job logged live and a job imported later give the same run: the
+callback records how each job ended in its ``.hydra/job_return.yaml`` (Hydra records
+nothing), which the import reads (:func:`job_status`).
 
 Nothing here imports Hydra or MLflow; YAML is read with ``yaml.safe_load`` and model
 files are never opened.
@@ -87,35 +89,65 @@ def find_jobs(sweep_dir: str) -> list[str]:
     return out
 
 
+DELETED = "(deleted)"  # the param value of a deletion override (``~key``)
+
+
 def parse_override(text: str):
     """``"+db.port=3306"`` -> ``("db.port", "3306")``; deletions (``~key``) -> None."""
-    text = str(text).strip()
-    if text.startswith("~") or "=" not in text:
+    parsed = _split_override(text)
+    if parsed is None or parsed[0] == "~":
         return None
-    key, value = text.split("=", 1)
-    key = key.lstrip("+")
+    _op, key, _package, value = parsed
+    return key, value
+
+
+def _split_override(text: str):
+    """``(op, key, package, value)`` of one override as written (``op`` is ``""``,
+    ``"+"``, ``"++"`` or ``"~"``; ``value`` None for ``~key``), or None when it is not one."""
+    text = str(text).strip()
+    op = ""
+    for prefix in ("++", "+", "~"):
+        if text.startswith(prefix):
+            op, text = prefix, text[len(prefix):]
+            break
+    key, sep, value = text.partition("=")
+    if not sep and op != "~":
+        return None
+    key = key.strip()
+    package = None
     if "@" in key:  # group@package=option: the group selection is what varies
-        key = key.split("@", 1)[0]
-    return (key, value) if key else None
+        key, package = key.split("@", 1)
+    if not key:
+        return None
+    return op, key, package, (value if sep else None)
 
 
-def overrides_as_config(overrides) -> dict:
-    """Overrides as a nested mapping (``a.b=1`` -> ``{"a": {"b": "1"}}``), values as
-    written on the command line."""
+def override_params(overrides, redact=None) -> dict:
+    """Each override as one param under its own name, values as written on the command
+    line: ``db=mysql`` -> ``db``, ``db.port=1`` -> ``db.port`` (both, in any order),
+    ``+x=1`` -> ``x``, ``~x`` -> ``x = (deleted)``, ``group@pkg=opt`` -> ``group`` (or
+    ``group@pkg`` escaped when the same group is selected twice). Names are escaped per
+    segment as :func:`~mlflow_sweep_plugin.tracking.keys.join_key` does; keys that look
+    like credentials get ``***`` (``redact``: see :mod:`~mlflow_sweep_plugin.tracking.redact`)."""
+    from ..tracking.keys import join_key
+    from ..tracking.redact import REDACTED, redactor
+
+    secrets = redactor(redact)
+    parsed = [p for p in (_split_override(o) for o in overrides) if p is not None]
+    counts: dict = {}
+    for _op, key, _package, _value in parsed:
+        counts[key] = counts.get(key, 0) + 1
     out: dict = {}
-    for text in overrides:
-        parsed = parse_override(text)
-        if parsed is None:
-            continue
-        key, value = parsed
-        node = out
-        parts = key.split(".")
-        for part in parts[:-1]:
-            nxt = node.get(part)
-            if not isinstance(nxt, dict):
-                nxt = node[part] = {}
-            node = nxt
-        node[parts[-1]] = value
+    for op, key, package, value in parsed:
+        path = key.split(".")
+        if package is not None and counts[key] > 1:
+            path[-1] = f"{path[-1]}@{package}"
+        name = join_key(path)
+        if op == "~":
+            value = DELETED
+        elif secrets is not None and secrets.key_matches(key.split(".")):
+            value = REDACTED
+        out[name] = value
     return out
 
 
@@ -284,14 +316,188 @@ def job_files(job_path: str, include_models: bool = False) -> list[str]:
     return out
 
 
-def job_status(job: HydraJob, metrics: MetricsTable | None) -> tuple[str, str | None]:
-    """FINISHED, or FAILED with the reason, for a job read from disk: a job without
-    ``facts/metrics.csv`` or with a partial one crashed (or had not ended)."""
+JOB_RETURN = ".hydra/job_return.yaml"  # written by the callback: how the job ended
+_TRACEBACK = "Traceback (most recent call last):"
+_LOG_RECORD = re.compile(r"^\[?\d{4}-\d\d-\d\d[ T]\d\d:\d\d")  # a new log line: the job went on
+_LOG_TAIL_BYTES = 256 * 1024
+_STATUSES = {"COMPLETED": "FINISHED", "FINISHED": "FINISHED", "FAILED": "FAILED", "KILLED": "KILLED"}
+
+
+def write_job_return(job_path: str, status: str, error: str | None = None) -> None:
+    """Record how a job ended in ``.hydra/job_return.yaml`` (Hydra itself records
+    nothing), so that importing the directory later gives the status the callback saw."""
+    import yaml
+
+    path = os.path.join(job_path, *JOB_RETURN.split("/"))
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    data = {"status": status}
+    if error:
+        data["error"] = str(error)[:5000]
+    text = ("# how this job ended, written by mlflow-sweep's Hydra callback\n"
+            + yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+
+
+def read_job_return(job_path: str, problems: list | None = None):
+    """``(status, error)`` from ``.hydra/job_return.yaml``, or None without a usable one."""
+    data = _read_yaml(os.path.join(job_path, *JOB_RETURN.split("/")),
+                      problems if problems is not None else [], JOB_RETURN)
+    if not isinstance(data, dict):
+        return None
+    status = _STATUSES.get(str(data.get("status", "")).upper())
+    if status is None:
+        return None
+    error = data.get("error")
+    return status, (str(error) if error else None)
+
+
+def log_failure(job_path: str) -> str | None:
+    """The error a job's log ends with, or None: a Python traceback (``log.exception``)
+    that nothing was logged after, in a ``*.log`` file of the job directory (Hydra's
+    ``<job name>.log``). Returns the exception line (``ValueError: bad lr``)."""
+    try:
+        names = sorted(os.listdir(job_path))
+    except OSError:
+        return None
+    for name in names:
+        path = os.path.join(job_path, name)
+        if not name.endswith(".log") or os.path.islink(path) or not os.path.isfile(path):
+            continue
+        try:
+            with open(path, "rb") as fh:
+                fh.seek(max(0, os.path.getsize(path) - _LOG_TAIL_BYTES))
+                lines = fh.read().decode("utf-8", "replace").splitlines()
+        except OSError:
+            continue
+        starts = [i for i, line in enumerate(lines) if line.rstrip().endswith(_TRACEBACK)]
+        if not starts:
+            continue
+        error = None
+        for line in lines[starts[-1] + 1:]:
+            if not line.strip():
+                continue
+            if error is None:
+                if not line[:1].isspace():
+                    error = line.strip()
+            elif _LOG_RECORD.match(line):
+                error = None  # logged, then the job went on: not how it ended
+                break
+        if error:
+            return error
+    return None
+
+
+def metrics_file_state(metrics: MetricsTable | None) -> str:
+    """The tag ``mlflow_sweep.metrics_file``: ``absent``, ``partial`` or ``complete``."""
     if metrics is None:
-        return "FAILED", f"no {METRICS_CSV}"
-    if not metrics.complete:
+        return "absent"
+    return "complete" if metrics.complete else "partial"
+
+
+def job_status(job: HydraJob, metrics: MetricsTable | None) -> tuple[str, str | None]:
+    """FINISHED, FAILED (or KILLED) with the reason, for a job read from disk, as far as
+    its directory proves it: the callback's ``.hydra/job_return.yaml``, else a traceback
+    its log ends with, else a partial ``facts/metrics.csv`` (the job stopped while
+    writing it). A job without ``facts/metrics.csv`` is not a failure: most apps write none."""
+    record = read_job_return(job.path)
+    if record is not None:
+        status, error = record
+        return status, (error or "the job failed") if status != "FINISHED" else None
+    error = log_failure(job.path)
+    if error:
+        return "FAILED", error
+    if metrics is not None and not metrics.complete:
         return "FAILED", f"partial {METRICS_CSV}: " + "; ".join(metrics.problems[:3])
     return "FINISHED", None
+
+
+_SCRUB_SUFFIXES = (".log", ".txt", ".json", ".out", ".err")
+_YAML_SUFFIXES = (".yaml", ".yml")
+_MAX_SCRUB_BYTES = 16 * 1024 * 1024
+_NOT_SECRET_VALUES = frozenset({"none", "null", "true", "false", "???", "***", "(deleted)"})
+_KEY_LINE = re.compile(r"^(\s*(?:-\s+)?[\"']?)([A-Za-z_][\w.\-]*)([\"']?\s*[:=]\s*)(\S.*)$")
+
+
+def secret_values(config, overrides, secrets) -> set:
+    """The texts of the values that ``secrets`` hides in a job (its composed config and
+    its overrides), to scrub them from the job's text files (a log that printed the
+    config). Short or common ones (``true``, 3 characters or less) are left."""
+    if secrets is None:
+        return set()
+    found: set = set()
+
+    def collect(data, hidden: bool):
+        if isinstance(data, dict):
+            for k, v in data.items():
+                leaf = not isinstance(v, (dict, list))
+                collect(v, hidden or secrets.matches(k, leaf=leaf))
+        elif isinstance(data, list):
+            for v in data:
+                collect(v, hidden)
+        elif hidden and data is not None:
+            found.add(str(data))
+
+    if isinstance(config, (dict, list)):
+        collect(config, False)
+    for text in overrides or ():
+        parsed = _split_override(text)
+        if parsed and parsed[3] is not None and secrets.key_matches(parsed[1].split(".")):
+            found.add(parsed[3])
+    return {v for v in found if len(v) >= 4 and v.lower() not in _NOT_SECRET_VALUES}
+
+
+def redacted_text(path: str, secrets, values=()) -> str | None:
+    """The text to log instead of the file at ``path`` when it holds secrets: a YAML
+    file with its credential keys (and ``key=value`` overrides) as ``***``; a log or
+    text file with ``key: value`` / ``key=value`` lines of credential keys and the known
+    secret ``values`` as ``***`` (a log that printed the config). None when there is nothing to hide (the file is logged
+    as it is) or the file is not text."""
+    from ..tracking.redact import REDACTED, redact_data, redact_overrides_text
+
+    if secrets is None:
+        return None
+    lower = path.lower()
+    is_yaml = lower.endswith(_YAML_SUFFIXES)
+    if not (is_yaml or lower.endswith(_SCRUB_SUFFIXES)):
+        return None
+    try:
+        if os.path.getsize(path) > _MAX_SCRUB_BYTES:
+            return None
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+    except (OSError, UnicodeDecodeError):
+        return None
+    new = text
+    if is_yaml:
+        import yaml
+
+        try:
+            data = yaml.safe_load(text)
+        except Exception:  # noqa: BLE001 - not YAML after all: scrub it as text
+            data = None
+            is_yaml = False
+        if is_yaml:
+            hidden = redact_data(data, secrets)
+            if hidden != data:
+                new = yaml.safe_dump(hidden, sort_keys=False, allow_unicode=True,
+                                     default_flow_style=False)
+    if not is_yaml:
+        lines = []
+        for line in new.splitlines(keepends=True):
+            body = line.rstrip("\r\n")
+            m = _KEY_LINE.match(body)
+            if m and secrets.matches(m.group(2).rsplit(".", 1)[-1]):
+                body = m.group(1) + m.group(2) + m.group(3) + REDACTED
+            else:
+                body = redact_overrides_text(body, secrets)
+            lines.append(body + line[len(line.rstrip("\r\n")):])
+        new = "".join(lines)
+        for value in sorted(values, key=len, reverse=True):
+            new = new.replace(value, REDACTED)
+    return new if new != text else None
 
 
 def read_multirun_yaml(sweep_dir: str, problems: list) -> dict:

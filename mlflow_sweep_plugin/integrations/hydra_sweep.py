@@ -5,16 +5,22 @@ The sweep is a parent run keyed by its directory (tag ``mlflow_sweep.hydra.sweep
 the real path); each job a child run keyed by its number (``mlflow_sweep.hydra.job``)
 with:
 
-- params: the job's overrides under their own names (``globals_beta = 0``,
-  ``phase1/latent_space = none``) and its composed config (``.hydra/config.yaml``, else
-  ``cfg.yaml``) flattened under ``config.`` (``config.phase1.trainer.lr``);
+- params: each of the job's overrides under its own name, whatever their order
+  (``db = mysql`` and ``db.port = 1111``, ``+x=1`` -> ``x``, ``~x`` -> ``x = (deleted)``)
+  and its composed config (``.hydra/config.yaml``, else ``cfg.yaml``) flattened under
+  ``config.`` (``config.phase1.trainer.lr``); keys that look like credentials are
+  ``***`` there, in the run name and in the job's YAML and log files as logged;
 - metrics: ``facts/metrics.csv`` as step metrics (``train/total_loss`` at step 99, ...),
   then the registered parsers' numbers from its artifacts (``flatten_artifacts``);
 - artifacts: the job directory as it is (configs, ``facts/``, figures, logs), models and
   checkpoints only with ``include_models``;
-- status: FINISHED or FAILED (the job raised; on import: no or a partial
-  ``facts/metrics.csv``), with the reason in the tag ``mlflow_sweep.error``;
-- tag ``mlflow_sweep.hydra.logged = complete`` once all of that is logged.
+- status: FINISHED or FAILED (the job raised; on import: what the directory proves,
+  see :func:`~.hydra_jobs.job_status`), with the reason in the tag ``mlflow_sweep.error``;
+- tags ``mlflow_sweep.point`` (the override params as JSON), ``mlflow_sweep.index`` (the
+  job number), ``mlflow_sweep.metrics_file`` (``absent``/``partial``/``complete``), and
+  ``mlflow_sweep.hydra.logged = complete`` once all of that is logged.
+
+Problems are :class:`~mlflow_sweep_plugin.warning_types.SweepWarning` warnings.
 
 Idempotent: a job whose run is complete is skipped on import; a run left incomplete
 (an interrupted import, a killed job) is completed in place, metric points already there
@@ -24,20 +30,21 @@ not logged twice. At the end the parent gets the counts and the sweep table.
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
+import tempfile
 
-from .hydra_jobs import (HydraJob, MetricsTable, find_jobs, job_files, job_status, overrides_as_config,
-                         read_job, read_metrics, read_multirun_yaml)
-from .sweep_runs import (TAG_KIND, TAG_ROLE, TAG_SUPERSEDED, TAG_SWEEP_ID, create_child,
-                         create_parent, find_runs, finish_parent, flatten_child, new_sweep_id, reopen)
-
-log = logging.getLogger("mlflow_sweep_plugin.hydra")
+from ..warning_types import warn as _warn
+from .hydra_jobs import (HydraJob, MetricsTable, find_jobs, job_files, job_status, metrics_file_state,
+                         override_params, read_job, read_metrics, read_multirun_yaml, redacted_text,
+                         secret_values)
+from .sweep_runs import (TAG_ERROR, TAG_KIND, TAG_POINT, TAG_ROLE, TAG_SUPERSEDED, TAG_SWEEP_ID,
+                         create_child, create_parent, find_runs, finish_parent, flatten_child,
+                         new_sweep_id, point_key, reopen)
 
 TAG_SWEEP_DIR = "mlflow_sweep.hydra.sweep_dir"
 TAG_JOB = "mlflow_sweep.hydra.job"
 TAG_LOGGED = "mlflow_sweep.hydra.logged"
-TAG_ERROR = "mlflow_sweep.error"
+TAG_METRICS_FILE = "mlflow_sweep.metrics_file"
 TAG_OVERRIDES = "mlflow_sweep.hydra.overrides"
 CONFIG_PREFIX = "config"
 KIND = "hydra"
@@ -69,9 +76,10 @@ class HydraSweepLog:
 
     def __init__(self, sweep_dir: str, *, tracking_uri: str | None = None,
                  experiment_name: str | None = None, sweep_name: str | None = None,
-                 include_models: bool = False, flatten: bool = True, warn=None):
+                 include_models: bool = False, flatten: bool = True, redact=None):
         from mlflow.tracking import MlflowClient
 
+        from ..tracking.redact import redactor
         from ..uri import resolve_tracking_uri
 
         self.sweep_dir = os.path.realpath(sweep_dir)
@@ -79,7 +87,7 @@ class HydraSweepLog:
         self.client = MlflowClient(self.tracking_uri)
         self.include_models = include_models
         self.flatten = flatten
-        self.warn = warn or log.warning
+        self.secrets = redactor(redact)  # None: redaction turned off
         self.problems: list = []
         self.multirun = read_multirun_yaml(self.sweep_dir, self.problems) if os.path.isdir(self.sweep_dir) else {}
         job_name = ((self.multirun.get("hydra") or {}).get("job") or {}).get("name")
@@ -110,7 +118,7 @@ class HydraSweepLog:
             overrides = ((self.multirun.get("hydra") or {}).get("overrides") or {}).get("task")
         tags = {TAG_SWEEP_DIR: self.sweep_dir}
         if isinstance(overrides, list):
-            tags[TAG_OVERRIDES] = " ".join(str(o) for o in overrides)[:5000]
+            tags[TAG_OVERRIDES] = " ".join(self._redacted_override(o) for o in overrides)[:5000]
         if found:
             parent = found[-1]
             self.parent_id = parent.info.run_id
@@ -135,10 +143,36 @@ class HydraSweepLog:
         multirun = os.path.join(self.sweep_dir, "multirun.yaml")
         if os.path.isfile(multirun):
             with contextlib.suppress(Exception):
-                self.client.log_artifact(self.parent_id, multirun)
+                self._log_file(self.parent_id, multirun, None)
         return finish_parent(self.client, self.experiment_id, self.parent_id, self.sweep_id,
                              n_children=len(children), n_failed=n_failed, n_skipped=self.n_skipped,
-                             exclude_run_ids=superseded, status=status, warn=self.warn)
+                             exclude_run_ids=superseded, status=status)
+
+    # -- secrets ------------------------------------------------------------------------
+    def _redacted_override(self, text) -> str:
+        from ..tracking.redact import redact_override
+
+        return redact_override(str(text), self.secrets)
+
+    def run_name(self, job: HydraJob) -> str:
+        """The job's overrides (credentials as ``***``), or ``job <num>``."""
+        if not job.overrides:
+            return f"job {job.key}"
+        return ",".join(self._redacted_override(o) for o in job.overrides)
+
+    def _log_file(self, run_id: str, path: str, directory: str | None, values=()) -> None:
+        """Log one file; a text file holding secrets as a redacted copy of it."""
+        from ..tracking.sink import ClientSink
+
+        text = redacted_text(path, self.secrets, values)
+        if text is None:
+            ClientSink(run_id, self.client).log_artifact(path, directory)
+            return
+        with tempfile.TemporaryDirectory(prefix="mlflow-sweep-redacted-") as tmp:
+            copy = os.path.join(tmp, os.path.basename(path))
+            with open(copy, "w", encoding="utf-8") as fh:
+                fh.write(text)
+            ClientSink(run_id, self.client).log_artifact(copy, directory)
 
     def _children(self) -> list:
         return find_runs(self.client, self.experiment_id,
@@ -164,28 +198,35 @@ class HydraSweepLog:
             if not complete and run.info.status != "RUNNING":
                 reopen(self.client, run.info.run_id)
             return run, bool(complete)
-        tags = {TAG_SWEEP_DIR: self.sweep_dir, TAG_JOB: job.key, TAG_KIND: KIND}
+        tags = {TAG_SWEEP_DIR: self.sweep_dir, TAG_JOB: job.key, TAG_KIND: KIND,
+                TAG_POINT: point_key(override_params(job.overrides, self.secrets or ()))[:5000]}
         run = create_child(self.client, self.experiment_id, self.parent_id, self.sweep_id,
-                           self.sweep_name, job.num, job.name, tags=tags, start_time=start_time)
+                           self.sweep_name, job.num, self.run_name(job), tags=tags,
+                           start_time=start_time)
         for old in existing:
             with contextlib.suppress(Exception):
                 self.client.log_batch(old.info.run_id, tags=[RunTag(TAG_SUPERSEDED, run.info.run_id)])
         return run, False
 
     def log_params(self, run_id: str, job: HydraJob, config=None) -> None:
-        """Overrides under their own names, the composed config under ``config.``
-        (``config`` is used when the job directory holds none)."""
-        from ..tracking.params import ParamChanged, log_config
+        """Each override under its own name, the composed config under ``config.``
+        (``config`` is used when the job directory holds none); credentials as ``***``."""
+        from ..tracking.params import ParamChanged, log_config, log_params_checked
+        from ..tracking.sink import ClientSink
 
+        redact = self.secrets or ()
         cfg = job.config if job.config is not None else config
-        for what, data, prefix in (("overrides", overrides_as_config(job.overrides), None),
-                                   ("config", cfg, CONFIG_PREFIX)):
-            if not data:
-                continue
-            try:
-                log_config(data, prefix, run_id=run_id, client=self.client)
-            except ParamChanged as exc:
-                self.warn(f"job {job.path}: {what} not logged again: {exc}")
+        overrides = override_params(job.overrides, redact)
+        try:
+            if overrides:
+                log_params_checked(ClientSink(run_id, self.client), overrides)
+        except ParamChanged as exc:
+            _warn(f"job {job.path}: overrides not logged again: {exc}")
+        try:
+            if cfg:
+                log_config(cfg, CONFIG_PREFIX, run_id=run_id, client=self.client, redact=redact)
+        except ParamChanged as exc:
+            _warn(f"job {job.path}: config not logged again: {exc}")
 
     def log_results(self, run_id: str, job: HydraJob, metrics: MetricsTable | None,
                     status: str, reason: str | None = None, end_time: int | None = None) -> None:
@@ -197,7 +238,7 @@ class HydraSweepLog:
 
         run = self.client.get_run(run_id)
         for problem in job.problems + (metrics.problems if metrics else []):
-            self.warn(f"run {run_id}, job {job.path}: {problem}")
+            _warn(f"run {run_id}, job {job.path}: {problem}")
         if metrics is not None and metrics.points:
             points = [(metric_name([k]), v, s) for k, v, s in metrics.points]
             already = {k for k, _, _ in points if k in run.data.metrics}
@@ -205,18 +246,24 @@ class HydraSweepLog:
                 points = _without_logged(self.client, run_id, points, already)
             ts = now_ms()
             ClientSink(run_id, self.client).log_batch(metrics=[(k, v, ts, s) for k, v, s in points])
-        sink = ClientSink(run_id, self.client)
+        values = secret_values(job.config, job.overrides, self.secrets)
         for rel in job_files(job.path, self.include_models):
             directory, _, _name = rel.rpartition("/")
             try:
-                sink.log_artifact(os.path.join(job.path, *rel.split("/")), directory or None)
+                self._log_file(run_id, os.path.join(job.path, *rel.split("/")), directory or None,
+                               values)
             except Exception as exc:  # noqa: BLE001 - one unreadable file: warn, go on
-                self.warn(f"run {run_id}: job file {rel} not logged: {type(exc).__name__}: {exc}")
+                _warn(f"run {run_id}: job file {rel} not logged: {type(exc).__name__}: {exc}")
         if self.flatten:
-            flatten_child(run_id, client=self.client, warn=self.warn)
-        tags = [RunTag(TAG_LOGGED, "complete")]
+            flatten_child(run_id, client=self.client)
+        tags = [RunTag(TAG_METRICS_FILE, metrics_file_state(metrics)), RunTag(TAG_LOGGED, "complete")]
         if reason:
-            tags.append(RunTag(TAG_ERROR, str(reason)[:5000]))
+            from ..tracking.redact import REDACTED, redact_overrides_text
+
+            reason = redact_overrides_text(str(reason), self.secrets)
+            for value in sorted(values, key=len, reverse=True):
+                reason = reason.replace(value, REDACTED)
+            tags.append(RunTag(TAG_ERROR, reason[:5000]))
         self.client.log_batch(run_id, tags=tags)
         self.client.set_terminated(run_id, status=status, end_time=end_time)
 
@@ -240,8 +287,12 @@ def _without_logged(client, run_id: str, points: list, keys: set) -> list:
 
 
 def import_sweep(sweep_dir: str, *, tracking_uri: str | None = None, experiment_name: str | None = None,
-                 include_models: bool = False, flatten: bool = True, warn=None) -> dict:
+                 include_models: bool = False, flatten: bool = True, redact=None) -> dict:
     """Log a finished Hydra multirun directory (``mlflow-sweep import-hydra``).
+
+    ``redact``: as for :func:`~mlflow_sweep_plugin.tracking.params.log_config` (credential
+    keys as ``***``; a list extends the names, ``()`` turns it off). Problems are
+    :class:`~mlflow_sweep_plugin.warning_types.SweepWarning` warnings.
 
     Returns counts: ``jobs`` found, ``imported`` now, ``skipped`` (already complete),
     ``failed`` among the imported, and the ``parent_run_id`` and ``experiment_id``.
@@ -254,9 +305,9 @@ def import_sweep(sweep_dir: str, *, tracking_uri: str | None = None, experiment_
         raise ValueError(f"{sweep_dir} holds no Hydra job directories (sub-directories with .hydra/ "
                          "or cfg.yaml)")
     sweep = HydraSweepLog(sweep_dir, tracking_uri=tracking_uri, experiment_name=experiment_name,
-                          include_models=include_models, flatten=flatten, warn=warn)
+                          include_models=include_models, flatten=flatten, redact=redact)
     for problem in sweep.problems:
-        sweep.warn(f"{sweep_dir}: {problem}")
+        _warn(f"{sweep_dir}: {problem}")
     sweep.open_parent()
     imported = failed = 0
     for path in jobs:

@@ -8,14 +8,17 @@ counts (``mlflow_sweep.n_children``, ``mlflow_sweep.n_failed``, ``mlflow_sweep.n
 and the sweep's export table as the artifact ``sweep_table.csv``.
 
 Everything here talks to MLflow through an explicit ``MlflowClient``: nothing touches
-the fluent API's active run, which belongs to the user's code.
+the fluent API's active run, which belongs to the user's code. Problems are
+:class:`~mlflow_sweep_plugin.warning_types.SweepWarning` warnings (the entry points
+that MLflow and Hydra run print them, :func:`~mlflow_sweep_plugin.console.printing_warnings`).
 """
 
 from __future__ import annotations
 
-import logging
 import os
 import tempfile
+
+from ..warning_types import warn as _warn
 import uuid
 
 from .context import (
@@ -29,17 +32,26 @@ from .context import (
     TAG_SWEEP_NAME,
 )
 
-log = logging.getLogger("mlflow_sweep_plugin.sweep")
-
 TAG_ROLE = "mlflow_sweep.role"  # "parent" | "child"
 TAG_KIND = "mlflow_sweep.kind"  # "mlflow-run" | "hydra"
-TAG_POINT = "mlflow_sweep.point"  # JSON of the grid values of a backend child
+TAG_POINT = "mlflow_sweep.point"  # JSON of a child's swept values (grid values, Hydra overrides)
+TAG_ERROR = "mlflow_sweep.error"  # why a child failed (the last line of its error)
+TAG_EXIT_CODE = "mlflow_sweep.exit_code"  # a backend child's exit code
 TAG_SUPERSEDED = "mlflow_sweep.superseded_by"  # a failed child re-run by a resumed sweep
 TAG_N_CHILDREN = "mlflow_sweep.n_children"
 TAG_N_FAILED = "mlflow_sweep.n_failed"
 TAG_N_SKIPPED = "mlflow_sweep.n_skipped"
 TAG_RUN_NAME = "mlflow.runName"
 TABLE_ARTIFACT = "sweep_table.csv"
+
+
+def point_key(values: dict) -> str:
+    """A child's ``mlflow_sweep.point``: its swept values as JSON with sorted keys (the
+    grid values of a backend child, the override params of a Hydra job), the same for
+    the same point whatever the grid's order or size."""
+    import json
+
+    return json.dumps({str(k): str(v) for k, v in values.items()}, sort_keys=True)
 
 
 def new_sweep_id() -> str:
@@ -119,36 +131,34 @@ def reopen(client, run_id: str) -> None:
     client.update_run(run_id, status="RUNNING")
 
 
-def flatten_child(run_id: str, client=None, warn=None) -> None:
+def flatten_child(run_id: str, client=None) -> None:
     """Run the registered parsers over a finished child's artifacts and log their numeric
     fields as metrics (``flatten_artifacts`` of the logging API). Problems are warnings:
-    a bad artifact never fails the sweep."""
+    a bad artifact never fails the sweep (``flatten_artifacts`` sends its warnings
+    down the channel itself)."""
     from ..tracking.flatten_artifacts import flatten_artifacts
 
-    warn = warn or log.warning
     try:
-        result = flatten_artifacts(run_id, client=client, tracking_uri=client_uri(client) if client else None)
+        flatten_artifacts(run_id, client=client, tracking_uri=client_uri(client) if client else None)
     except Exception as exc:  # noqa: BLE001 - one child's artifacts never stop the sweep
-        warn(f"run {run_id}: flattening artifacts failed: {type(exc).__name__}: {exc}")
-        return
-    for w in getattr(result, "warnings", None) or ():
-        warn(str(w))
+        _warn(f"run {run_id}: flattening artifacts failed: {type(exc).__name__}: {exc}")
 
 
 def export_table(client, experiment_id: str, parent_run_id: str, sweep_id: str,
-                 exclude_run_ids=(), warn=None) -> int | None:
+                 exclude_run_ids=()) -> int | None:
     """Log the sweep's export table (its children -- not runs the jobs made themselves --
     one row per record, ``exclude_run_ids`` left out) on the parent as
-    ``sweep_table.csv``. Returns the number of rows, or None when it could not be made."""
+    ``sweep_table.csv``. Returns the number of rows, or None when it could not be made.
+    The export's own warnings go down the warning channel; they name the children's
+    artifacts that :func:`flatten_child` already warned about."""
     from ..export import export_sweep
     from ..export.writers import write_table
 
-    warn = warn or log.warning
     try:
         result = export_sweep(experiment_ids=[str(experiment_id)],
                               tracking_uri=client_uri(client),
                               filter_string=tag_filter({TAG_SWEEP_ID: sweep_id, TAG_ROLE: "child"}),
-                              write=False, warn=lambda w: warn(str(w)))
+                              write=False)
         df = result.df
         drop = {parent_run_id, *exclude_run_ids}
         if len(df) and "run_id" in df.columns:
@@ -159,13 +169,13 @@ def export_table(client, experiment_id: str, parent_run_id: str, sweep_id: str,
             client.log_artifact(parent_run_id, path)
         return len(df)
     except Exception as exc:  # noqa: BLE001 - the table is a bonus; the runs are logged
-        warn(f"run {parent_run_id}: the sweep table could not be made: {type(exc).__name__}: {exc}")
+        _warn(f"run {parent_run_id}: the sweep table could not be made: {type(exc).__name__}: {exc}")
         return None
 
 
 def finish_parent(client, experiment_id: str, parent_run_id: str, sweep_id: str, *,
                   n_children: int, n_failed: int, n_skipped: int = 0, exclude_run_ids=(),
-                  status: str | None = None, warn=None) -> str:
+                  status: str | None = None) -> str:
     """Record the counts, attach the export table and end the parent: FAILED when any
     child failed (or ``status`` when given). Returns the status set."""
     from mlflow.entities import RunTag
@@ -173,7 +183,7 @@ def finish_parent(client, experiment_id: str, parent_run_id: str, sweep_id: str,
     client.log_batch(parent_run_id, tags=[RunTag(TAG_N_CHILDREN, str(n_children)),
                                           RunTag(TAG_N_FAILED, str(n_failed)),
                                           RunTag(TAG_N_SKIPPED, str(n_skipped))])
-    export_table(client, experiment_id, parent_run_id, sweep_id, exclude_run_ids, warn=warn)
+    export_table(client, experiment_id, parent_run_id, sweep_id, exclude_run_ids)
     status = status or ("FAILED" if n_failed else "FINISHED")
     client.set_terminated(parent_run_id, status=status)
     return status
