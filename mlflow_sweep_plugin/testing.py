@@ -1,11 +1,9 @@
 """pytest fixtures for parser-plugin authors (and for mlflow-sweep's own tests).
 
-Enable with ``-p mlflow_sweep_plugin.testing`` or in ``conftest.py``::
-
-    pytest_plugins = ["mlflow_sweep_plugin.testing"]
-
-(the ``pytest11`` entry point also makes them available; they are inert until a test
-asks for one). Fixtures:
+Installing mlflow-sweep-plugin registers this module with pytest (the ``pytest11`` entry
+point), so every test can ask for the fixtures below with nothing to enable; they are
+inert until a test asks for one. (Only with ``PYTEST_DISABLE_PLUGIN_AUTOLOAD`` set is
+``-p mlflow_sweep_plugin.testing`` needed.) Fixtures:
 
 - ``sweep_store``: a throwaway tracking store (``sqlite:///<tmp>/mlflow.db`` plus an
   artifact directory under ``tmp_path``); ``MLFLOW_TRACKING_URI`` points at it during
@@ -19,7 +17,8 @@ asks for one). Fixtures:
   exports in-process and returns an :class:`~mlflow_sweep_plugin.export.ExportResult`
   (``.df``, ``.warnings``); nothing is written unless ``output=`` is given.
 - ``sweep_cli``: ``sweep_cli("export", "--experiment-name", "sweep", ...)`` runs the
-  ``mlflow-sweep`` command in-process; returns ``exit_code``, ``stdout``, ``stderr``.
+  ``mlflow-sweep`` command in-process; returns a :class:`CliResult` (``exit_code``,
+  ``stdout``, ``stderr``; ``.assert_success()`` asserts exit code 0 and returns it).
 - ``artifact_paths(client, run_id)`` (a function) lists a run's artifact files, sorted;
   ``sweep_store.use_experiment(name)`` creates an experiment in the store and makes it current.
 - ``check_bad_artifacts``: ``check_bad_artifacts(variants, good, paths=None, **options)``
@@ -32,6 +31,7 @@ costs other test suites nothing.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pathlib
@@ -176,6 +176,34 @@ def _fresh_database(template: pathlib.Path, target: pathlib.Path, artifact_root:
     con.close()
 
 
+@contextlib.contextmanager
+def _mlflow_globals_restored():
+    """Inside: no current experiment; after: MLflow's current tracking URI and experiment
+    as they were before.
+
+    Why: MLflow keeps both in module globals, process-wide and beside the environment
+    variables: the URI ``mlflow.set_tracking_uri`` stored
+    (``mlflow.tracking._tracking_service.utils._tracking_uri``) and the experiment
+    ``mlflow.set_experiment`` chose (``mlflow.tracking.fluent._active_experiment_id``).
+    Whatever one test sets there would still be current in every later test of the
+    process (its runs going to a store pytest has deleted, or into another test's
+    experiment), and MLflow has no public call that puts "not set" back. This is the one
+    place the harness touches MLflow's private module globals.
+    """
+    from mlflow.tracking import fluent
+    from mlflow.tracking._tracking_service import utils as tracking_utils
+
+    saved = [(module, name, getattr(module, name, None))
+             for module, name in ((tracking_utils, "_tracking_uri"),
+                                  (fluent, "_active_experiment_id"))]
+    fluent._active_experiment_id = None
+    try:
+        yield
+    finally:
+        for module, name, value in saved:
+            setattr(module, name, value)
+
+
 @pytest.fixture
 def sweep_store(tmp_path, monkeypatch, sweep_store_template):
     """A throwaway sqlite tracking store with local artifacts, current for this test."""
@@ -187,9 +215,6 @@ def sweep_store(tmp_path, monkeypatch, sweep_store_template):
                        artifact_root=root / "artifacts")
     store.artifact_root.mkdir()
     _fresh_database(sweep_store_template, root / "mlflow.db", store.artifact_root)
-    from mlflow.tracking._tracking_service import utils as tracking_utils
-
-    previous = getattr(tracking_utils, "_tracking_uri", None)  # what set_tracking_uri stored
     monkeypatch.setenv("MLFLOW_TRACKING_URI", store.tracking_uri)
     # the export cache of ended runs lives with the store, never in the user's cache dir
     monkeypatch.setenv("MLFLOW_SWEEP_CACHE_DIR", str(root / "sweep-cache"))
@@ -198,23 +223,17 @@ def sweep_store(tmp_path, monkeypatch, sweep_store_template):
     monkeypatch.setenv("_MLFLOW_SERVER_ARTIFACT_ROOT", store.artifact_root.as_uri())
     # mlflow.set_experiment sets MLFLOW_EXPERIMENT_ID and a module global: both are put
     # back after the test, so one test's current experiment never leaks into the next
-    from mlflow.tracking import fluent
-
     from .envvars import scoped_environ
+    from .plugins import reset_plugin_manager
 
-    saved_experiment = getattr(fluent, "_active_experiment_id", None)
-    with scoped_environ(dict.fromkeys(("MLFLOW_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_ID", "MLFLOW_RUN_ID"))):
-        fluent._active_experiment_id = None
+    experiment_env = dict.fromkeys(("MLFLOW_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_ID", "MLFLOW_RUN_ID"))
+    with scoped_environ(experiment_env), _mlflow_globals_restored():
         mlflow.set_tracking_uri(store.tracking_uri)
         try:
             yield store
         finally:
             while mlflow.active_run() is not None:
                 mlflow.end_run()
-            tracking_utils._tracking_uri = previous
-            fluent._active_experiment_id = saved_experiment
-            from .plugins import reset_plugin_manager
-
             reset_plugin_manager()
 
 
@@ -306,10 +325,26 @@ def check_bad_artifacts(make_sweep, sweep_exporter):
 
 @dataclass
 class CliResult:
+    """What ``sweep_cli`` saw: the exit code, both streams, and an exception the command
+    raised (other than ``SystemExit``)."""
+
     exit_code: int
     stdout: str
     stderr: str
     exception: BaseException | None = None
+
+    def assert_success(self) -> "CliResult":
+        """Assert the command exited 0 (the failure shows its output); returns ``self``,
+        so ``sweep_cli("plugins", "--json").assert_success().stdout`` reads on."""
+        __tracebackhide__ = True
+        if self.exit_code != 0:
+            shown = [f"mlflow-sweep exited with {self.exit_code}, not 0",
+                     f"--- stdout ---\n{self.stdout.rstrip()}",
+                     f"--- stderr ---\n{self.stderr.rstrip()}"]
+            if self.exception is not None:
+                shown.append(f"--- exception ---\n{self.exception!r}")
+            raise AssertionError("\n".join(shown))
+        return self
 
 
 @pytest.fixture

@@ -165,10 +165,10 @@ def test_parser_version_and_files_a_parser_reads_or_lists(make_sweep, sweep_expo
 
 def test_cli_no_cache_refresh_and_other_stores(sweep, sweep_cli, sweep_exporter, sweep_store, tmp_path):
     out = tmp_path / "t.csv"
-    assert sweep_cli("export", "--experiment-name", "sweep", "-o", out, "--no-cache").exit_code == 0
+    sweep_cli("export", "--experiment-name", "sweep", "-o", out, "--no-cache").assert_success()
     assert not os.path.exists(os.path.join(os.environ["MLFLOW_SWEEP_CACHE_DIR"], FILENAME))
-    first = sweep_cli("export", "--experiment-name", "sweep", "-o", out)
-    assert first.exit_code == 0 and "from the cache" not in first.stderr
+    first = sweep_cli("export", "--experiment-name", "sweep", "-o", out).assert_success()
+    assert "from the cache" not in first.stderr
     again = sweep_cli("export", "--experiment-name", "sweep", "-o", out)
     assert "(3 of 4 runs from the cache)" in again.stderr  # the running run is read afresh
     # tamper with the cache: a served entry shows the tampered value...
@@ -179,14 +179,14 @@ def test_cli_no_cache_refresh_and_other_stores(sweep, sweep_cli, sweep_exporter,
         payload["records"][0]["energy_contrast_ratio"] = -1.0
         db.execute("UPDATE entries SET payload = ? WHERE key = ?",
                    (zlib.compress(json.dumps(payload).encode()), key))
-    assert sweep_cli("export", "--experiment-name", "sweep", "-o", out).exit_code == 0
+    sweep_cli("export", "--experiment-name", "sweep", "-o", out).assert_success()
     assert ecr(pd.read_csv(out), "b") == [-1.0]
     # ...--no-cache ignores it, --refresh replaces it
-    assert sweep_cli("export", "--experiment-name", "sweep", "-o", out, "--no-cache").exit_code == 0
+    sweep_cli("export", "--experiment-name", "sweep", "-o", out, "--no-cache").assert_success()
     assert ecr(pd.read_csv(out), "b") == [0.21]
-    assert sweep_cli("export", "--experiment-name", "sweep", "-o", out, "--refresh").exit_code == 0
+    sweep_cli("export", "--experiment-name", "sweep", "-o", out, "--refresh").assert_success()
     assert ecr(pd.read_csv(out), "b") == [0.21]
-    assert sweep_cli("export", "--experiment-name", "sweep", "-o", out).exit_code == 0
+    sweep_cli("export", "--experiment-name", "sweep", "-o", out).assert_success()
     assert ecr(pd.read_csv(out), "b") == [0.21]
 
     copy = tmp_path / "copy.db"

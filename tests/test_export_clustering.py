@@ -113,8 +113,7 @@ print(len(best), len(cmp), round(by_type["relu"], 4), round(by_type["topk"], 4))
 
 def test_seed_analysis_runs_unchanged_on_csv(clustering_sweep, sweep_cli, tmp_path):
     out = tmp_path / "results.csv"
-    res = sweep_cli("export", "--experiment-name", "clustering-sweep", "-o", out)
-    assert res.exit_code == 0, res.stderr
+    res = sweep_cli("export", "--experiment-name", "clustering-sweep", "-o", out).assert_success()
     assert "exported 4 runs, 10 rows" in res.stderr
     assert "1 warnings" in res.stderr and str(out) in res.stderr
     script = tmp_path / "analysis.py"
@@ -134,10 +133,10 @@ def test_parquet_and_json_outputs(clustering_sweep, sweep_cli, tmp_path):
     pq = tmp_path / "r.parquet"
     js = tmp_path / "r.json"
     jl = tmp_path / "r.out"
-    assert sweep_cli("export", "--experiment-name", "clustering-sweep", "-o", pq).exit_code == 0
-    assert sweep_cli("export", "--experiment-name", "clustering-sweep", "-o", js).exit_code == 0
-    assert sweep_cli("export", "--experiment-name", "clustering-sweep", "-o", jl,
-                     "--format", "jsonl").exit_code == 0
+    sweep_cli("export", "--experiment-name", "clustering-sweep", "-o", pq).assert_success()
+    sweep_cli("export", "--experiment-name", "clustering-sweep", "-o", js).assert_success()
+    sweep_cli("export", "--experiment-name", "clustering-sweep", "-o", jl,
+              "--format", "jsonl").assert_success()
     dfp = pd.read_parquet(pq)
     assert len(dfp) == 10
     assert str(dfp["layer"].dtype) == "Int64"
@@ -178,8 +177,8 @@ def test_unknown_experiment_lists_similar(clustering_sweep, sweep_cli, tmp_path)
 def test_by_experiment_id_and_parser_selection(clustering_sweep, sweep_cli, tmp_path):
     out = tmp_path / "by-id.csv"
     res = sweep_cli("export", "-x", clustering_sweep.experiment_id, "-o", out,
-                    "--parser", "cluster_summary", "-q")
-    assert res.exit_code == 0 and res.stderr.count("exported") == 0
+                    "--parser", "cluster_summary", "-q").assert_success()
+    assert res.stderr.count("exported") == 0
     assert len(pd.read_csv(out)) == 10
     res = sweep_cli("export", "-x", clustering_sweep.experiment_id, "--parser", "nope")
     assert res.exit_code == 2 and "unknown parser" in res.stderr
@@ -193,8 +192,7 @@ def test_usage_error_without_experiment(sweep_cli):
 
 def test_default_output_name_in_cwd(clustering_sweep, sweep_cli, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    res = sweep_cli("export", "--experiment-name", "clustering-sweep")
-    assert res.exit_code == 0
+    res = sweep_cli("export", "--experiment-name", "clustering-sweep").assert_success()
     made = list(tmp_path.glob("mlflow_sweep_results_*.csv"))
     assert len(made) == 1 and len(made[0].stem) == len("mlflow_sweep_results_20241017_120000")
 

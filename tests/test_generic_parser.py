@@ -25,8 +25,7 @@ def test_artifact_option_exports_json_and_yaml(make_sweep, sweep_cli, tmp_path):
     out = tmp_path / "g.csv"
     res = sweep_cli("export", "--experiment-name", "sweep", "-o", out,
                     "--artifact", "eval/{split}/scores.json", "--artifact", "eval/{split}/scores.yaml",
-                    env={"MLFLOW_SWEEP_DISABLE_PLUGINS": "*"})  # only the generic parser
-    assert res.exit_code == 0, res.stderr
+                    env={"MLFLOW_SWEEP_DISABLE_PLUGINS": "*"}).assert_success()  # only the generic parser
     df = pd.read_csv(out).sort_values(["run_name", "split"])
     a = df[df.run_name == "a"]
     assert a["split"].tolist() == ["test", "val"] and a["acc"].tolist() == [0.7, 0.9]

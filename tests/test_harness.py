@@ -45,7 +45,8 @@ def test_make_sweep_logs_params_metrics_tags_status(make_sweep, sweep_store, tmp
 
 def test_sweep_cli_separates_streams(sweep_cli):
     res = sweep_cli("plugins", "--json")
-    assert res.exit_code == 0 and res.stdout.lstrip().startswith("[") and res.exception is None
+    assert res.assert_success() is res
+    assert res.stdout.lstrip().startswith("[") and res.exception is None
 
 
 @pytest.mark.skipif(mlflow.__version__.startswith("2."),
@@ -121,3 +122,13 @@ def test_check_bad_artifacts_fails_a_parser_that_hides_bad_input(check_bad_artif
         check_bad_artifacts({"text": {"scores.json": {"acc": "high"}}}, {"scores.json": {"acc": 0.9}},
                             plugins=[_scores_plugin(swallow=True)], load_entry_points=False,
                             parser_names=["scores"])
+
+
+def test_assert_success_shows_what_the_command_said(sweep_cli):
+    res = sweep_cli("export", "--experiment-name", "no-such-experiment")
+    assert res.exit_code == 2
+    with pytest.raises(AssertionError) as failed:
+        res.assert_success()
+    text = str(failed.value)
+    assert text.startswith("mlflow-sweep exited with 2, not 0")
+    assert "--- stdout ---" in text and "--- stderr ---" in text and res.stderr.strip() in text

@@ -116,8 +116,7 @@ def test_every_record_with_its_columns(mixed_sweep, sweep_exporter, tmp_path):
 
 
 def test_plugins_command_lists_the_three_plugins(sweep_cli):
-    res = sweep_cli("plugins", "--json")
-    assert res.exit_code == 0, res.stderr
+    res = sweep_cli("plugins", "--json").assert_success()
     entries = {e["distribution"] or e["name"]: e for e in json.loads(res.stdout)}
     for dist, parsers in PARSERS.items():
         assert dist in entries, sorted(entries)
@@ -137,7 +136,6 @@ def test_demo_command(sweep_store, sweep_cli, tmp_path, kind, n_rows):
     sweep_store.create_experiment(f"demo-{kind}")  # artifacts under the test's store
     out = tmp_path / f"{kind}.csv"
     res = sweep_cli("demo", "--kind", kind, "--runs", "2", "--experiment-name", f"demo-{kind}",
-                    "-o", str(out))
-    assert res.exit_code == 0, res.stderr
+                    "-o", str(out)).assert_success()
     assert "0 warnings" in res.stderr + res.stdout
     assert len(pd.read_csv(out)) == n_rows

@@ -70,8 +70,7 @@ def test_broken_plugin_warns_once_and_others_work(third_party, make_sweep, sweep
 
 def test_broken_plugin_in_cli_and_strict(third_party, make_sweep, sweep_cli, tmp_path):
     make_sweep([{"artifacts": {"eval/val/scores.json": {"acc": 0.75}}}])
-    res = sweep_cli("export", "--experiment-name", "sweep", "-o", tmp_path / "o.csv")
-    assert res.exit_code == 0
+    res = sweep_cli("export", "--experiment-name", "sweep", "-o", tmp_path / "o.csv").assert_success()
     assert res.stderr.count("torch_geometric_xyz") == 1
     assert "2 warnings" in res.stderr  # the broken import and the raising hook
     res = sweep_cli("export", "--experiment-name", "sweep", "-o", tmp_path / "o.csv", "--strict")
@@ -90,8 +89,7 @@ def test_disable_plugins_env(third_party, monkeypatch):
 
 
 def test_plugins_command_lists_parsers(third_party, sweep_cli):
-    res = sweep_cli("plugins", "--json")
-    assert res.exit_code == 0
+    res = sweep_cli("plugins", "--json").assert_success()
     entries = {e["distribution"] or e["name"]: e for e in json.loads(res.stdout)}
     assert entries["sweep-scores"]["version"] == "0.0.1"
     assert entries["sweep-scores"]["parsers"][0]["pattern"] == "eval/{split}/scores.json"

@@ -69,8 +69,8 @@ def _block_after(marker: str) -> str:
 
 def test_readme_plugin_example_works_as_written(tmp_path):
     """The plugin and its test from 'Writing a parser plugin', run as a third party would:
-    the module on the path, an entry point in the ``mlflow_sweep`` group, pytest with the
-    harness enabled."""
+    the module on the path, an entry point in the ``mlflow_sweep`` group, plain pytest (the
+    harness comes through its ``pytest11`` entry point, no ``-p``)."""
     import os
     import subprocess
     import sys
@@ -84,9 +84,8 @@ def test_readme_plugin_example_works_as_written(tmp_path):
     tests.mkdir()
     (tests / "test_scores.py").write_text(_block_after("# tests/test_scores.py"))
     env = dict(os.environ, PYTHONPATH=str(site))
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "mlflow_sweep_plugin.testing",
-                           "-p", "no:cacheprovider", str(tests)], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tests)],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "1 passed" in proc.stdout
     listed = subprocess.run([sys.executable, "-m", "mlflow_sweep_plugin", "plugins"], env=env,

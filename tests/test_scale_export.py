@@ -85,8 +85,7 @@ def test_parquet_keeps_real_dtypes(make_sweep, sweep_exporter, tmp_path):
 
 def test_no_progress_bar_when_not_a_terminal_and_workers_validated(make_sweep, sweep_cli, tmp_path):
     make_sweep([{"artifacts": {"layer_0/cluster_summary.json": SUMMARY}}])
-    res = sweep_cli("export", "--experiment-name", "sweep", "-o", tmp_path / "a.csv", "--workers", "3")
-    assert res.exit_code == 0, res.stderr
+    res = sweep_cli("export", "--experiment-name", "sweep", "-o", tmp_path / "a.csv", "--workers", "3").assert_success()
     assert res.stderr.strip().splitlines() == [res.stderr.strip()]  # one summary line, no bar
     assert "\x1b" not in res.stderr and "runs/s" not in res.stderr
     bad = sweep_cli("export", "--experiment-name", "sweep", "--workers", "0")

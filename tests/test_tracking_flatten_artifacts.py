@@ -152,8 +152,7 @@ def test_flatten_command(make_sweep, sweep_cli, monkeypatch):
     sweep = make_sweep([{"artifacts": {"layer_0/cluster_summary.json": summary}},
                         {"artifacts": {"layer_1/cluster_summary.json": {**summary, "layer": 1}}}],
                        experiment_name="flat")
-    result = sweep_cli("flatten", "--experiment-name", "flat")
-    assert result.exit_code == 0, result.stderr
+    result = sweep_cli("flatten", "--experiment-name", "flat").assert_success()
     assert "2 runs" in result.stderr
     from mlflow.tracking import MlflowClient
 
@@ -162,8 +161,8 @@ def test_flatten_command(make_sweep, sweep_cli, monkeypatch):
     m1 = client.get_run(sweep.run_ids[1]).data.metrics
     assert m0["layer_0.energy_contrast_ratio"] == summary["energy_contrast_ratio"]
     assert "layer_1.energy_contrast_ratio" in m1
-    again = sweep_cli("flatten", sweep.run_ids[0])
-    assert again.exit_code == 0 and "0 new" in again.stderr
+    again = sweep_cli("flatten", sweep.run_ids[0]).assert_success()
+    assert "0 new" in again.stderr
     missing = sweep_cli("flatten", "--experiment-name", "nope")
     assert missing.exit_code == 2 and "nope" in missing.stderr
     usage = sweep_cli("flatten")
