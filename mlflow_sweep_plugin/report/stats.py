@@ -127,11 +127,15 @@ def _bijective(df, a: str, b: str) -> bool:
 
 
 def _drop_aliases(df, factors: list) -> tuple[list, dict]:
-    """Keep one of each set of factors that are relabellings of each other (the shortest
-    name, then the first): ``x_dim`` for ``x_dim``/``y_dim``/``params.som_grid_size``."""
+    """Keep one of each set of factors that are relabellings of each other (a numeric one,
+    then the shortest name, then the first): ``x_dim`` for ``x_dim``, ``y_dim`` and
+    ``params.som_grid_size`` (``5x5``)."""
+    from .select import is_numeric_factor
+
     kept: list = []
     aliases: dict = {}
-    for c in sorted(factors, key=lambda c: (len(c), factors.index(c))):
+    numeric = {c: is_numeric_factor(df[c].dropna().unique()) for c in factors}
+    for c in sorted(factors, key=lambda c: (not numeric[c], len(c), factors.index(c))):
         twin = next((k for k in kept if _bijective(df, k, c)), None)
         if twin is None:
             kept.append(c)
@@ -397,6 +401,25 @@ def _tidy(groups, by, metrics, stats):
     if not parts:
         return pd.DataFrame(columns=list(by) + list(TIDY_COLUMNS))
     return pd.concat(parts, ignore_index=True)[list(by) + list(TIDY_COLUMNS)]
+
+
+def describe(frame, cols, metric: str, confidence: float = 0.95):
+    """The statistics of ``metric`` (one value per row of ``frame``) per value of ``cols``,
+    by the formulas above: a DataFrame with ``cols`` then :data:`STATS`."""
+    import numpy as np
+    from scipy import stats as st
+
+    gb = frame.groupby(list(cols), dropna=False, sort=False)[metric]
+    out = gb.agg(["count", "mean", "std", "min", "max"]).reset_index()
+    n = out["count"].to_numpy(dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sem = out["std"].to_numpy(dtype=float) / np.sqrt(n)
+        tcrit = np.where(n >= 2, st.t.ppf(0.5 + confidence / 2, np.maximum(n - 1, 1)), np.nan)
+    out = out.rename(columns={"count": "n"})
+    out["sem"] = sem
+    out["ci_low"] = out["mean"] - tcrit * sem
+    out["ci_high"] = out["mean"] + tcrit * sem
+    return out[list(cols) + list(STATS)]
 
 
 def group_label(row, by) -> str:

@@ -1,0 +1,295 @@
+"""Write a report directory from an export table.
+
+``<dir>/`` gets ``report.html`` (self-contained), ``summary.csv`` (tidy, one row per
+(group, metric)), ``best.json`` (with an objective), ``summary.md`` / ``summary.tex``
+and ``plots/*.png`` + ``.svg``. Files are written into a staging directory first and
+moved into place, so a failed build leaves an earlier report intact; ``plots/`` is
+replaced as a whole (it only ever holds the report's own plots).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from ..errors import UsageError
+from ..warning_types import SweepWarning, warn
+from .stats import _suggest, bare_name
+
+FILES = ("report.html", "summary.csv", "best.json", "summary.md", "summary.tex")
+
+
+@dataclass
+class ReportOptions:
+    """What to report (the ``mlflow-sweep report`` options)."""
+
+    objective: str | None = None
+    mode: str = "min"
+    over: object = None  # None: the seed column; False: none; or a column name
+    by: list | None = None
+    metrics: list | None = None
+    band: str = "std"
+    plot: tuple = ()
+    include_failed: bool = False
+    max_plots: int = 12
+    alpha: float = 0.05
+    title: str | None = None
+
+
+@dataclass
+class Report:
+    """A written report."""
+
+    directory: str
+    html: str
+    files: list
+    summary: object
+    best: object = None
+    plots: list = field(default_factory=list)
+    warnings: list = field(default_factory=list)
+    notes: list = field(default_factory=list)
+
+    def one_line(self) -> str:
+        """The line the command prints: where the report is and the best configuration."""
+        text = f"report -> {self.html}"
+        b = self.best
+        if b is not None and b.best is not None:
+            from .paper import format_pm
+
+            label = ", ".join(f"{bare_name(k)}={v}" for k, v in b.best["group"].items()) or "(all runs)"
+            text += (f"; best {b.objective} ({b.mode}): {label}: "
+                     f"{format_pm(b.best['mean'], b.best['std'])} (n={b.best['n']}), {len(b.tied)} tied")
+        elif b is not None:
+            text += f"; no best configuration for {b.objective}"
+        else:
+            text += "; no --objective, nothing ranked"
+        return text
+
+
+def _check_options(options: ReportOptions) -> None:
+    from .best import MODES
+    from .plots import BANDS
+
+    if options.mode not in MODES:
+        raise UsageError(f"--mode must be min or max, not {options.mode!r}")
+    if options.band not in BANDS:
+        raise UsageError(f"--band must be one of {', '.join(BANDS)}, not {options.band!r}")
+    if not 0 < float(options.alpha) < 1:
+        raise UsageError("alpha must be between 0 and 1")
+
+
+def write_summary_csv(summary, path: str) -> None:
+    """summary.csv: plain numbers at full precision (``repr``), empty for NaN."""
+    summary.table.to_csv(path, index=False, lineterminator="\n")
+
+
+def _json_default(value):
+    from .best import plain
+
+    return plain(value)
+
+
+def _source_text(source) -> str:
+    from ..uri import redact_uri
+
+    if source is None:
+        return "from a table"
+    parts = [f"experiments {', '.join(source.experiments)}" if source.experiments else "",
+             f"store {redact_uri(source.tracking_uri)}"]
+    if source.filter_string:
+        parts.append(f"filter {source.filter_string}")
+    if source.parser_names:
+        parts.append(f"parsers {', '.join(source.parser_names)}")
+    if source.artifact_patterns:
+        parts.append(f"artifacts {', '.join(source.artifact_patterns)}")
+    return " · ".join(p for p in parts if p)
+
+
+def _group_label(row, by) -> str:
+    return ", ".join(f"{bare_name(c)}={row[c]}" for c in by) or "(all runs)"
+
+
+def _context(summary, best, options, source, plots_notes, warnings_list, files, metrics_shown):
+    from .. import __version__
+    from .html import MAX_ROWS
+    from .paper import format_pm, paper_table
+
+    header, rows, bold = paper_table(summary, best, metrics_shown, limit=len(metrics_shown)) \
+        if summary.metrics and len(summary.groups) else ([], [], set())
+    tied_groups = set()
+    best_group = None
+    if best is not None and best.best is not None:
+        best_group = best.best_group
+        tied_groups = {int(g) for g, t in zip(best.ranking["group"], best.ranking["tied"]) if t}
+    order = [int(g) for g in best.ranking["group"]] if best is not None and len(best.ranking) else []
+    order += [g for g in range(len(summary.groups)) if g not in set(order)]
+    n_factors = header.index("n") if header else 0
+    table_rows = []
+    for r, cells in enumerate(rows[:MAX_ROWS]):
+        gi = order[r]
+        cls = "best" if gi == best_group else ("tied" if gi in tied_groups else "")
+        table_rows.append({"cls": cls, "cells": [{"text": c, "num": j >= n_factors, "bold": (r, j) in bold}
+                                                 for j, c in enumerate(cells)]})
+    best_ctx = None
+    objective_note = None
+    if best is not None and best.best is not None:
+        g = summary.groups
+        top = best.best
+        ci = (f"[{format_pm(top['ci_low'])}, {format_pm(top['ci_high'])}]"
+              if top["ci_low"] is not None and top["ci_high"] is not None else "")
+        test = ("a paired t-test over matching seeds" if best.test == "paired-t"
+                else "Welch's t-test (the groups' seeds differ)" if best.over else "Welch's t-test")
+        tied = []
+        for t in best.tied:
+            tied.append({"label": ", ".join(f"{bare_name(k)}={v}" for k, v in t["group"].items()),
+                         "n": t["n"], "mean": format_pm(t["mean"]),
+                         "p": f"{t['p_value']:.3g}" if t["p_value"] is not None else "–"})
+        best_ctx = {
+            "label": _group_label(g.iloc[best.best_group], summary.by), "objective": best.objective,
+            "mode": best.mode, "value": format_pm(top["mean"], top["std"]), "n": top["n"],
+            "mean": format_pm(top["mean"]), "ci": ci, "tied": tied,
+            "test_text": (f"{len(best.tied)} other configuration(s) are not significantly different from "
+                          f"it ({test}, two-sided, α = {best.alpha}); best.json lists them."
+                          if len(best.ranking) > 1 else "It is the only configuration."),
+        }
+    elif best is not None:
+        objective_note = f"No configuration could be ranked by {best.objective}."
+    elif options.objective:
+        objective_note = f"Nothing could be ranked by {options.objective}: there is nothing to summarise."
+    experiments = ", ".join(source.experiments) if source is not None and source.experiments else ""
+    title = options.title or (f"Sweep report: {experiments}" if experiments else "Sweep report")
+    return {
+        "title": title, "source": _source_text(source), "version": __version__,
+        "generated": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "counts": summary.counts, "by": [bare_name(c) for c in summary.by], "over": summary.over,
+        "aliases": [(bare_name(k), [bare_name(t) for t in v]) for k, v in summary.aliases.items()],
+        "best": best_ctx, "objective_note": objective_note, "warnings": warnings_list,
+        "notes": plots_notes, "table_header": header, "table_rows": table_rows,
+        "rows_left": max(0, len(rows) - MAX_ROWS), "metrics_left": max(0, len(summary.metrics) - len(metrics_shown)),
+        "files": files,
+    }
+
+
+def build_report(table, output_dir: str, options: ReportOptions | None = None, *, captures=None,
+                 params=None, source=None, prior_warnings=()) -> Report:
+    """Summarise ``table``, rank it (with an objective), draw the plots and write the
+    report directory ``output_dir``. ``prior_warnings`` (e.g. the export's) are listed in
+    the page with the report's own. Raises :class:`UsageError` for bad options and columns
+    (nothing is written then); every data problem is a warning and a line in the page."""
+    from .best import rank
+    from .html import render_html
+    from .paper import MAX_COLUMNS, to_latex, to_markdown
+    from .plots import render
+    from .select import choose_plots, metric_order, scores
+    from .stats import summarize
+
+    options = options or ReportOptions()
+    _check_options(options)
+    messages: list[str] = []
+
+    def note(message: str) -> None:
+        messages.append(message)
+        warn(SweepWarning(message), stacklevel=3)
+
+    objective = options.objective
+    if objective is not None and objective not in table.columns:
+        raise UsageError(f"--objective {objective!r} is not a column of the table"
+                         f"{_suggest(objective, table.columns)}")
+    summary = summarize(table, by=options.by, over=options.over, metrics=options.metrics,
+                        include_failed=options.include_failed, params=params, captures=captures)
+    counts = summary.counts
+    empty = counts["runs_used"] == 0 or not len(summary.groups)
+    best = None
+    if objective is not None and not empty and summary.metrics:
+        best = rank(summary, objective, options.mode, options.alpha)
+    if counts["rows"] == 0:
+        note("no runs match the selection: nothing to summarise")
+    elif counts["runs_used"] == 0 and counts["failed"]:
+        note(f"every run ({counts['failed']}) FAILED or was KILLED: nothing to summarise "
+             f"(--include-failed keeps them)")
+    elif counts["runs_used"] == 0:
+        note("no run is left to summarise (only sweep parents and superseded retries)")
+    elif not summary.metrics:
+        note("no numeric metric in the table: nothing to summarise (the runs have no metrics and "
+             "the parsers found no numeric field; --artifact PATTERN or --history METRIC:AGG may help)")
+    elif counts["runs_used"] == 1:
+        note("only one run: no spread (std, CI) and nothing to test")
+
+    plot_notes: list[str] = []
+    specs, table_scores = [], {}
+    if not empty and summary.metrics:
+        table_scores = scores(summary)
+        specs, plot_notes = choose_plots(summary, objective if best is not None else None,
+                                         options.max_plots, options.plot, table_scores)
+        flat = [m for m in summary.metrics
+                if all(math.isnan(s) for (mm, _), s in table_scores.items() if mm == m)]
+        if flat and table_scores:
+            shown = ", ".join(flat[:5]) + (f" and {len(flat) - 5} more" if len(flat) > 5 else "")
+            plot_notes.append(f"{len(flat)} metric(s) constant across groups or without values: "
+                              f"not plotted ({shown})")
+    elif options.plot:
+        plot_notes.append("nothing to plot")
+    metrics_shown = metric_order(summary, best.objective if best is not None else None, table_scores) \
+        [:MAX_COLUMNS] if summary.metrics else []
+
+    old_plots = os.path.join(output_dir, "plots")
+    if os.path.isdir(old_plots) and not all(f.endswith((".png", ".svg")) for f in os.listdir(old_plots)):
+        raise UsageError(f"{old_plots} holds files that are not plots; choose another output directory")
+    os.makedirs(output_dir, exist_ok=True)
+    stage = tempfile.mkdtemp(prefix=".report-", dir=output_dir)
+    try:
+        taken: set = set()
+        plots = [render(summary, spec, stage, options.band, table_scores, taken) for spec in specs]
+        files = []
+        write_summary_csv(summary, os.path.join(stage, "summary.csv"))
+        files.append("summary.csv")
+        if best is not None:
+            with open(os.path.join(stage, "best.json"), "w", encoding="utf-8") as fh:
+                json.dump(best.to_json(), fh, indent=2, allow_nan=False, default=_json_default)
+                fh.write("\n")
+            files.append("best.json")
+        if summary.metrics and len(summary.groups):
+            with open(os.path.join(stage, "summary.md"), "w", encoding="utf-8") as fh:
+                fh.write(to_markdown(summary, best, metrics_shown))
+            with open(os.path.join(stage, "summary.tex"), "w", encoding="utf-8") as fh:
+                fh.write(to_latex(summary, best, metrics_shown))
+            files += ["summary.md", "summary.tex"]
+        if plots:
+            files.append("plots/")
+        all_warnings = [str(w) for w in prior_warnings] + summary.warnings + \
+            (best.warnings if best is not None else []) + messages
+        context = _context(summary, best, options, source, plot_notes, all_warnings, files, metrics_shown)
+        with open(os.path.join(stage, "report.html"), "w", encoding="utf-8") as fh:
+            fh.write(render_html(context, plots))
+        files.insert(0, "report.html")
+        _move_into_place(stage, output_dir)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    directory = os.path.abspath(output_dir)
+    return Report(directory=directory, html=os.path.join(directory, "report.html"), files=files,
+                  summary=summary, best=best, plots=plots,
+                  warnings=summary.warnings + (best.warnings if best else []) + messages,
+                  notes=plot_notes)
+
+
+def _move_into_place(stage: str, output_dir: str) -> None:
+    for name in FILES:
+        target = os.path.join(output_dir, name)
+        if os.path.exists(os.path.join(stage, name)):
+            os.replace(os.path.join(stage, name), target)
+        elif os.path.isfile(target):
+            os.remove(target)  # e.g. best.json of an earlier report with an objective
+    old = os.path.join(output_dir, "plots")
+    if os.path.isdir(old):
+        shutil.rmtree(old)
+    if os.path.isdir(os.path.join(stage, "plots")):
+        os.replace(os.path.join(stage, "plots"), old)
+
+
+def default_output_dir() -> str:
+    return f"mlflow_sweep_report_{datetime.now().strftime('%Y%m%d_%H%M%S')}"

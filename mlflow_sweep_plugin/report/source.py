@@ -1,0 +1,132 @@
+"""Where a report's table comes from: the export (its public ``export_sweep``), plus what
+the export table does not carry -- which runs are sweep parents or superseded retries
+(two tag searches), the parsers' pattern captures, and metric histories.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+from ..warning_types import SweepWarning, warn
+from .columns import ROLE_COLUMN, SUPERSEDED_COLUMN, capture_names
+
+TAG_ROLE = "mlflow_sweep.role"
+TAG_SUPERSEDED = "mlflow_sweep.superseded_by"
+
+
+@dataclass
+class Source:
+    """The table a report is built from, and where it came from."""
+
+    df: object
+    captures: list
+    tracking_uri: str
+    experiment_ids: list
+    experiments: list = field(default_factory=list)  # names, for the report's title
+    filter_string: str = ""
+    parser_names: tuple = ()
+    artifact_patterns: tuple = ()
+    n_export_warnings: int = 0
+
+
+def export_table(**options):
+    """``export_sweep(write=False, **options)``; its warnings go down the one warning
+    channel exactly once (whether the export emits them itself or only returns them)."""
+    from ..export import export_sweep
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SweepWarning)
+        result = export_sweep(write=False, **options)
+    told = set()
+    for w in caught:
+        if isinstance(w.message, SweepWarning):
+            told.add(str(w.message))
+            warn(w.message)
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    for w in getattr(result, "warnings", None) or ():
+        if str(w) not in told:
+            told.add(str(w))
+            warn(w if isinstance(w, SweepWarning) else SweepWarning(str(w)))
+    return result, len(told)
+
+
+def parser_captures(parser_names=(), artifact_patterns=()) -> list[str]:
+    """The capture names of the parsers an export with these options uses."""
+    try:
+        from ..plugins import get_plugin_manager
+
+        patterns = [p.pattern for p in get_plugin_manager().select_parsers(list(parser_names) or None)]
+    except Exception:  # noqa: BLE001 - the export reported any problem already
+        patterns = []
+    return capture_names(list(patterns) + list(artifact_patterns or ()))
+
+
+def experiment_ids_for(client, names=(), ids=()) -> list[str]:
+    out = [str(i) for i in ids or ()]
+    for name in names or ():
+        exp = client.get_experiment_by_name(name)
+        if exp is not None and exp.experiment_id not in out:
+            out.append(exp.experiment_id)
+    return out
+
+
+def _search_all(client, experiment_ids, filter_string):
+    from mlflow.entities import ViewType
+
+    out, token = [], None
+    while True:
+        page = client.search_runs(experiment_ids, filter_string=filter_string, run_view_type=ViewType.ALL,
+                                  max_results=1000, page_token=token)
+        out.extend(page)
+        token = page.token
+        if not token:
+            return out
+
+
+def add_tag_columns(df, client, experiment_ids):
+    """Add ``tags.mlflow_sweep.role`` (``parent``) and ``tags.mlflow_sweep.superseded_by``
+    for the runs of ``df`` that carry those tags (searched by tag, so only those runs
+    are fetched). Nothing is added when no run has them."""
+    if not len(df) or not experiment_ids:
+        return df
+    parents = {r.info.run_id for r in _search_all(client, experiment_ids, f"tags.`{TAG_ROLE}` = 'parent'")}
+    superseded = {r.info.run_id: r.data.tags.get(TAG_SUPERSEDED)
+                  for r in _search_all(client, experiment_ids, f"tags.`{TAG_SUPERSEDED}` LIKE '%'")}
+    ids = df["run_id"]
+    if not (ids.isin(parents).any() or ids.isin(list(superseded)).any()):
+        return df
+    out = df.copy()
+    out[ROLE_COLUMN] = ids.map(lambda r: "parent" if r in parents else None).astype(object)
+    out[SUPERSEDED_COLUMN] = ids.map(lambda r: superseded.get(r)).astype(object)
+    return out
+
+
+def load(*, experiment_names=(), experiment_ids=(), tracking_uri=None, filter_string="",
+         parser_names=(), artifact_patterns=(), cache=True, refresh=False, history=(),
+         history_workers: int = 8) -> Source:
+    """The export's table of the selected runs, with the tag columns and ``history``
+    (``KEY:AGG`` specs) added."""
+    from mlflow.tracking import MlflowClient
+
+    from ..uri import resolve_tracking_uri
+    from .history import add_history_columns, parse_history_specs
+
+    specs = parse_history_specs(history)  # a bad spec fails before any export work
+    uri = resolve_tracking_uri(tracking_uri)
+    result, n_warnings = export_table(
+        experiment_names=tuple(experiment_names), experiment_ids=tuple(experiment_ids),
+        tracking_uri=uri, filter_string=filter_string or "", parser_names=tuple(parser_names),
+        artifact_patterns=tuple(artifact_patterns), cache=cache, refresh=refresh)
+    client = MlflowClient(uri)
+    exp_ids = experiment_ids_for(client, experiment_names, experiment_ids)
+    df = add_tag_columns(result.df, client, exp_ids)
+    if specs:
+        df = add_history_columns(df, client, specs, tracking_uri=uri, workers=history_workers,
+                                 cache=cache, refresh=refresh)
+    names = list(experiment_names) + [f"id {i}" for i in experiment_ids]
+    return Source(df=df, captures=parser_captures(parser_names, artifact_patterns), tracking_uri=uri,
+                  experiment_ids=exp_ids, experiments=names, filter_string=filter_string or "",
+                  parser_names=tuple(parser_names), artifact_patterns=tuple(artifact_patterns),
+                  n_export_warnings=n_warnings)
