@@ -46,6 +46,8 @@ from mlflow.projects.submitted_run import SubmittedRun
 
 from ..console import printing_warnings
 from ..console import say as _say
+from .job_output import capturing_output
+from .sweep_runs import TAG_ERROR, TAG_EXIT_CODE
 
 POLL_SECONDS = 0.2
 _ENV_LOCK = threading.Lock()
@@ -91,6 +93,7 @@ class _Child:
         self.run_id: str | None = None
         self.submitted = None
         self.status: str | None = None
+        self.output = (None, None)  # OutputTail of its stdout and stderr (job_output.py)
 
 
 class SweepSubmittedRun(SubmittedRun):
@@ -146,6 +149,7 @@ class _SweepRunner:
         self.final_status: str | None = None
         self.error: str | None = None
         self.caller_prints_warnings = False  # the caller waits inside printing_warnings()
+        self.told: set = set()  # warnings told (the sweep table does not repeat them)
         self._cancel = threading.Event()
 
     # -- planning (in the caller's thread: errors surface as ExecutionException) --------
@@ -278,7 +282,7 @@ class _SweepRunner:
         self.final_status = finish_parent(
             self.client, self.experiment_id, self.parent_id, self.sweep_id,
             n_children=n_total, n_failed=n_failed, n_skipped=len(self.skipped),
-            exclude_run_ids=exclude, status=status)
+            exclude_run_ids=exclude, status=status, told=self.told)
         _say(f"sweep {self.sweep_name!r} {self.final_status}: {len(ran) - n_failed} finished, "
              f"{n_failed} failed, {len(self.skipped)} skipped (parent run {self.parent_id})")
 
@@ -311,14 +315,15 @@ class _SweepRunner:
                 path = os.environ.get("PATH", "")
                 env["PATH"] = os.path.dirname(sys.executable) + (os.pathsep + path if path else "")
             _say(f"[{child.index}] {_run_name(child.point)}: run {child.run_id}")
-            with _environ(env):
+            with _environ(env), capturing_output() as output:
+                child.output = output
                 child.submitted = LocalBackend().run(self.work_dir, self.entry_point, child.params,
                                                      None, local_config, self.tracking_uri,
                                                      self.experiment_id)
         except Exception as exc:  # noqa: BLE001 - this point fails; the sweep goes on
             _say(f"[{child.index}] {_run_name(child.point)}: could not start: {type(exc).__name__}: {exc}")
             with contextlib.suppress(Exception):
-                self.client.log_batch(child.run_id, tags=[RunTag("mlflow_sweep.error", str(exc)[:5000])])
+                self.client.log_batch(child.run_id, tags=[RunTag(TAG_ERROR, str(exc)[:5000])])
             self._end_child(child, "FAILED")
 
     def _end_child(self, child: _Child, status: str, exit_code=None) -> None:
@@ -328,13 +333,69 @@ class _SweepRunner:
             with contextlib.suppress(Exception):  # the job may have failed its own run
                 if self.client.get_run(child.run_id).info.status in ("FAILED", "KILLED"):
                     status = "FAILED"
+        out, err = child.output
+        out_lines = out.finish(timeout=1 if status == "KILLED" else 10) if out else []
+        err_lines = err.finish(timeout=1 if status == "KILLED" else 10) if err else []
+        if status == "FAILED":
+            with contextlib.suppress(Exception):  # the reason is a bonus; the status is what counts
+                self._record_failure(child, exit_code, out_lines, err_lines)
+        elif exit_code is not None:
+            with contextlib.suppress(Exception):
+                self.client.set_tag(child.run_id, TAG_EXIT_CODE, str(exit_code))
         child.status = status
         with contextlib.suppress(Exception):
             self.client.set_terminated(child.run_id, status=status)
         detail = f" (exit code {exit_code})" if exit_code not in (None, 0) else ""
         _say(f"[{child.index}] {_run_name(child.point)}: {status}{detail}")
         if status != "KILLED":
-            flatten_child(child.run_id, client=self.client)
+            flatten_child(child.run_id, client=self.client, told=self.told)
+
+
+    def _record_failure(self, child: _Child, exit_code, out_lines: list, err_lines: list) -> None:
+        """Why a grid point failed, on its run: ``mlflow_sweep.error`` (the last line of
+        its error), ``mlflow_sweep.exit_code``, and the last lines of its output as
+        ``logs/stderr.txt`` (and ``logs/stdout.txt``)."""
+        import tempfile
+
+        from mlflow.entities import RunTag
+
+        tags = {}
+        if exit_code is not None:
+            tags[TAG_EXIT_CODE] = str(exit_code)
+        if TAG_ERROR not in self.client.get_run(child.run_id).data.tags:  # "could not start" has one
+            error = _error_line(err_lines) or _error_line(out_lines)
+            if not error:
+                error = (f"exit code {exit_code}" if exit_code not in (None, 0)
+                         else "the job ended its run FAILED")
+            tags[TAG_ERROR] = error[:5000]
+        if tags:
+            self.client.log_batch(child.run_id, tags=[RunTag(k, v) for k, v in tags.items()])
+        with tempfile.TemporaryDirectory(prefix="mlflow-sweep-logs-") as tmp:
+            for name, lines in (("stderr.txt", err_lines), ("stdout.txt", out_lines)):
+                if not lines and name == "stdout.txt":
+                    continue
+                path = os.path.join(tmp, name)
+                with open(path, "w", encoding="utf-8") as fh:
+                    fh.write("".join(line + "\n" for line in lines))
+                self.client.log_artifact(child.run_id, path, "logs")
+
+
+_MLFLOW_FOOTERS = ("\U0001f3c3 View run", "\U0001f9ea View experiment")  # printed as runs end
+
+
+def _error_line(lines: list) -> str | None:
+    """The last line of an error in a child's output: the exception line of its last
+    Python traceback, else its last line (not MLflow's "View run" footers)."""
+    from .sweep_runs import traceback_error
+
+    error, _ = traceback_error(lines)
+    if error:
+        return error
+    for line in reversed(lines):
+        text = line.strip()
+        if text and not text.startswith(_MLFLOW_FOOTERS):
+            return text
+    return None
 
 
 def _source_tags(project_uri: str, work_dir: str, entry_point: str) -> dict:

@@ -22,6 +22,8 @@ import os
 import re
 from dataclasses import dataclass, field
 
+from .sweep_runs import traceback_error
+
 # files a job writes that are models or checkpoints: logged only with include_models
 MODEL_PATTERNS = ("*.pt", "*.pth", "*.ckpt", "*.pkl", "*.pickle", "*.joblib", "*.onnx",
                   "*.safetensors", "*.h5", "*.hdf5", "*.keras", "*.bin", "checkpoints/**")
@@ -317,7 +319,6 @@ def job_files(job_path: str, include_models: bool = False) -> list[str]:
 
 
 JOB_RETURN = ".hydra/job_return.yaml"  # written by the callback: how the job ended
-_TRACEBACK = "Traceback (most recent call last):"
 _LOG_RECORD = re.compile(r"^\[?\d{4}-\d\d-\d\d[ T]\d\d:\d\d")  # a new log line: the job went on
 _LOG_TAIL_BYTES = 256 * 1024
 _STATUSES = {"COMPLETED": "FINISHED", "FINISHED": "FINISHED", "FAILED": "FAILED", "KILLED": "KILLED"}
@@ -372,21 +373,9 @@ def log_failure(job_path: str) -> str | None:
                 lines = fh.read().decode("utf-8", "replace").splitlines()
         except OSError:
             continue
-        starts = [i for i, line in enumerate(lines) if line.rstrip().endswith(_TRACEBACK)]
-        if not starts:
-            continue
-        error = None
-        for line in lines[starts[-1] + 1:]:
-            if not line.strip():
-                continue
-            if error is None:
-                if not line[:1].isspace():
-                    error = line.strip()
-            elif _LOG_RECORD.match(line):
-                error = None  # logged, then the job went on: not how it ended
-                break
-        if error:
-            return error
+        error, at = traceback_error(lines)
+        if error and not any(_LOG_RECORD.match(line) for line in lines[at + 1:]):
+            return error  # (a log record after it: the job went on, it is not how it ended)
     return None
 
 

@@ -88,6 +88,7 @@ class HydraSweepLog:
         self.include_models = include_models
         self.flatten = flatten
         self.secrets = redactor(redact)  # None: redaction turned off
+        self.told: set = set()  # warnings told (the sweep table does not repeat them)
         self.problems: list = []
         self.multirun = read_multirun_yaml(self.sweep_dir, self.problems) if os.path.isdir(self.sweep_dir) else {}
         job_name = ((self.multirun.get("hydra") or {}).get("job") or {}).get("name")
@@ -146,7 +147,7 @@ class HydraSweepLog:
                 self._log_file(self.parent_id, multirun, None)
         return finish_parent(self.client, self.experiment_id, self.parent_id, self.sweep_id,
                              n_children=len(children), n_failed=n_failed, n_skipped=self.n_skipped,
-                             exclude_run_ids=superseded, status=status)
+                             exclude_run_ids=superseded, status=status, told=self.told)
 
     # -- secrets ------------------------------------------------------------------------
     def _redacted_override(self, text) -> str:
@@ -255,7 +256,7 @@ class HydraSweepLog:
             except Exception as exc:  # noqa: BLE001 - one unreadable file: warn, go on
                 _warn(f"run {run_id}: job file {rel} not logged: {type(exc).__name__}: {exc}")
         if self.flatten:
-            flatten_child(run_id, client=self.client)
+            flatten_child(run_id, client=self.client, told=self.told)
         tags = [RunTag(TAG_METRICS_FILE, metrics_file_state(metrics)), RunTag(TAG_LOGGED, "complete")]
         if reason:
             from ..tracking.redact import REDACTED, redact_overrides_text

@@ -15,9 +15,12 @@ that MLflow and Hydra run print them, :func:`~mlflow_sweep_plugin.console.printi
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
+import warnings
 
+from ..warning_types import SweepWarning
 from ..warning_types import warn as _warn
 import uuid
 
@@ -52,6 +55,23 @@ def point_key(values: dict) -> str:
     import json
 
     return json.dumps({str(k): str(v) for k, v in values.items()}, sort_keys=True)
+
+
+_TRACEBACK = "Traceback (most recent call last):"
+
+
+def traceback_error(lines) -> tuple[str | None, int]:
+    """The exception line of the last Python traceback in ``lines`` (``ValueError: bad
+    lr``) and its index, or ``(None, -1)`` when there is no traceback."""
+    lines = list(lines)
+    starts = [i for i, line in enumerate(lines) if line.rstrip().endswith(_TRACEBACK)]
+    if not starts:
+        return None, -1
+    for i in range(starts[-1] + 1, len(lines)):
+        line = lines[i]
+        if line.strip() and not line[:1].isspace():
+            return line.strip(), i
+    return None, -1
 
 
 def new_sweep_id() -> str:
@@ -131,34 +151,57 @@ def reopen(client, run_id: str) -> None:
     client.update_run(run_id, status="RUNNING")
 
 
-def flatten_child(run_id: str, client=None) -> None:
+@contextlib.contextmanager
+def told_once(told: set | None):
+    """Warnings sent inside go on down the channel when the block ends, except those
+    whose text is in ``told`` already (the sweep table's export reads the artifacts the
+    children's flattening warned about); ``told`` collects the texts. None: no filtering."""
+    if told is None:
+        yield
+        return
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SweepWarning)
+        yield
+    for w in caught:
+        if isinstance(w.message, SweepWarning):
+            text = str(w.message)
+            if text not in told:
+                told.add(text)
+                _warn(w.message)
+        else:  # not ours: as if we had not caught it
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
+
+
+def flatten_child(run_id: str, client=None, told: set | None = None) -> None:
     """Run the registered parsers over a finished child's artifacts and log their numeric
     fields as metrics (``flatten_artifacts`` of the logging API). Problems are warnings:
-    a bad artifact never fails the sweep (``flatten_artifacts`` sends its warnings
-    down the channel itself)."""
+    a bad artifact never fails the sweep (``flatten_artifacts`` sends its warnings down
+    the channel; ``told``: see :func:`told_once`)."""
     from ..tracking.flatten_artifacts import flatten_artifacts
 
-    try:
-        flatten_artifacts(run_id, client=client, tracking_uri=client_uri(client) if client else None)
-    except Exception as exc:  # noqa: BLE001 - one child's artifacts never stop the sweep
-        _warn(f"run {run_id}: flattening artifacts failed: {type(exc).__name__}: {exc}")
+    with told_once(told):
+        try:
+            flatten_artifacts(run_id, client=client, tracking_uri=client_uri(client) if client else None)
+        except Exception as exc:  # noqa: BLE001 - one child's artifacts never stop the sweep
+            _warn(f"run {run_id}: flattening artifacts failed: {type(exc).__name__}: {exc}")
 
 
 def export_table(client, experiment_id: str, parent_run_id: str, sweep_id: str,
-                 exclude_run_ids=()) -> int | None:
+                 exclude_run_ids=(), told: set | None = None) -> int | None:
     """Log the sweep's export table (its children -- not runs the jobs made themselves --
     one row per record, ``exclude_run_ids`` left out) on the parent as
     ``sweep_table.csv``. Returns the number of rows, or None when it could not be made.
-    The export's own warnings go down the warning channel; they name the children's
-    artifacts that :func:`flatten_child` already warned about."""
+    The export's warnings go down the warning channel, but not again those
+    :func:`flatten_child` told already (``told``)."""
     from ..export import export_sweep
     from ..export.writers import write_table
 
     try:
-        result = export_sweep(experiment_ids=[str(experiment_id)],
-                              tracking_uri=client_uri(client),
-                              filter_string=tag_filter({TAG_SWEEP_ID: sweep_id, TAG_ROLE: "child"}),
-                              write=False)
+        with told_once(told):
+            result = export_sweep(experiment_ids=[str(experiment_id)],
+                                  tracking_uri=client_uri(client),
+                                  filter_string=tag_filter({TAG_SWEEP_ID: sweep_id, TAG_ROLE: "child"}),
+                                  write=False)
         df = result.df
         drop = {parent_run_id, *exclude_run_ids}
         if len(df) and "run_id" in df.columns:
@@ -175,7 +218,7 @@ def export_table(client, experiment_id: str, parent_run_id: str, sweep_id: str,
 
 def finish_parent(client, experiment_id: str, parent_run_id: str, sweep_id: str, *,
                   n_children: int, n_failed: int, n_skipped: int = 0, exclude_run_ids=(),
-                  status: str | None = None) -> str:
+                  status: str | None = None, told: set | None = None) -> str:
     """Record the counts, attach the export table and end the parent: FAILED when any
     child failed (or ``status`` when given). Returns the status set."""
     from mlflow.entities import RunTag
@@ -183,7 +226,7 @@ def finish_parent(client, experiment_id: str, parent_run_id: str, sweep_id: str,
     client.log_batch(parent_run_id, tags=[RunTag(TAG_N_CHILDREN, str(n_children)),
                                           RunTag(TAG_N_FAILED, str(n_failed)),
                                           RunTag(TAG_N_SKIPPED, str(n_skipped))])
-    export_table(client, experiment_id, parent_run_id, sweep_id, exclude_run_ids)
+    export_table(client, experiment_id, parent_run_id, sweep_id, exclude_run_ids, told=told)
     status = status or ("FAILED" if n_failed else "FINISHED")
     client.set_terminated(parent_run_id, status=status)
     return status

@@ -1,0 +1,108 @@
+"""``mlflow run --backend sweep`` of an MLflow project written here (code the sweep knows
+nothing about), for real against a sqlite store: why a grid point failed is on its run,
+grid points keep their identity when the grid grows, grid mistakes are told, warnings go
+through the one channel."""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+MLPROJECT = """\
+name: failing
+entry_points:
+  main:
+    parameters:
+      alpha: {type: float, default: 0.5}
+      max_alpha: {type: float, default: 1.0}
+      mode: {type: string, default: ok}
+    command: "python train.py --alpha {alpha} --max-alpha {max_alpha} --mode {mode}"
+"""
+
+TRAIN = '''\
+import argparse
+import os
+import sys
+
+import mlflow
+
+p = argparse.ArgumentParser()
+p.add_argument("--alpha", type=float)
+p.add_argument("--max-alpha", type=float)
+p.add_argument("--mode")
+args = p.parse_args()
+with mlflow.start_run():
+    mlflow.log_param("alpha", args.alpha)  # what the script sees: "--alpha 1" is 1.0
+    for i in range(300):
+        print(f"step {i}: working", file=sys.stderr)
+    print("stdout line")
+    sys.stdout.flush()
+    if args.mode not in ("ok", "fast"):
+        raise ValueError(f"unknown mode {args.mode!r}")
+    if args.alpha > args.max_alpha:
+        raise FloatingPointError(f"alpha {args.alpha} above {args.max_alpha}")
+    if args.mode == "fast":  # an artifact the clustering parser cannot read
+        os.makedirs("out/layer_0", exist_ok=True)
+        with open("out/layer_0/cluster_summary.json", "w") as fh:
+            fh.write("{not json")
+        mlflow.log_artifacts("out")
+    mlflow.log_metric("score", args.alpha)
+'''
+
+
+@pytest.fixture
+def project(tmp_path) -> pathlib.Path:
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "MLproject").write_text(MLPROJECT)
+    (root / "train.py").write_text(TRAIN)
+    return root
+
+
+def _mlflow_run(store, project, config: dict, *params: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, MLFLOW_TRACKING_URI=store.tracking_uri, MLFLOW_EXPERIMENT_NAME="grid")
+    env["PATH"] = "/usr/bin:/bin"  # the backend puts this interpreter first for the children
+    cmd = [sys.executable, "-m", "mlflow", "run", str(project), "--env-manager", "local",
+           "--backend", "sweep", "--backend-config", json.dumps(config)]
+    for p in params:
+        cmd += ["-P", p]
+    return subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=store.root, timeout=300)
+
+
+def _children(client, sweep_name: str) -> list:
+    exp = client.get_experiment_by_name("grid")
+    return client.search_runs(
+        [exp.experiment_id], f"tags.`mlflow_sweep.role` = 'child' and tags.`mlflow_sweep.sweep_name` = '{sweep_name}'",
+        max_results=1000)
+
+
+def _text(client, run_id, path) -> str:
+    return pathlib.Path(client.download_artifacts(run_id, path)).read_text()
+
+
+# -- why a grid point failed --------------------------------------------------------------
+def test_a_failed_grid_point_records_its_error_exit_code_and_output(sweep_store, project):
+    from mlflow_sweep_plugin.testing import artifact_paths
+
+    client = sweep_store.client
+    proc = _mlflow_run(sweep_store, project, {"grid": {"mode": ["ok", "bad"]}, "sweep_name": "why"})
+    assert proc.returncode == 1, proc.stderr[-3000:]
+    assert "ValueError: unknown mode 'bad'" in proc.stderr  # the user still sees it
+    assert "stdout line" in proc.stdout
+    children = {c.data.params["mode"]: c for c in _children(client, "why")}
+    bad, ok = children["bad"], children["ok"]
+    assert bad.info.status == "FAILED" and ok.info.status == "FINISHED"
+    assert bad.data.tags["mlflow_sweep.error"] == "ValueError: unknown mode 'bad'"
+    assert bad.data.tags["mlflow_sweep.exit_code"] == "1"
+    assert ok.data.tags["mlflow_sweep.exit_code"] == "0" and "mlflow_sweep.error" not in ok.data.tags
+    lines = _text(client, bad.info.run_id, "logs/stderr.txt").splitlines()
+    assert len(lines) == 200  # the tail of the job's output
+    assert lines[-1] == "ValueError: unknown mode 'bad'"
+    assert "step 299: working" in lines and "step 0: working" not in lines
+    assert "stdout line" in _text(client, bad.info.run_id, "logs/stdout.txt")
+    assert not any(p.startswith("logs/") for p in artifact_paths(client, ok.info.run_id))
