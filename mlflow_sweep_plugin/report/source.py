@@ -5,6 +5,7 @@ the export table does not carry -- which runs are sweep parents or superseded re
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from dataclasses import dataclass, field
 
@@ -103,6 +104,38 @@ def add_tag_columns(df, client, experiment_ids):
     return out
 
 
+_UNREACHABLE = ("max retries exceeded", "connection refused", "failed to establish a new connection",
+                "connection aborted", "connection reset", "timed out", "name or service not known")
+
+
+def _is_unreachable(exc: BaseException) -> bool:
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, (ConnectionError, TimeoutError)) or type(exc).__name__ in (
+                "ConnectionError", "ConnectTimeout", "ReadTimeout", "MaxRetryError", "NewConnectionError"):
+            return True
+        if any(m in str(exc).lower() for m in _UNREACHABLE):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+@contextlib.contextmanager
+def _unreachable_as_error(uri: str):
+    """A store that went away after the export: exit 3, as the export's own check."""
+    from ..errors import TrackingUnreachable
+    from ..uri import redact_uri
+
+    try:
+        yield
+    except Exception as exc:  # noqa: BLE001 - re-raised unless it is a lost connection
+        if _is_unreachable(exc):
+            raise TrackingUnreachable(f"tracking store {redact_uri(uri)} is unreachable "
+                                      f"({type(exc).__name__})") from None
+        raise
+
+
 def load(*, experiment_names=(), experiment_ids=(), tracking_uri=None, filter_string="",
          parser_names=(), artifact_patterns=(), cache=True, refresh=False, history=(),
          history_workers: int = 8) -> Source:
@@ -120,11 +153,12 @@ def load(*, experiment_names=(), experiment_ids=(), tracking_uri=None, filter_st
         tracking_uri=uri, filter_string=filter_string or "", parser_names=tuple(parser_names),
         artifact_patterns=tuple(artifact_patterns), cache=cache, refresh=refresh)
     client = MlflowClient(uri)
-    exp_ids = experiment_ids_for(client, experiment_names, experiment_ids)
-    df = add_tag_columns(result.df, client, exp_ids)
-    if specs:
-        df = add_history_columns(df, client, specs, tracking_uri=uri, workers=history_workers,
-                                 cache=cache, refresh=refresh)
+    with _unreachable_as_error(uri):
+        exp_ids = experiment_ids_for(client, experiment_names, experiment_ids)
+        df = add_tag_columns(result.df, client, exp_ids)
+        if specs:
+            df = add_history_columns(df, client, specs, tracking_uri=uri, workers=history_workers,
+                                     cache=cache, refresh=refresh)
     names = list(experiment_names) + [f"id {i}" for i in experiment_ids]
     return Source(df=df, captures=parser_captures(parser_names, artifact_patterns), tracking_uri=uri,
                   experiment_ids=exp_ids, experiments=names, filter_string=filter_string or "",
