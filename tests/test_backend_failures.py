@@ -106,3 +106,30 @@ def test_a_failed_grid_point_records_its_error_exit_code_and_output(sweep_store,
     assert "step 299: working" in lines and "step 0: working" not in lines
     assert "stdout line" in _text(client, bad.info.run_id, "logs/stdout.txt")
     assert not any(p.startswith("logs/") for p in artifact_paths(client, ok.info.run_id))
+
+
+# -- grid points keep their identity when the grid grows ------------------------------------
+def test_a_grown_grid_keeps_each_points_index_and_new_points_get_new_ones(sweep_store, project):
+    client = sweep_store.client
+    config = {"grid": {"alpha": [0.1, 0.5]}, "sweep_name": "grow"}
+    proc = _mlflow_run(sweep_store, project, config, "max_alpha=0.4")  # alpha 0.5 fails
+    assert proc.returncode == 1, proc.stderr[-3000:]
+    first = {c.data.params["alpha"]: c for c in _children(client, "grow")}
+    assert {a: c.data.tags["mlflow_sweep.index"] for a, c in first.items()} == {"0.1": "0", "0.5": "1"}
+    assert first["0.5"].data.tags["mlflow_sweep.point"] == '{"alpha": "0.5"}'
+
+    # a value added in the middle of the grid; the failed point runs again
+    proc = _mlflow_run(sweep_store, project, dict(config, grid={"alpha": [0.1, 0.3, 0.5]}, resume=True))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "1 already finished (resume)" in proc.stderr
+    runs = _children(client, "grow")
+    current = {c.data.params["alpha"]: c for c in runs if "mlflow_sweep.superseded_by" not in c.data.tags}
+    index = {a: c.data.tags["mlflow_sweep.index"] for a, c in current.items()}
+    assert index == {"0.1": "0", "0.5": "1", "0.3": "2"}  # kept; the new point gets a new one
+    assert current["0.1"].info.run_id == first["0.1"].info.run_id
+    old = client.get_run(first["0.5"].info.run_id)
+    assert old.data.tags["mlflow_sweep.superseded_by"] == current["0.5"].info.run_id
+    assert {c.data.tags["mlflow_sweep.sweep_id"] for c in runs} == {first["0.1"].data.tags["mlflow_sweep.sweep_id"]}
+    assert current["0.3"].data.tags["mlflow_sweep.point"] == '{"alpha": "0.3"}'
+    # the environment the job ran with said the same index (runs it made itself get it)
+    assert "[2] alpha=0.3: run" in proc.stderr and "[1] alpha=0.5: run" in proc.stderr

@@ -47,7 +47,7 @@ from mlflow.projects.submitted_run import SubmittedRun
 from ..console import printing_warnings
 from ..console import say as _say
 from .job_output import capturing_output
-from .sweep_runs import TAG_ERROR, TAG_EXIT_CODE
+from .sweep_runs import TAG_ERROR, TAG_EXIT_CODE, TAG_SWEEP_ID, point_key
 
 POLL_SECONDS = 0.2
 _ENV_LOCK = threading.Lock()
@@ -77,7 +77,8 @@ def _called_from_mlflow_run_command() -> bool:
 
 
 def _point_key(point: dict) -> str:
-    return json.dumps(point, sort_keys=True)
+    """The tag ``mlflow_sweep.point``: the grid values as sorted JSON."""
+    return point_key(point)
 
 
 def _run_name(point: dict) -> str:
@@ -187,8 +188,11 @@ class _SweepRunner:
             if parents:
                 parent = parents[-1]
             done, failed = {}, {}
-            for run in find_runs(self.client, self.experiment_id,
-                                 {TAG_SWEEP_NAME: self.sweep_name, TAG_ROLE: "child"}):
+            runs = find_runs(self.client, self.experiment_id,
+                             {TAG_SWEEP_NAME: self.sweep_name, TAG_ROLE: "child"})
+            if parent is not None:
+                self._keep_indexes(runs, parent.data.tags.get(TAG_SWEEP_ID))
+            for run in runs:
                 key = run.data.tags.get(TAG_POINT)
                 if key is None or TAG_SUPERSEDED in run.data.tags:
                     continue
@@ -220,6 +224,34 @@ class _SweepRunner:
                                 kind="mlflow-run", tags=tags)
             self.parent_id = run.info.run_id
         return self.parent_id
+
+    def _keep_indexes(self, runs, sweep_id: str | None) -> None:
+        """A resumed sweep: each grid point keeps the ``mlflow_sweep.index`` it first got
+        in this sweep (found by its ``mlflow_sweep.point``); points new to the grid get
+        indexes after the highest one used, in grid order. So indexes never collide
+        within a sweep, however the grid grows or is reordered."""
+        from .sweep_runs import TAG_POINT, TAG_SWEEP_INDEX
+
+        first: dict = {}
+        highest = -1
+        for run in runs:  # oldest first
+            if sweep_id is None or run.data.tags.get(TAG_SWEEP_ID) != sweep_id:
+                continue
+            try:
+                index = int(run.data.tags.get(TAG_SWEEP_INDEX, ""))
+            except ValueError:
+                continue
+            highest = max(highest, index)
+            key = run.data.tags.get(TAG_POINT)
+            if key is not None:
+                first.setdefault(key, index)
+        for child in self.children:
+            key = _point_key(child.point)
+            if key in first:
+                child.index = first[key]
+            else:
+                highest += 1
+                child.index = highest
 
     # -- running (in the background thread) --------------------------------------------
     def cancel(self) -> None:
