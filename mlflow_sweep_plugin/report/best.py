@@ -9,9 +9,10 @@ group is tested against the best with a two-sided test at ``alpha`` (0.05):
 - **Welch's t** (``scipy.stats.ttest_ind(equal_var=False)``) otherwise:
   t = (m_a - m_b) / sqrt(s_a^2/n_a + s_b^2/n_b), Welch-Satterthwaite degrees of freedom.
 
-A group whose p-value is at least ``alpha`` is *tied* with the best. Degenerate cases:
-no spread at all (every difference 0, or both groups constant and equal) gives p = 1;
-a constant non-zero difference (or two constant, different groups) gives p = 0; a group
+A group whose p-value is at least ``alpha`` is *tied* with the best. Degenerate cases
+(no spread beyond rounding, 1e-12 relative): every difference 0, or both groups constant
+and equal, gives p = 1; a constant non-zero difference, or two constant different
+groups, gives p = 0; a group
 with fewer than 2 values cannot be tested (``p_value`` None; it is not in the tied set,
 and a warning says so).
 """
@@ -71,18 +72,35 @@ def plain(value):
     return value
 
 
+def _flat(x) -> bool:
+    """No spread beyond rounding: max - min within 1e-12 of the values' magnitude."""
+    import numpy as np
+
+    return bool(np.ptp(x) <= 1e-12 * max(float(np.abs(x).max()), 1e-300))
+
+
+def _quiet(test, *args, **kwargs):
+    """A scipy test without its RuntimeWarnings (the degenerate cases are handled above)."""
+    import warnings
+
+    import numpy as np
+
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return float(test(*args, **kwargs).pvalue)
+
+
 def _paired_p(a, b) -> float | None:
     import numpy as np
     from scipy import stats as st
 
-    d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    d = a - b
     if len(d) < 2:
         return None
-    if np.all(d == 0):
-        return 1.0
-    if np.all(d == d[0]):
-        return 0.0
-    return float(st.ttest_rel(a, b).pvalue)
+    if _flat(d):
+        return 1.0 if _flat(np.append(d, 0.0)) else 0.0
+    return _quiet(st.ttest_rel, a, b)
 
 
 def _welch_p(a, b) -> float | None:
@@ -92,9 +110,9 @@ def _welch_p(a, b) -> float | None:
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     if len(a) < 2 or len(b) < 2:
         return None
-    if np.var(a) == 0 and np.var(b) == 0:
-        return 1.0 if a.mean() == b.mean() else 0.0
-    return float(st.ttest_ind(a, b, equal_var=False).pvalue)
+    if _flat(a) and _flat(b):
+        return 1.0 if _flat(np.array([a.mean(), b.mean()])) else 0.0
+    return _quiet(st.ttest_ind, a, b, equal_var=False)
 
 
 def rank(summary: Summary, objective: str, mode: str = "min", alpha: float = ALPHA) -> Best:
