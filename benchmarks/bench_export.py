@@ -8,8 +8,8 @@ then times in one process, for each store:
   (a) naive   the research teams' loop: search_runs, then for every run and file
               ``MlflowClient.download_artifacts`` + ``json.load``, then a DataFrame;
   (b) cold    our export with an empty cache;
-  (c) warm    our export again (cache filled by (b); one warm export first, which
-              memoises the table, then the steady state);
+  (c) warm    our export again (cache filled by (b); one warm export first, then
+              the steady state);
   (d) search  ``search_runs`` paging alone (the floor for any export).
 
 and prints the times, the ratios a/b, a/c, c/d and the peak RSS. (c) and (d) are timed
@@ -132,23 +132,23 @@ def naive_export(tracking_uri: str, exp_id: str, n_layers: int, out: str) -> int
 
 def our_export(tracking_uri: str, out: str | None, cache_dir: str, workers: int | None, parsers=()) -> int:
     from mlflow_sweep_plugin.export import export_sweep
+    from mlflow_sweep_plugin.process import export_tuning
 
-    result = export_sweep(experiment_names=["bench-sweep"], tracking_uri=tracking_uri, output=out,
-                          cache_dir=cache_dir, workers=workers, parser_names=parsers, write=out is not None)
+    with export_tuning():  # what the command does around the library call
+        result = export_sweep(experiment_names=["bench-sweep"], tracking_uri=tracking_uri, output=out,
+                              cache_dir=cache_dir, workers=workers, parser_names=parsers,
+                              write=out is not None)
     if result.warnings:
         raise SystemExit(f"unexpected warnings: {result.warnings[:3]}")
     return result.n_rows
 
 
 def _frozen(fn):
-    """Run ``fn`` with the GC frozen, as ``export_sweep`` does (a fairer floor for (c))."""
-    import gc
+    """Run ``fn`` with the GC frozen, as the export command does (a fairer floor for (c))."""
+    from mlflow_sweep_plugin.process import gc_frozen
 
-    gc.freeze()
-    try:
+    with gc_frozen():
         return fn()
-    finally:
-        gc.unfreeze()
 
 
 def timed(label: str, fn, repeat: int = 1):
@@ -184,7 +184,7 @@ def bench_store(name: str, tracking_uri: str, exp_id: str, args, work: Path) -> 
         "c": lambda: our_export(tracking_uri, warm_out, cache_dir, args.workers, args.parsers),
         "c2": lambda: our_export(tracking_uri, None, cache_dir, args.workers, args.parsers),
     }
-    rows_c = steps["c"]()  # the first warm export stores the table memo; (c) is the steady state
+    rows_c = steps["c"]()  # the first warm export renews the stat checks; (c) is the steady state
     times: dict[str, list[float]] = {k: [] for k in steps}
     for _ in range(args.repeat):
         for key, fn in steps.items():
@@ -222,7 +222,7 @@ def memory_check(tracking_uri: str, work: Path, workers: int | None, exp_id: str
     cache = work / "cache-memory"
     shutil.rmtree(cache, ignore_errors=True)
     peak = 0.0
-    for label in ("cold", "warm", "warm, table memoised"):
+    for label in ("cold", "warm", "warm again"):
         peak = max(peak, _cli_export(tracking_uri, work, workers, cache, label, parsers))
     client = MlflowClient(tracking_uri)
     t0 = time.perf_counter()

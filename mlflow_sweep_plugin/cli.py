@@ -8,14 +8,15 @@ the module is cheap to load from MLflow's own CLI.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sys
-import warnings
 
 import click
 
+from .console import eprint, printing_warnings, sweep_errors
 from .errors import SweepError
+from .integrations.commands import import_hydra_command
+from .tracking.commands import flatten_command, sync_command
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -24,37 +25,6 @@ Exit codes:
   2  usage error, unknown experiment (similar names are listed) or unknown parser
   3  tracking or artifact store unreachable (the URI is shown without credentials)
 """
-
-
-def _eprint(message: str) -> None:
-    click.echo(message, err=True)
-
-
-@contextlib.contextmanager
-def _sweep_errors():
-    """Map :class:`SweepError` subclasses to their exit codes, in one place."""
-    try:
-        yield
-    except SweepError as exc:
-        _eprint(f"mlflow-sweep: error: {exc}")
-        sys.exit(exc.exit_code)
-
-
-@contextlib.contextmanager
-def _plugin_warnings(collected: list):
-    """Show plugin-loading problems as one clean stderr line each (and count them)."""
-    from .plugins import PluginLoadWarning
-
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", PluginLoadWarning)
-        yield
-    for w in caught:
-        if issubclass(w.category, PluginLoadWarning):
-            text = str(w.message).removeprefix("mlflow-sweep: ")
-            _eprint(f"mlflow-sweep: warning: {text}")
-            collected.append(text)
-        else:
-            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -108,32 +78,31 @@ def export_command(experiment_names, experiment_ids, tracking_uri, output, fmt, 
     and the columns the parsers produce. A run with no record gets one row.
     """
     from .export import export_sweep
+    from .export.progress import ExportProgress, stderr_is_terminal
     from .plugins import get_plugin_manager
+    from .process import export_tuning
 
-    plugin_problems: list = []
-    with _sweep_errors():
-        with _plugin_warnings(plugin_problems):
+    warned: list = []
+    with sweep_errors():
+        with printing_warnings(collected=warned):
             pm = get_plugin_manager()
             pm.parsers  # load plugins now so their warnings are shown first
         if not experiment_names and not experiment_ids:
             raise click.UsageError("give --experiment-name NAME or -x/--experiment-id ID")
-        from .export.progress import ExportProgress, stderr_is_terminal
-
-        with ExportProgress(enabled=not quiet and stderr_is_terminal()) as bar:
+        with ExportProgress(enabled=not quiet and stderr_is_terminal()) as bar, \
+                printing_warnings(bar.echo, warned), export_tuning():
             result = export_sweep(
                 experiment_names=experiment_names, experiment_ids=experiment_ids,
                 tracking_uri=tracking_uri, output=output, fmt=fmt, filter_string=filter_string,
                 run_view=run_view, parser_names=parser_names, artifact_patterns=artifact_patterns,
                 spreadsheet_safe=spreadsheet_safe, plugin_manager=pm,
-                warn=lambda w: bar.echo(f"mlflow-sweep: warning: {w}"),
                 progress=bar if bar.enabled else None, workers=workers, cache=not no_cache,
                 refresh=refresh,
             )
-    n_warn = len(result.warnings) + len(plugin_problems)
     if not quiet:
-        _eprint(result.summary(n_warn))
-    if strict and n_warn:
-        _eprint(f"mlflow-sweep: --strict: {n_warn} warning(s); exiting with status 1")
+        eprint(result.summary(len(warned)))
+    if strict and warned:
+        eprint(f"mlflow-sweep: --strict: {len(warned)} warning(s); exiting with status 1")
         sys.exit(1)
 
 
@@ -146,8 +115,7 @@ def plugins_command(as_json):
     """List installed plugins, their versions, parsers and patterns."""
     from .plugins import get_plugin_manager
 
-    problems: list = []
-    with _plugin_warnings(problems):
+    with printing_warnings():
         entries = get_plugin_manager().describe()
     if as_json:
         click.echo(json.dumps(entries, indent=2))
@@ -188,7 +156,7 @@ def demo_command(ctx, kind, experiment_name, n_runs, seed, tracking_uri, output)
     from .plugins import get_plugin_manager
     from .uri import redact_uri, resolve_tracking_uri
 
-    with _sweep_errors():
+    with sweep_errors():
         demos = get_plugin_manager().demos
         if not demos:
             raise SweepError("no demo is registered: install a reference plugin, e.g. "
@@ -203,9 +171,9 @@ def demo_command(ctx, kind, experiment_name, n_runs, seed, tracking_uri, output)
         exp = client.get_experiment_by_name(experiment_name)
         existing = client.search_runs([exp.experiment_id], max_results=1) if exp else []
         if existing:
-            _eprint(f"mlflow-sweep: experiment {experiment_name!r} already has runs; reusing them")
+            eprint(f"mlflow-sweep: experiment {experiment_name!r} already has runs; reusing them")
         else:
-            _eprint(f"mlflow-sweep: logging a {n_runs}-run {kind} demo sweep into "
+            eprint(f"mlflow-sweep: logging a {n_runs}-run {kind} demo sweep into "
                     f"{experiment_name!r} at {redact_uri(uri)}")
             demos[kind].func(experiment_name=experiment_name, n_runs=n_runs, seed=seed)
     ctx.invoke(export_command, experiment_names=(experiment_name,), experiment_ids=(),
@@ -214,25 +182,8 @@ def demo_command(ctx, kind, experiment_name, n_runs, seed, tracking_uri, output)
                quiet=False)
 
 
-def _register_optional_commands() -> None:
-    """Commands that live beside the code they drive (tracking/, integrations/)."""
-    import importlib
-
-    for modname, attr in (
-        ("mlflow_sweep_plugin.tracking.commands", "COMMANDS"),
-        ("mlflow_sweep_plugin.integrations.commands", "COMMANDS"),
-    ):
-        try:
-            module = importlib.import_module(modname)
-        except ModuleNotFoundError as exc:
-            if exc.name != modname:
-                raise
-            continue
-        for command in getattr(module, attr, ()):
-            main.add_command(command)
-
-
-_register_optional_commands()
+for _command in (flatten_command, sync_command, import_hydra_command):
+    main.add_command(_command)
 
 
 if __name__ == "__main__":  # pragma: no cover

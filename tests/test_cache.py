@@ -14,11 +14,15 @@ import pandas as pd
 import pytest
 
 from mlflow_sweep_plugin import hookimpl
-from mlflow_sweep_plugin.export import artifacts
-from mlflow_sweep_plugin.export.artifacts import LocalArtifactReader, ListingPlan, local_path_of
-from mlflow_sweep_plugin.export.cache import FILENAME, ExportCache, run_key, store_identity
+from mlflow_sweep_plugin.export import cache as cache_rules
+from mlflow_sweep_plugin.export import readers
+from mlflow_sweep_plugin.export.cache import run_key, store_identity
+from mlflow_sweep_plugin.export.cache_store import FILENAME, ExportCache
+from mlflow_sweep_plugin.export.paths import local_path_of
+from mlflow_sweep_plugin.export.plan import ListingPlan
+from mlflow_sweep_plugin.export.readers import LocalArtifactReader
 
-DEFAULT_RACY_NS = artifacts.RACY_NS
+DEFAULT_RACY_NS = cache_rules.RACY_NS
 SUMMARY = {"layer": 0, "energy_contrast_ratio": 0.5, "geometry_fits": {}}
 
 
@@ -34,7 +38,7 @@ def artifact_dir(sweep, i):
 def check(request, monkeypatch):
     """Every test here runs with both cache checks: listing the run's directories, and
     stat'ing what was listed (used for listings older than RACY_NS: all of them here)."""
-    monkeypatch.setattr(artifacts, "RACY_NS", 0 if request.param == "stat" else 10 ** 18)
+    monkeypatch.setattr(cache_rules, "RACY_NS", 0 if request.param == "stat" else 10 ** 18)
     return request.param
 
 
@@ -221,18 +225,18 @@ def test_the_stat_check_sees_what_a_listing_would(tmp_path, monkeypatch):
     (root / "layer_0" / "cluster_summary.json").write_text("{}")
     (root / "plots").mkdir()
     plan = ListingPlan(["layer_{layer}/cluster_summary.json"])
-    monkeypatch.setattr(artifacts, "RACY_NS", DEFAULT_RACY_NS)
+    monkeypatch.setattr(cache_rules, "RACY_NS", DEFAULT_RACY_NS)
 
     def manifest():
         reader = LocalArtifactReader(str(root), plan)
         reader.list()
-        return reader.manifest(reader.scope())
+        return cache_rules.manifest(reader, cache_rules.snapshot(reader, cache_rules.scope_of(reader)))
 
     def same(m):
-        return LocalArtifactReader(str(root), plan).matches_manifest(m)
+        return cache_rules.manifest_holds(LocalArtifactReader(str(root), plan), m)
 
     assert manifest() is None  # just written: a clock tick could hide the next change
-    monkeypatch.setattr(artifacts, "RACY_NS", 0)
+    monkeypatch.setattr(cache_rules, "RACY_NS", 0)
     m = manifest()
     assert m["dirs"] == ["", "layer_0"] and m["files"] == ["layer_0/cluster_summary.json"]
     assert same(m)
@@ -264,8 +268,8 @@ def test_a_file_parsers_read_beside_their_own_is_fetched_once_per_run(make_sweep
     make_sweep([{"artifacts": {"a.json": {"v": i}, "b.json": {"v": 10 + i}, "shared.json": {"s": f"run{i}"}}}
                 for i in range(2)])
     reads = []
-    real_read = artifacts.LocalArtifactReader.read
-    monkeypatch.setattr(artifacts.LocalArtifactReader, "read",
+    real_read = readers.LocalArtifactReader.read
+    monkeypatch.setattr(readers.LocalArtifactReader, "read",
                         lambda self, path: reads.append(path) or real_read(self, path))
     result = sweep_exporter(plugins=[module], load_entry_points=False, parser_names=["a", "b"], cache=False)
     assert sorted(zip(result.df["v"], result.df["shared"])) == [(0, "run0"), (1, "run1"), (10, "run0"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mlflow_sweep_plugin.export.artifacts import ListingPlan
+from mlflow_sweep_plugin.export.plan import ListingPlan
 from mlflow_sweep_plugin.parsers import ArtifactPattern, coerce_capture
 
 

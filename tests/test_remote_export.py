@@ -20,7 +20,8 @@ import pandas as pd
 import pytest
 
 from mlflow_sweep_plugin.export import export_sweep
-from mlflow_sweep_plugin.export.artifacts import RemoteArtifactReader, reader_for
+from mlflow_sweep_plugin.export.remote import RemoteArtifactReader
+from mlflow_sweep_plugin.export.session import ReadSession, reader_for
 from mlflow_sweep_plugin.plugins import SweepPluginManager
 from scale_test_helpers import log_to_server, tracking_uri_set_to
 from sweep_test_helpers import summary_for
@@ -92,7 +93,7 @@ def test_server_and_local_store_give_identical_tables(server_sweep, sweep_store,
     # the server's runs really are read remotely, through mlflow-artifacts:/
     art = MlflowClient(server.url).get_run(sweep.run_ids[0]).info.artifact_uri
     assert art.startswith("mlflow-artifacts:/")
-    assert isinstance(reader_for(art, tracking_uri=server.url), RemoteArtifactReader)
+    assert isinstance(reader_for(art, session=ReadSession([], tracking_uri=server.url)), RemoteArtifactReader)
 
     assert len(local.df) == 3 + 2 + 1 + 1 + 4 * 2
     pd.testing.assert_frame_equal(comparable(local.df), comparable(remote.df))

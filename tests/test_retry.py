@@ -9,8 +9,9 @@ import sys
 import pytest
 import requests
 
-from mlflow_sweep_plugin.export.retry import (absent_runtime_probes, export_http_settings, is_transient,
-                                              with_retries)
+from mlflow_sweep_plugin.export.retry import with_retries
+from mlflow_sweep_plugin.failures import fail_fast_http, is_transient
+from mlflow_sweep_plugin.process import absent_runtime_probes
 
 
 def _http_error(status: int) -> requests.HTTPError:
@@ -62,7 +63,7 @@ def test_export_settings_are_put_back(monkeypatch):
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "77")  # the user's choice wins
     probes = [name for name in ("dbruntime", "pyspark") if name not in sys.modules
               and importlib.util.find_spec(name) is None]
-    with export_http_settings(), absent_runtime_probes():
+    with fail_fast_http(), absent_runtime_probes():
         assert os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] == "1"
         assert os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] == "77"
         for name in probes:

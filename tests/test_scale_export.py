@@ -13,7 +13,9 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from mlflow_sweep_plugin.export.artifacts import ListingPlan, LocalArtifactReader, reader_for
+from mlflow_sweep_plugin.export.plan import ListingPlan
+from mlflow_sweep_plugin.export.readers import LocalArtifactReader
+from mlflow_sweep_plugin.export.session import reader_for
 
 SUMMARY = {"layer": 0, "energy_contrast_ratio": 0.5,
            "component_assignment": {"assignments": {"mess3": 2}, "scores": {"mess3": 0.9}},

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from mlflow_sweep_plugin.errors import BadArtifact
-from mlflow_sweep_plugin.export.artifacts import (LocalArtifactReader, UnsafeArtifactPath,
-                                                  local_path_of, safe_relpath)
+from mlflow_sweep_plugin.export.paths import UnsafeArtifactPath, local_path_of, safe_relpath
+from mlflow_sweep_plugin.export.readers import LocalArtifactReader
 from mlflow_sweep_plugin.parsers.loaders import load_npz, load_yaml
 from mlflow_sweep_plugin.uri import redact_uri
 

@@ -7,30 +7,11 @@ import difflib
 from typing import Iterator
 
 from ..errors import SweepError, TrackingUnreachable, UnknownExperiment, UsageError
+from ..failures import is_unreachable
 from ..uri import redact_uri
 
 RUN_VIEWS = {"active": "ACTIVE_ONLY", "deleted": "DELETED_ONLY", "all": "ALL"}
 PAGE_SIZE = 1000
-
-
-def is_unreachable(exc: BaseException) -> bool:
-    """Whether an exception from a client call means the store could not be reached."""
-    import requests
-
-    from .retry import exception_chain
-
-    for link in exception_chain(exc):
-        if isinstance(link, (requests.exceptions.ConnectionError, requests.exceptions.Timeout,
-                             ConnectionError, TimeoutError)):
-            return True
-        name = type(link).__name__
-        if name in ("OperationalError", "MaxRetryError", "NewConnectionError"):
-            return True
-        text = str(link)
-        if "Max retries exceeded" in text or "Connection refused" in text \
-                or "API request to" in text and "failed with exception" in text:
-            return True
-    return False
 
 
 def unreachable(uri: str, exc: BaseException) -> TrackingUnreachable:

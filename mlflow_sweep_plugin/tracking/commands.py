@@ -1,4 +1,4 @@
-"""``mlflow-sweep flatten`` and ``mlflow-sweep sync`` (registered by ``cli.py``).
+"""``mlflow-sweep flatten`` and ``mlflow-sweep sync`` (added to the group by ``cli.py``).
 
 Cheap to import: click only; the work is imported inside the commands.
 """
@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import click
 
+from ..console import eprint, printing_warnings, sweep_errors
+
 _CTX = {"help_option_names": ["-h", "--help"]}
-
-
-def _eprint(message: str) -> None:
-    click.echo(message, err=True)
 
 
 @click.command("flatten", context_settings=_CTX)
@@ -35,20 +33,19 @@ def flatten_command(run_ids, experiment_names, filter_string, parser_names, trac
     from mlflow.exceptions import MlflowException
     from mlflow.tracking import MlflowClient
 
-    from ..cli import _plugin_warnings, _sweep_errors
     from ..errors import UsageError
-    from ..export.runs import is_unreachable, iter_runs, resolve_experiments, store_errors
+    from ..export.runs import iter_runs, resolve_experiments, store_errors
+    from ..failures import is_unreachable
     from ..plugins import get_plugin_manager
     from ..uri import resolve_tracking_uri
     from .flatten_artifacts import flatten_artifacts
 
     problems: list = []
-    with _sweep_errors():
+    with sweep_errors(), printing_warnings(collected=problems):
         if not run_ids and not experiment_names:
             raise click.UsageError("give RUN_ID... or --experiment-name NAME")
-        with _plugin_warnings(problems):
-            pm = get_plugin_manager()
-            pm.select_parsers(parser_names)
+        pm = get_plugin_manager()
+        pm.select_parsers(parser_names)
         uri = resolve_tracking_uri(tracking_uri)
         client = MlflowClient(uri)
         ids = list(run_ids)
@@ -56,7 +53,7 @@ def flatten_command(run_ids, experiment_names, filter_string, parser_names, trac
             experiments = resolve_experiments(client, uri, experiment_names)
             ids += [r.info.run_id for r in iter_runs(
                 client, [e.experiment_id for e in experiments], filter_string, tracking_uri=uri)]
-        n_new = n_same = n_warn = 0
+        n_new = n_same = 0
         for run_id in dict.fromkeys(ids):
             with store_errors(uri):
                 try:
@@ -66,17 +63,12 @@ def flatten_command(run_ids, experiment_names, filter_string, parser_names, trac
                     if not is_unreachable(exc) and exc.error_code == "RESOURCE_DOES_NOT_EXIST":
                         raise UsageError(f"no run {run_id!r} at this tracking store") from None
                     raise
-            for w in result.warnings:
-                _eprint(f"mlflow-sweep: warning: {w}")
             n_new += len(result.logged)
             n_same += len(result.unchanged)
-            n_warn += len(result.warnings)
     if not quiet:
-        _eprint(f"mlflow-sweep: flattened {len(dict.fromkeys(ids))} runs: {n_new} new metrics, "
-                f"{n_same} unchanged, {n_warn + len(problems)} warnings")
+        eprint(f"mlflow-sweep: flattened {len(dict.fromkeys(ids))} runs: {n_new} new metrics, "
+               f"{n_same} unchanged, {len(problems)} warnings")
 
-
-COMMANDS = [flatten_command]
 
 
 @click.command("sync", context_settings=_CTX)
@@ -95,20 +87,16 @@ def sync_command(spool_ids, spool_dir, tracking_uri):
     """
     import sys
 
-    from ..cli import _sweep_errors
     from .spool import spool_root
     from .sync import sync_spool
 
-    with _sweep_errors():
+    with sweep_errors():
         results = sync_spool(spool_dir, tracking_uri, spool_ids)
     failed = [r for r in results if r.status == "failed"]
     for r in results:
-        _eprint(f"mlflow-sweep: {r}")
-    _eprint(f"mlflow-sweep: sync: {sum(r.status == 'synced' for r in results)} synced, "
-            f"{sum(r.status == 'open' for r in results)} still open, {len(failed)} failed "
-            f"({len(results)} spools in {spool_root(spool_dir)})")
+        eprint(f"mlflow-sweep: {r}")
+    eprint(f"mlflow-sweep: sync: {sum(r.status == 'synced' for r in results)} synced, "
+           f"{sum(r.status == 'open' for r in results)} still open, {len(failed)} failed "
+           f"({len(results)} spools in {spool_root(spool_dir)})")
     if failed:
         sys.exit(1)
-
-
-COMMANDS.append(sync_command)

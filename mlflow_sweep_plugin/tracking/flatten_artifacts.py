@@ -2,7 +2,7 @@
 
 The MLflow UI sorts and compares runs by metrics, not by what is inside their JSON
 files. :func:`flatten_artifacts` runs the registered parsers over one run's artifacts
-(:func:`mlflow_sweep_plugin.export.records_for_run`, so export and logging read files
+(:func:`mlflow_sweep_plugin.export.read_run`, so export and logging read files
 the same way) and logs every numeric field of every record as a metric.
 
 Metric names (each unique within the run):
@@ -123,10 +123,11 @@ def flatten_artifacts(run_id: str, *, parsers=None, tracking_uri: str | None = N
     """
     from mlflow.tracking import MlflowClient
 
-    from ..export.artifacts import ListingPlan, reader_for
-    from ..export.exporter import records_for_run
+    from ..export.parse import read_run
+    from ..export.session import ReadSession
     from ..parsers import Parser
     from ..plugins import get_plugin_manager
+    from ..warning_types import warn
 
     client = client or MlflowClient(tracking_uri)
     pm = plugin_manager or get_plugin_manager()
@@ -138,17 +139,19 @@ def flatten_artifacts(run_id: str, *, parsers=None, tracking_uri: str | None = N
         selected += [p for p in parsers if isinstance(p, Parser)]
     run = client.get_run(run_id)
     result = FlattenResult(run_id=run_id)
+    session = ReadSession(selected, tracking_uri=tracking_uri)
     try:  # one reader, so the run's artifacts are listed once for all the parsers
-        reader = reader_for(run.info.artifact_uri, ListingPlan([p.compiled for p in selected]),
-                            tracking_uri=tracking_uri)
+        reader = session.reader(run.info.artifact_uri)
     except Exception:  # noqa: BLE001 - each parser then reports it as usual
         reader = None
     groups = []
     for parser in selected:
         # one parser at a time, so each record's parser (its name, its captures) is known
-        records, captures = records_for_run(run, [parser], reader, warn=result.warnings.append,
-                                            tracking_uri=tracking_uri)
-        groups.append((parser.name, captures, records))
+        outcome = read_run(run, session, reader, parsers=[parser])
+        for w in outcome.warnings:
+            result.warnings.append(w)
+            warn(w)
+        groups.append((parser.name, outcome.captures, outcome.records))
     metrics = metrics_from_records(groups)
     existing = run.data.metrics
     new = []

@@ -24,11 +24,12 @@ from __future__ import annotations
 import contextlib
 import os
 
+from ..failures import fail_fast_http, is_offline
 from ..uri import redact_uri
 from ..warning_types import SweepWarning, warn
 from . import sink as _sink
 from .bound import BoundLogging
-from .reach import describe_error, is_offline_error, probe, quick_http
+from .reach import describe_error, probe
 from .spool import Spool, spool_root
 
 STATUS_FINISHED, STATUS_FAILED, STATUS_KILLED = "FINISHED", "FAILED", "KILLED"
@@ -94,7 +95,7 @@ class SweepRun(BoundLogging):
                 self._start_online()
                 return self
             except Exception as exc:  # noqa: BLE001 - classified just below
-                if not is_offline_error(exc):
+                if not is_offline(exc):
                     raise
                 reason = describe_error(exc)
         self._go_offline(reason)
@@ -105,7 +106,7 @@ class SweepRun(BoundLogging):
         from mlflow.tracking import MlflowClient
 
         client = MlflowClient(self.tracking_uri)
-        with quick_http():
+        with fail_fast_http():
             exp_id = self._experiment_id(client)
             run = mlflow.start_run(experiment_id=exp_id, run_name=self.run_name,
                                    tags=self.tags or None, nested=self.nested)
@@ -153,7 +154,7 @@ class SweepRun(BoundLogging):
         if active is None or active.info.run_id != self._online.run_id:
             return
         try:
-            with quick_http():
+            with fail_fast_http():
                 mlflow.end_run(status)  # pops first, then calls the (dead) server
         except Exception:  # noqa: BLE001 - the spool has the status
             pass
@@ -167,7 +168,7 @@ class SweepRun(BoundLogging):
         end_time = _sink.now_ms()
         if self._spool is None:
             try:
-                with quick_http():
+                with fail_fast_http():
                     if self._fluent:
                         self._fluent = False
                         import mlflow
@@ -177,7 +178,7 @@ class SweepRun(BoundLogging):
                         self._online.end(status, end_time)
                 return
             except Exception as exc:  # noqa: BLE001 - classified just below
-                if not is_offline_error(exc):
+                if not is_offline(exc):
                     raise
                 self._go_offline(describe_error(exc))
         self._leave_fluent(status)
@@ -187,10 +188,10 @@ class SweepRun(BoundLogging):
     def _call(self, op: str, *args, **kwargs):
         if self._spool is None:
             try:
-                with quick_http():
+                with fail_fast_http():
                     return getattr(self._online, op)(*args, **kwargs)
             except Exception as exc:  # noqa: BLE001 - classified just below
-                if not is_offline_error(exc):
+                if not is_offline(exc):
                     raise
                 self._go_offline(describe_error(exc))
         return getattr(self._spool, op)(*args, **kwargs)

@@ -229,14 +229,15 @@ def _replay_into(uri: str, spool: Spool, result: SyncResult) -> bool | None:
     """:func:`_replay` against ``uri``; None (and ``result`` says why) when it failed."""
     from mlflow.tracking import MlflowClient
 
-    from .reach import describe_error, is_offline_error
+    from ..failures import is_offline
+    from .reach import describe_error
     from .sink import tracking_uri_set_to
 
     try:
         with tracking_uri_set_to(uri):
             return _replay(MlflowClient(uri), spool, result)
     except Exception as exc:  # noqa: BLE001 - classified just below
-        if is_offline_error(exc):
+        if is_offline(exc):
             raise TrackingUnreachable(
                 f"tracking store {redact_uri(uri)} is unreachable "
                 f"({describe_error(exc, 300)}); spool {spool.spool_id} kept") from None

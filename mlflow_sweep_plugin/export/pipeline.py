@@ -1,0 +1,198 @@
+"""The export pipeline: each run from the cache or read afresh, in listing order, into
+one table.
+
+Speed comes from three places, each kept out of the parsers' way:
+
+- local artifact stores are read directly (no temp-dir download round trip);
+- remote runs are read in parallel (a bounded pool over runs, plus the session's pool
+  for a run's files), and the outcomes are put back in the order the runs were listed,
+  so the table and the warnings are the same whatever the timing;
+- ended runs come from the on-disk cache when their key and listing still stand
+  (:mod:`.cache`).
+
+When several runs in a row cannot connect, the tracking server is asked once
+(``probe``): if it is gone the export stops with exit 3 instead of waiting on every
+remaining run.
+"""
+
+from __future__ import annotations
+
+import collections
+import concurrent.futures as cf
+from typing import Callable, Iterable
+
+from ..errors import TrackingUnreachable
+from ..failures import is_unreachable
+from ..uri import redact_uri
+from ..warning_types import SweepWarning, warn
+from . import cache as cache_rules
+from .cache_store import decode_payload, encode_payload, encode_warnings
+from .parse import RunOutcome, read_run
+from .result import ExportResult
+from .session import ReadSession
+from .table import TableBuilder, scalar
+
+#: consecutive runs failing to connect before the exporter checks the tracking server
+BREAKER_RUNS = 3
+
+
+class _RunReader:
+    """Per-run work: the cache check, else a fresh read (and store). Thread-safe."""
+
+    def __init__(self, session: ReadSession):
+        self.session = session
+
+    def __call__(self, run) -> RunOutcome:
+        s = self.session
+        key = reader = None
+        if s.cache is not None and cache_rules.cacheable(run):
+            key = cache_rules.run_key(s.store_id, run, s.parsers_digest)
+            entry = None if s.refresh else s.cache.get(key)
+            if entry is not None:
+                hit, reader = self._from_cache(run, key, entry)
+                if hit is not None:
+                    return hit
+        return self._read(run, reader, key)
+
+    def _from_cache(self, run, key, entry):
+        """(the outcome served from ``entry``, None) when it stands, else (None, the
+        reader that listed the run, to read it afresh with)."""
+        s = self.session
+        try:
+            reader = s.reader(run.info.artifact_uri, guess_literals=False)
+            valid, manifest = cache_rules.check(reader, entry)
+        except Exception:  # noqa: BLE001 - the fresh read reports it
+            return None, None
+        if not valid:
+            return None, reader
+        if manifest is not cache_rules.KEEP:
+            s.cache.set_manifest(key, manifest)
+        try:
+            doc = decode_payload(entry.payload)
+        except Exception:  # noqa: BLE001 - an entry that cannot be decoded is a miss
+            return None, None
+        warnings = [SweepWarning.for_run(run.info.run_id, p, m, parser) for p, m, parser in entry.warnings]
+        return RunOutcome(run, doc["records"], doc["captures"], warnings, from_cache=True, cache_key=key), None
+
+    def _read(self, run, reader, key: str | None) -> RunOutcome:
+        """Read the run afresh; store it when ``key`` (its cache key) is given."""
+        s = self.session
+        outcome = read_run(run, s, reader)
+        outcome.cache_key = key
+        # a table cell holds scalars; do it here, off the main thread, and cache that form
+        outcome.records = [{str(k): scalar(v) for k, v in rec.items()} for rec in outcome.records]
+        reader, outcome.reader = outcome.reader, None
+        if key is not None and cache_rules.storable(reader, outcome.read_failed):
+            try:
+                scope = cache_rules.scope_of(reader)
+                fingerprint, manifest = cache_rules.record_state(reader, scope)
+                blob = encode_payload(outcome.records, outcome.captures)
+                warnings = encode_warnings(outcome.warnings)
+            except Exception:  # noqa: BLE001 - not cached, still exported
+                return outcome
+            s.cache.put(key, run.info.run_id, fingerprint, scope, warnings, manifest, blob)
+        return outcome
+
+
+def _ordered_map(fn, items: Iterable, workers: int, window: int):
+    """``map(fn, items)`` on a thread pool, yielding in input order, ``window`` ahead."""
+    if workers <= 1:
+        for item in items:
+            yield fn(item)
+        return
+    pool = cf.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mlflow-sweep-run")
+    pending: collections.deque = collections.deque()
+    try:
+        for item in items:
+            pending.append(pool.submit(fn, item))
+            while len(pending) >= window or (pending and pending[0].done()):
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        for fut in pending:
+            fut.cancel()
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+class _Breaker:
+    """Several runs in a row could not connect: stop (exit 3) if the store is gone."""
+
+    def __init__(self, probe, tracking_uri):
+        self.probe = probe
+        self.tracking_uri = tracking_uri
+        self.consecutive = 0
+        self.any_success = False
+
+    def observe(self, outcome: RunOutcome) -> None:
+        if not outcome.unreachable:
+            self.consecutive = 0
+            self.any_success = self.any_success or not outcome.read_failed
+            return
+        self.consecutive += 1
+        if self.consecutive < BREAKER_RUNS:
+            return
+        if self.probe is not None:
+            try:
+                self.probe()
+            except TrackingUnreachable as exc:
+                raise TrackingUnreachable(f"{exc} (it went away during the export); no output was written") from None
+            except Exception as exc:  # noqa: BLE001
+                if is_unreachable(exc):
+                    raise TrackingUnreachable(
+                        f"tracking store {redact_uri(self.tracking_uri)} became unreachable during the "
+                        f"export ({type(exc).__name__}); no output was written") from None
+                raise
+        if not self.any_success and self.consecutive >= 10:
+            raise TrackingUnreachable(
+                f"artifact store {redact_uri(outcome.run.info.artifact_uri)} is unreachable "
+                f"(the last {self.consecutive} runs could not connect); no output was written")
+
+
+def export_runs(runs: Iterable, session: ReadSession, progress: Callable[[int], None] | None = None,
+                probe: Callable[[], None] | None = None) -> ExportResult:
+    """Build the table for the given runs with ``session``'s parsers, cache and pools.
+
+    Warnings go down the warning channel (:func:`~mlflow_sweep_plugin.warning_types.warn`)
+    as they happen, in run order, and are also collected on the result. Remote runs are
+    read ``session.workers`` at a time (local ones in this thread, where threads do not
+    help). ``probe()`` should raise when the tracking server is gone (see the module
+    docstring).
+    """
+    collected: list[SweepWarning] = []
+    stats = collections.Counter(cache_hits=0, cache_misses=0, uncached=0, files_read=0)
+    runs = iter(runs)
+    first = next(runs, None)
+    session.start(first)
+    run_workers = session.workers if session.remote else 1
+
+    def all_runs():
+        if first is not None:
+            yield first
+            yield from runs
+
+    builder = TableBuilder()
+    breaker = _Breaker(probe, session.tracking_uri)
+    n = 0
+    outcomes = _ordered_map(_RunReader(session), all_runs(), run_workers, window=max(2 * run_workers, 4))
+    try:
+        for outcome in outcomes:
+            for w in outcome.warnings:
+                collected.append(w)
+                warn(w)
+            builder.add_run(outcome.run, outcome.records, outcome.captures, clean=True)
+            n += 1
+            stats["files_read"] += outcome.files_read
+            if outcome.from_cache:
+                stats["cache_hits"] += 1
+            elif outcome.cache_key is not None:  # an ended run read afresh for the cache
+                stats["cache_misses"] += 1
+            else:
+                stats["uncached"] += 1
+            breaker.observe(outcome)
+            if progress is not None:
+                progress(n)
+        df = builder.frame()
+    finally:
+        outcomes.close()
+    return ExportResult(df=df, warnings=collected, n_runs=n, stats=dict(stats))

@@ -1,0 +1,97 @@
+"""``export_sweep``: the whole export, from experiment names to a written file.
+
+One implementation behind ``mlflow-sweep export``, ``mlflow sweep-export``,
+``python -m mlflow_sweep_plugin export``, the hooks' ``sweep_table.csv`` and the
+pytest harness's exporter fixture. It resolves the experiments, builds one
+:class:`~.session.ReadSession`, runs the pipeline and writes the table. It changes
+nothing process-wide but MLflow's HTTP variables for its duration (restored after);
+the CLI adds its own process tuning (:mod:`mlflow_sweep_plugin.process`).
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+
+from mlflow.tracking import MlflowClient
+
+from ..errors import UsageError
+from ..failures import fail_fast_http
+from ..parsers.generic import generic_parser
+from ..plugins import get_plugin_manager
+from ..uri import resolve_tracking_uri
+from .cache_store import ExportCache
+from .pipeline import export_runs
+from .result import ExportResult
+from .runs import iter_runs, resolve_experiments, store_errors
+from .session import DEFAULT_WORKERS, ReadSession
+from .writers import FORMATS, format_for, write_table
+
+
+def default_output() -> str:
+    return f"mlflow_sweep_results_{datetime.now().strftime('%Y%m%d_%H%M%S')}.csv"
+
+
+def export_sweep(*, experiment_names=(), experiment_ids=(), tracking_uri=None, output=None,
+                 fmt=None, filter_string="", run_view="active", parser_names=(),
+                 artifact_patterns=(), spreadsheet_safe=False, plugin_manager=None,
+                 write=True, progress=None, workers=None, cache=True, refresh=False,
+                 cache_dir=None) -> ExportResult:
+    """Export the runs of one or more experiments.
+
+    Returns an :class:`ExportResult` (the DataFrame, the warnings, the run count and
+    the path written). Raises :class:`~mlflow_sweep_plugin.errors.SweepError`
+    subclasses for what the user must fix (unknown experiment, unreachable store, bad
+    options); bad artifacts are warnings (sent through :mod:`warnings` as they happen,
+    and on the result), never exceptions.
+
+    ``workers``: parallel reads for remote artifact stores (default 8). ``cache``: use
+    the on-disk cache of ended runs (``cache_dir``, default ``$MLFLOW_SWEEP_CACHE_DIR``
+    or the user cache dir); ``refresh``: re-read every run and update the cache.
+    ``progress`` is called with the number of runs done; if it has a ``found(n, last)``
+    method, that is called as pages of runs arrive. MLflow's HTTP retries are lowered
+    for the export's duration (:func:`~mlflow_sweep_plugin.failures.fail_fast_http`).
+    """
+    if workers is not None and int(workers) < 1:
+        raise UsageError("--workers must be at least 1")
+    n_workers = DEFAULT_WORKERS if workers is None else int(workers)
+    if fmt is not None and fmt not in FORMATS:
+        raise UsageError(f"--format must be one of {', '.join(FORMATS)}")
+    pool_size = str(max(10, 2 * n_workers + 2))
+    with fail_fast_http({"MLFLOW_HTTP_POOL_MAXSIZE": pool_size, "MLFLOW_HTTP_POOL_CONNECTIONS": pool_size}):
+        pm = plugin_manager or get_plugin_manager()
+        parsers = pm.select_parsers(parser_names)
+        try:
+            parsers += [generic_parser(p) for p in artifact_patterns]
+        except ValueError as exc:
+            raise UsageError(f"invalid --artifact pattern: {exc}") from None
+        uri = resolve_tracking_uri(tracking_uri)
+        client = MlflowClient(tracking_uri=uri)
+        experiments = resolve_experiments(client, uri, experiment_names, experiment_ids)
+        exp_ids = [e.experiment_id for e in experiments]
+        runs = iter_runs(client, exp_ids, filter_string, run_view, tracking_uri=uri,
+                         on_page=getattr(progress, "found", None))
+
+        def probe():
+            with store_errors(uri):
+                client.get_experiment(exp_ids[0])
+
+        store = ExportCache(cache_dir) if cache else None
+        session = ReadSession(parsers, tracking_uri=uri, client=client, workers=n_workers, cache=store,
+                              refresh=refresh)
+        try:
+            result = export_runs(runs, session, progress=progress, probe=probe)
+            if write:
+                path = output or default_output()
+                result.format = format_for(path, fmt)
+                write_table(result.df, path, result.format, spreadsheet_safe)
+                result.path = os.path.abspath(path)
+        finally:
+            session.close()
+            if store is not None:
+                store.close()
+        if store is not None:
+            result.stats["cache_path"] = store.path
+            if store.error:  # the cache never fails an export; say why it was not used
+                result.stats["cache_error"] = store.error
+        return result

@@ -1,0 +1,155 @@
+"""What an exception from MLflow (or the network under it) means, and how long MLflow
+may take to raise it: the project's one error classifier and one HTTP policy.
+
+Three questions, answered here and nowhere else:
+
+- :func:`is_unreachable`: the store was not reached at all (connection refused, DNS,
+  connect or read timeout, a SQL store that cannot be opened). Commands map it to
+  exit 3; the export's circuit breaker counts it.
+- :func:`is_transient`: trying again may succeed (unreachable, connection reset,
+  429, a real 5xx answer). The export retries these per artifact call.
+- :func:`is_offline`: "not there right now", as opposed to a mistake in what was sent
+  (unreachable, a 5xx from a proxy, or the server's own MLflow error document saying it
+  cannot serve). ``sweep_run`` spools what it cannot log for these.
+
+The HTTP policy (:func:`fail_fast_http`): MLflow's HTTP client retries each request 7
+times with a backoff factor of 2 and a 120 s timeout, minutes of silence against a
+dead server. Our commands and ``sweep_run`` set MLflow's ``MLFLOW_HTTP_REQUEST_*``
+variables for the duration of their calls to ``MLFLOW_SWEEP_HTTP_MAX_RETRIES``
+(default 1), ``MLFLOW_SWEEP_HTTP_BACKOFF_FACTOR`` (default 1) and
+``MLFLOW_SWEEP_HTTP_TIMEOUT`` (default 30 s); a ``MLFLOW_HTTP_REQUEST_*`` variable the
+user set wins. The previous environment is restored after.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+
+from .envvars import scoped_environ
+
+#: ours -> (MLflow's variable, default)
+HTTP_SETTINGS = {
+    "MLFLOW_SWEEP_HTTP_MAX_RETRIES": ("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1"),
+    "MLFLOW_SWEEP_HTTP_BACKOFF_FACTOR": ("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1"),
+    "MLFLOW_SWEEP_HTTP_TIMEOUT": ("MLFLOW_HTTP_REQUEST_TIMEOUT", "30"),
+}
+#: set with the above (MLflow's jitter is up to 1 s by default)
+HTTP_JITTER = ("MLFLOW_HTTP_REQUEST_BACKOFF_JITTER", "0.5")
+
+_TRANSIENT_STATUS = {408, 429, 500, 502, 503, 504}
+_UNREACHABLE_TEXT = ("Max retries exceeded", "Connection refused", "NewConnectionError",
+                     "Failed to establish")
+_TRANSIENT_TEXT = ("Connection reset", "Connection aborted", "RemoteDisconnected", "timed out",
+                   "failed with exception", "ConnectionResetError", "IncompleteRead",
+                   "Temporary failure", "ChunkedEncodingError", "failed with error code 5")
+_UNREACHABLE_TYPES = ("OperationalError", "MaxRetryError", "NewConnectionError")
+_TRANSIENT_TYPES = ("ProtocolError", "ReadTimeoutError", "IncompleteRead")
+
+
+def exception_chain(exc: BaseException):
+    """``exc`` and every exception it was raised from or during, each once."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        yield exc
+        exc = exc.__cause__ or exc.__context__
+
+
+def status_of(exc: BaseException) -> int | None:
+    """The HTTP status an exception carries (a requests response, or an MlflowException)."""
+    response = getattr(exc, "response", None)
+    status = getattr(response, "status_code", None)
+    if isinstance(status, int):
+        return status
+    getter = getattr(exc, "get_http_status_code", None)  # MlflowException
+    if callable(getter):
+        try:
+            return int(getter())
+        except Exception:  # noqa: BLE001
+            return None
+    return None
+
+
+def is_unreachable(exc: BaseException) -> bool:
+    """Whether the store could not be reached at all (see the module docstring)."""
+    import requests
+
+    for link in exception_chain(exc):
+        if isinstance(link, (requests.exceptions.ConnectionError, requests.exceptions.Timeout,
+                             ConnectionError, TimeoutError)):
+            return True
+        if type(link).__name__ in _UNREACHABLE_TYPES:
+            return True
+        text = str(link)
+        if any(t in text for t in _UNREACHABLE_TEXT) \
+                or ("API request to" in text and "failed with exception" in text):
+            return True
+    return False
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether trying again may succeed: the store unreachable, a reset, 429 or 5xx."""
+    import requests
+
+    if is_unreachable(exc):
+        return True
+    for link in exception_chain(exc):
+        if isinstance(link, requests.exceptions.ChunkedEncodingError):
+            return True
+        status = status_of(link)
+        if status is not None and status != 500 and status in _TRANSIENT_STATUS:
+            return True
+        if status == 500 and type(link).__name__ == "HTTPError":
+            return True  # a real 5xx answer; an MlflowException's default 500 means nothing
+        if type(link).__name__ in _TRANSIENT_TYPES or any(t in str(link) for t in _TRANSIENT_TEXT):
+            return True
+    return False
+
+
+def is_offline(exc: BaseException) -> bool:
+    """Whether ``exc`` means "the store is not there right now" (see the module docstring)."""
+    if is_unreachable(exc):
+        return True
+    if re.search(r"failed with error code 5\d\d", str(exc)):
+        return True  # a 5xx answer that is not an MLflow error document (proxy, gateway)
+    # an MLflow error document from the server saying it cannot serve now (its database
+    # is gone, say); MlflowExceptions raised on this side default to INTERNAL_ERROR too,
+    # so only the server's (RestException) count
+    return (type(exc).__name__ == "RestException"
+            and getattr(exc, "error_code", "") in ("INTERNAL_ERROR", "TEMPORARILY_UNAVAILABLE"))
+
+
+def _setting(ours: str, default: str) -> str:
+    raw = os.environ.get(ours, "") or default
+    try:
+        return str(int(float(raw)))  # MLflow parses these as ints
+    except ValueError:
+        return default
+
+
+def http_settings() -> dict:
+    """MLflow's HTTP variables as the policy sets them (before the user's own win)."""
+    wanted = {theirs: _setting(ours, default) for ours, (theirs, default) in HTTP_SETTINGS.items()}
+    wanted[HTTP_JITTER[0]] = HTTP_JITTER[1]
+    return wanted
+
+
+@contextlib.contextmanager
+def fail_fast_http(extra: dict | None = None):
+    """MLflow HTTP calls inside fail fast (see the module docstring); ``extra`` adds
+    other MLflow variables (the export's connection pool size). urllib3's own retry
+    messages are silenced meanwhile: what fails is reported as our warning or error."""
+    wanted = http_settings()
+    wanted.update(extra or {})
+    pool_log = logging.getLogger("urllib3.connectionpool")
+    level = pool_log.level
+    if level < logging.ERROR:
+        pool_log.setLevel(logging.ERROR)
+    try:
+        with scoped_environ(wanted, keep_existing=True):
+            yield
+    finally:
+        pool_log.setLevel(level)
