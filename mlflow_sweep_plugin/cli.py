@@ -16,6 +16,7 @@ import click
 from .console import eprint, printing_warnings, sweep_errors
 from .errors import SweepError
 from .integrations.commands import import_hydra_command
+from .report.command import report_command
 from .tracking.commands import flatten_command, sync_command
 
 EXIT_CODES_HELP = """\b
@@ -184,6 +185,7 @@ def demo_command(ctx, kind, experiment_name, n_runs, seed, tracking_uri, output)
 
 for _command in (flatten_command, sync_command, import_hydra_command):
     main.add_command(_command)
+main.add_command(report_command)
 
 
 if __name__ == "__main__":  # pragma: no cover
