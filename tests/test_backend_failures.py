@@ -35,7 +35,7 @@ p = argparse.ArgumentParser()
 p.add_argument("--alpha", type=float)
 p.add_argument("--max-alpha", type=float)
 p.add_argument("--mode")
-args = p.parse_args()
+args, _unknown = p.parse_known_args()  # a misspelt option is ignored, as many scripts do
 with mlflow.start_run():
     mlflow.log_param("alpha", args.alpha)  # what the script sees: "--alpha 1" is 1.0
     for i in range(300):
@@ -133,3 +133,45 @@ def test_a_grown_grid_keeps_each_points_index_and_new_points_get_new_ones(sweep_
     assert current["0.3"].data.tags["mlflow_sweep.point"] == '{"alpha": "0.3"}'
     # the environment the job ran with said the same index (runs it made itself get it)
     assert "[2] alpha=0.3: run" in proc.stderr and "[1] alpha=0.5: run" in proc.stderr
+
+
+# -- grid mistakes are told, not silently run ------------------------------------------------
+def test_an_undeclared_grid_key_is_warned_about_and_values_get_the_declared_type(sweep_store, project):
+    client = sweep_store.client
+    config = {"grid": {"alpha": [1, 0.25], "alhpa": [0.3], "mode": ["fast"]}, "sweep_name": "typo"}
+    proc = _mlflow_run(sweep_store, project, config)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    lines = proc.stderr.splitlines()
+    warned = [i for i, line in enumerate(lines) if line.startswith("mlflow-sweep: warning: grid key 'alhpa'")]
+    assert len(warned) == 1
+    assert "(it declares: alpha, max_alpha, mode)" in lines[warned[0]]
+    started = [i for i, line in enumerate(lines) if line.startswith("mlflow-sweep: [0] ")]
+    assert warned[0] < started[0]  # before anything was launched
+    children = {c.data.params["alpha"]: c for c in _children(client, "typo")}
+    # alpha: [1] for a float parameter is logged as the script logs it ("1.0"): no
+    # "Changing param values is not allowed" from the script's own log_param
+    assert set(children) == {"1.0", "0.25"}
+    assert all(c.info.status == "FINISHED" for c in children.values())
+    assert children["1.0"].data.tags["mlflow_sweep.point"] == '{"alhpa": "0.3", "alpha": "1.0", "mode": "fast"}'
+    assert children["1.0"].info.run_name == "alpha=1.0,alhpa=0.3,mode=fast"
+
+    # one warning channel: each bad artifact is one line, though the children's
+    # flattening and the parent's sweep table both read it
+    for child in children.values():
+        told = [line for line in lines
+                if line.startswith("mlflow-sweep: warning: ") and child.info.run_id in line]
+        assert len(told) == 1, told
+        assert "layer_0/cluster_summary.json" in told[0]
+
+
+def test_the_hooks_library_side_warns_through_the_channel(sweep_store):
+    import mlflow
+
+    from mlflow_sweep_plugin.integrations.sweep_runs import flatten_child
+    from mlflow_sweep_plugin.warning_types import SweepWarning
+
+    sweep_store.use_experiment("channel")
+    with mlflow.start_run() as run:
+        mlflow.log_text("{not json", "layer_0/cluster_summary.json")
+    with pytest.warns(SweepWarning, match="layer_0/cluster_summary.json"):
+        flatten_child(run.info.run_id, client=sweep_store.client)

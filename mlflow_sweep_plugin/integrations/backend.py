@@ -46,6 +46,8 @@ from mlflow.projects.submitted_run import SubmittedRun
 
 from ..console import printing_warnings
 from ..console import say as _say
+from ..warning_types import warn as _warn
+from .backend_config import grid_points, typed_value
 from .job_output import capturing_output
 from .sweep_runs import TAG_ERROR, TAG_EXIT_CODE, TAG_SWEEP_ID, point_key
 
@@ -158,7 +160,7 @@ class _SweepRunner:
         from mlflow.exceptions import ExecutionException
 
         entry = self.project.get_entry_point(self.entry_point)
-        for index, point in enumerate(self.config.points()):
+        for index, point in enumerate(grid_points(self._checked_grid(entry))):
             merged = dict(self.params)
             merged.update(point)
             child = _Child(index, point, merged)
@@ -169,6 +171,35 @@ class _SweepRunner:
                     raise ExecutionException(f"sweep grid point {index} ({_run_name(point)}): {exc}") from None
                 child.logged_params = {**final, **extra}
             self.children.append(child)
+
+    def _checked_grid(self, entry) -> dict:
+        """The grid with each value as the text its declared parameter type gives it
+        (:func:`~.backend_config.typed_value`), after warning about keys the entry point
+        does not declare (MLflow passes them to the command as ``--key value``, which
+        the script may ignore or refuse) and values that do not fit their type."""
+        grid = self.config.grid
+        if entry is None:
+            return grid
+        declared = dict(entry.parameters)
+        is_file = os.path.splitext(self.entry_point)[1] in (".py", ".sh", ".R")
+        if declared or not is_file:  # a script run as a file declares nothing: no news
+            names = ", ".join(declared) or "none"
+            for key in grid:
+                if key not in declared:
+                    _warn(f"grid key {key!r} is not a parameter of entry point {self.entry_point!r} "
+                          f"(it declares: {names}); MLflow passes it to the command as --{key} VALUE")
+        out = {}
+        for key, values in grid.items():
+            param = declared.get(key)
+            texts = []
+            for value in values:
+                text, problem = typed_value(value, param.type if param is not None else None)
+                if problem:
+                    _warn(f"grid value {value!r} of {key!r} {problem}, but entry point "
+                          f"{self.entry_point!r} declares {key} as {param.type}; passed as {text!r}")
+                texts.append(text)
+            out[key] = texts
+        return out
 
     def start_parent(self) -> str:
         from mlflow.utils.mlflow_tags import MLFLOW_PROJECT_BACKEND

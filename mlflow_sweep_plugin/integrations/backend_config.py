@@ -52,6 +52,42 @@ def param_text(value) -> str:
     return str(value)
 
 
+def typed_value(value, param_type: str | None) -> tuple[str, str | None]:
+    """The text a grid value is passed (and logged) as, for an entry point parameter of
+    ``param_type``: a ``float`` parameter gets ``str(float(value))`` (``1`` -> ``"1.0"``,
+    as a script's ``mlflow.log_param("alpha", args.alpha)`` renders it; MLflow would
+    refuse the second, different value), an ``int`` one ``str(int(value))`` when the value
+    is whole (``2.0`` -> ``"2"``); other types as :func:`param_text`. Returns the text and,
+    when the value does not fit the type (kept as written), why."""
+    kind = str(param_type or "string").lower()
+    text = param_text(value)
+    if kind == "float":
+        if isinstance(value, bool):
+            return text, "is a boolean"
+        try:
+            return str(float(value if isinstance(value, (int, float)) else str(value).strip())), None
+        except (TypeError, ValueError, OverflowError):
+            return text, "is not a number"
+    if kind in ("int", "integer"):
+        if isinstance(value, bool):
+            return text, "is a boolean"
+        if isinstance(value, int):
+            return str(value), None
+        try:
+            number = float(value if isinstance(value, float) else str(value).strip())
+        except (TypeError, ValueError):
+            return text, "is not a number"
+        if not number.is_integer():
+            return text, "is not a whole number"
+        if isinstance(value, str):
+            try:
+                return str(int(value.strip())), None
+            except ValueError:
+                pass
+        return str(int(number)), None
+    return text, None
+
+
 def grid_points(grid: dict) -> list[dict]:
     """The cartesian product of ``grid`` (``{"a": [1, 2], "b": ["x"]}`` -> 2 points)."""
     keys = list(grid)
