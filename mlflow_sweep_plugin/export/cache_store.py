@@ -17,6 +17,8 @@ import zlib
 from datetime import date, datetime
 from typing import NamedTuple
 
+import platformdirs
+
 FILENAME = "export-cache-v2.sqlite3"
 ENV_DIR = "MLFLOW_SWEEP_CACHE_DIR"
 
@@ -26,8 +28,6 @@ def default_cache_dir() -> str:
     env = os.environ.get(ENV_DIR)
     if env:
         return os.path.abspath(os.path.expanduser(env))
-    import platformdirs
-
     return platformdirs.user_cache_dir("mlflow-sweep", appauthor=False)
 
 

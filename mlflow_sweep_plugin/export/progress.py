@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import sys
 
+import click
+
 
 def stderr_is_terminal() -> bool:
     try:
@@ -75,6 +77,4 @@ class ExportProgress:
         if self._progress is not None:
             self._progress.console.print(message, markup=False, highlight=False, soft_wrap=True)
         else:
-            import click
-
             click.echo(message, err=True)

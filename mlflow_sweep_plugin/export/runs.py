@@ -6,6 +6,9 @@ import contextlib
 import difflib
 from typing import Iterator
 
+from mlflow.entities import ViewType
+from mlflow.exceptions import MlflowException
+
 from ..errors import SweepError, TrackingUnreachable, UnknownExperiment, UsageError
 from ..failures import is_unreachable
 from ..uri import redact_uri
@@ -36,8 +39,6 @@ def store_errors(uri: str):
 def resolve_experiments(client, tracking_uri: str, names=(), ids=()) -> list:
     """Experiment objects for the given names and ids; unknown ones raise
     :class:`UnknownExperiment` listing similar names."""
-    from mlflow.exceptions import MlflowException
-
     if not names and not ids:
         raise UsageError("give --experiment-name NAME or --experiment-id ID")
     found, missing = [], []
@@ -70,8 +71,6 @@ def resolve_experiments(client, tracking_uri: str, names=(), ids=()) -> list:
 
 
 def _view(run_view: str):
-    from mlflow.entities import ViewType
-
     try:
         return getattr(ViewType, RUN_VIEWS[run_view])
     except KeyError:
@@ -85,8 +84,6 @@ def iter_runs(client, experiment_ids, filter_string: str = "", run_view: str = "
     Ordered by start time then run id so that the table's row order is stable.
     ``on_page(n_found, last)`` is called after each page (for a progress bar's total).
     """
-    from mlflow.exceptions import MlflowException
-
     token = None
     found = 0
     view = _view(run_view)

@@ -11,6 +11,8 @@ import math
 import re
 from datetime import datetime, timezone
 
+import pandas as pd
+
 RUN_COLUMNS = ("run_id", "run_name", "start_time", "end_time", "status")
 _NUM = re.compile(r"(\d+)")
 
@@ -92,8 +94,6 @@ class TableBuilder:
         return cols, param_col
 
     def frame(self):
-        import pandas as pd
-
         cols, param_col = self.columns()
         data = {c: [None] * len(self.rows) for c in cols}
         for i, row in enumerate(self.rows):
@@ -116,8 +116,6 @@ def _column(values: list, name: str):
     ``2.0``; strings stay strings (params are text as logged); mixed columns stay objects.
     (The kind is inferred in C by pandas: the table of a large sweep has millions of cells.)
     """
-    import pandas as pd
-
     if name in ("start_time", "end_time"):
         return pd.Series(pd.to_datetime(values, utc=True), dtype="datetime64[ns, UTC]")
     kind = pd.api.types.infer_dtype(values, skipna=True)

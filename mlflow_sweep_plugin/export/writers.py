@@ -14,6 +14,10 @@ import os
 import tempfile
 from datetime import datetime
 
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
 FORMATS = ("csv", "parquet", "json", "jsonl")
 _EXT = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".json": "json", ".jsonl": "jsonl",
         ".ndjson": "jsonl"}
@@ -49,8 +53,6 @@ def _iso(value):
 
 
 def _prepare(df, spreadsheet_safe: bool):
-    import pandas as pd
-
     out = df.copy()
     for col in out.columns:
         if isinstance(out[col].dtype, pd.DatetimeTZDtype):
@@ -61,8 +63,6 @@ def _prepare(df, spreadsheet_safe: bool):
 
 
 def _json_cell(value):
-    import pandas as pd
-
     if value is None or value is pd.NA:
         return None
     if isinstance(value, float) and not math.isfinite(value):
@@ -85,17 +85,12 @@ def _write_csv(df, path):
 
 
 def _write_parquet(df, path):
-    import pandas as pd
-
     out = df.copy()
     for col in out.columns:
         if out[col].dtype == object:
             kinds = {type(v) for v in out[col] if v is not None and not (isinstance(v, float) and math.isnan(v))}
             if len(kinds) > 1 or (kinds and kinds != {str}):
                 out[col] = out[col].map(lambda v: None if v is None or (isinstance(v, float) and math.isnan(v)) else str(v))
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     table = pa.Table.from_pandas(out, preserve_index=False)
     # from_pandas turns float NaN into null; a NaN in the table (a failed fit, say) stays
     # a float NaN in the file. Ints, booleans, text and timestamps keep their nulls.
@@ -103,7 +98,6 @@ def _write_parquet(df, path):
         if out[col].dtype == "float64":
             table = table.set_column(i, table.field(i), pa.array(out[col].to_numpy(), type=pa.float64()))
     pq.write_table(table, path)
-    del pd
 
 
 def _write_json(df, path):
