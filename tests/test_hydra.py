@@ -61,6 +61,9 @@ def test_overrides_and_config():
     assert override_params(["+x=1", "++y=2", "~z", "~w=null", "db.pass=hunter2"]) == {
         "x": "1", "y": "2", "z": "(deleted)", "w": "(deleted)", "db.pass": "***"}
     assert override_params(["db.pass=hunter2"], redact=()) == {"db.pass": "hunter2"}
+    # a sweep expression reaching a job (a sweeper that passes it through) is kept as written
+    assert override_params(["lr=interval(0,1)", "n=range(1,3)", "o=choice(a,b)"]) == {
+        "lr": "interval(0,1)", "n": "range(1,3)", "o": "choice(a,b)"}
     assert override_params(["db=mysql", "+db@backup=postgresql"]) == {
         "db": "mysql", "db_-40backup": "postgresql"}
     cfg = plain_config({"m": {"w": 8, "h": "${m.w}"}, "out": "${hydra:runtime.output_dir}",

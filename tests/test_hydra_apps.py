@@ -266,3 +266,16 @@ def test_warnings_are_one_line_each_live_and_through_the_library(sweep_store, ap
     assert result["imported"] == 2
     texts = [str(w.message) for w in record if isinstance(w.message, SweepWarning)]
     assert sum("'oops' is not a number" in t for t in texts) == 2
+
+
+def test_a_sweep_hydra_refuses_leaves_a_failed_parent_with_the_reason(sweep_store, app, tmp_path):
+    # interval() needs a sweeper that samples (Optuna, Ax); Hydra's basic sweeper refuses it
+    # after the callback opened the parent
+    proc = _multirun(sweep_store, app, tmp_path / "sweep", "live", "lr=interval(0,1)")
+    assert proc.returncode == 1 and "does not support sweep type : INTERVAL_SWEEP" in proc.stderr
+    exp = sweep_store.client.get_experiment_by_name("live")
+    (parent,) = sweep_store.client.search_runs([exp.experiment_id])
+    assert parent.info.status == "FAILED"
+    assert parent.data.tags["mlflow_sweep.error"].startswith("the sweep stopped before its end")
+    assert parent.data.tags["mlflow_sweep.n_children"] == "0"
+    assert parent.data.tags["mlflow_sweep.hydra.overrides"] == "lr=interval(0,1)"

@@ -116,14 +116,14 @@ class MLflowSweepCallback(_Base):
     def on_multirun_end(self, config, **kwargs) -> None:
         self._close()
 
-    def _close(self, status: str | None = None) -> None:
+    def _close(self, stopped_early: bool = False) -> None:
         if not self._open or self._sweep is None:
             return
         self._open = False
         with contextlib.suppress(Exception):
             atexit.unregister(self._close_at_exit)
         try:
-            self._sweep.close_parent(status)
+            self._sweep.close_parent(stopped_early=stopped_early)
         except Exception as exc:  # noqa: BLE001
             _warn(f"parent run {self._sweep.parent_id} not closed: {type(exc).__name__}: {exc}")
 
@@ -135,7 +135,7 @@ class MLflowSweepCallback(_Base):
                 self._restore_env()
                 self._record(job.path, "KILLED", "the process ended while the job ran")
                 self._sweep.client.set_terminated(run_id, status="KILLED")
-        self._close()
+        self._close(stopped_early=True)  # Hydra skips on_multirun_end when something raised
 
     # -- jobs --------------------------------------------------------------------------
     @_printing

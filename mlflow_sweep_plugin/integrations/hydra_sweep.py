@@ -134,13 +134,22 @@ class HydraSweepLog:
             self.parent_id = run.info.run_id
         return self.parent_id
 
-    def close_parent(self, status: str | None = None) -> str:
+    def close_parent(self, status: str | None = None, stopped_early: bool = False) -> str:
         """Counts, ``multirun.yaml`` and the sweep table on the parent; end it (FAILED
-        when a job failed)."""
+        when a job failed). ``stopped_early``: the sweep did not reach its end (Hydra's
+        sweeper raised, or a job failed): FAILED, with ``mlflow_sweep.error`` when no job
+        failed to say why."""
         runs = self._children()  # one search, not one per list
         children = [r for r in runs if TAG_SUPERSEDED not in r.data.tags]
         superseded = [r.info.run_id for r in runs if TAG_SUPERSEDED in r.data.tags]
         n_failed = sum(1 for r in children if r.info.status != "FINISHED")
+        if stopped_early and not n_failed and status is None:
+            status = "FAILED"
+            with contextlib.suppress(Exception):
+                self.client.set_tag(self.parent_id, TAG_ERROR,
+                                    "the sweep stopped before its end: Hydra did not call "
+                                    "on_multirun_end (its sweeper or launcher raised; see the "
+                                    "command's output)")
         multirun = os.path.join(self.sweep_dir, "multirun.yaml")
         if os.path.isfile(multirun):
             with contextlib.suppress(Exception):
