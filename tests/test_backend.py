@@ -28,6 +28,19 @@ def test_grid_is_the_cartesian_product_in_key_order():
     ]
 
 
+@pytest.mark.parametrize("value, kind, text, problem", [
+    (1, "float", "1.0", None), ("1", "float", "1.0", None), (0.5, "float", "0.5", None),
+    ("1e-3", "float", "0.001", None), (True, "float", "true", "is a boolean"),
+    ("abc", "float", "abc", "is not a number"), (2.0, "int", "2", None), ("3", "int", "3", None),
+    (2.5, "int", "2.5", "is not a whole number"), (True, "string", "true", None),
+    (1, "string", "1", None), ("s3://b/x", "uri", "s3://b/x", None),
+])
+def test_grid_values_take_the_declared_type(value, kind, text, problem):
+    from mlflow_sweep_plugin.integrations.backend_config import typed_value
+
+    assert typed_value(value, kind) == (text, problem)
+
+
 def test_config_file_yaml_with_inline_keys_winning(tmp_path):
     f = tmp_path / "sweep.yaml"
     f.write_text("grid:\n  lr: [0.1, 0.01]\n  seed: 3\nmax_parallel: 2\nsweep_name: from-file\n")
