@@ -70,9 +70,14 @@ def main():
               help="Neither read nor write the cache of ended runs' records.")
 @click.option("--refresh", is_flag=True,
               help="Re-read every run and replace its cache entry.")
+@click.option("--include", "include", multiple=True, metavar="parents,superseded",
+              help="Also export sweep parents without a record of their own and superseded "
+                   "retries (left out by default; --run-view all includes both).")
+@click.option("--tag", "tag_keys", multiple=True, metavar="KEY",
+              help="Add the run tag KEY as a tags.KEY column (repeatable).")
 def export_command(experiment_names, experiment_ids, tracking_uri, output, fmt, filter_string,
                    run_view, parser_names, artifact_patterns, spreadsheet_safe, strict, quiet,
-                   workers=None, no_cache=False, refresh=False):
+                   workers=None, no_cache=False, refresh=False, include=(), tag_keys=()):
     """Export an experiment's runs and their summary artifacts as one table.
 
     One row per record (e.g. per layer per run) with run info, params, latest metrics
@@ -98,7 +103,8 @@ def export_command(experiment_names, experiment_ids, tracking_uri, output, fmt, 
                 run_view=run_view, parser_names=parser_names, artifact_patterns=artifact_patterns,
                 spreadsheet_safe=spreadsheet_safe, plugin_manager=pm,
                 progress=bar if bar.enabled else None, workers=workers, cache=not no_cache,
-                refresh=refresh,
+                refresh=refresh, include=[k.strip() for v in include for k in v.split(",") if k.strip()],
+                tags=tag_keys,
             )
     if not quiet:
         eprint(result.summary(len(warned)))

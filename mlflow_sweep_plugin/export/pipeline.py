@@ -23,6 +23,7 @@ from typing import Callable, Iterable
 
 from ..errors import TrackingUnreachable
 from ..failures import is_unreachable
+from ..tags import ROLE_PARENT, TAG_ROLE, TAG_SUPERSEDED
 from ..uri import redact_uri
 from ..warning_types import SweepWarning, warn
 from . import cache as cache_rules
@@ -149,9 +150,30 @@ class _Breaker:
                 f"(the last {self.consecutive} runs could not connect); no output was written")
 
 
+#: what ``include`` can bring back into a table
+INCLUDABLE = ("parents", "superseded")
+
+
+def left_out(run, include=()) -> bool:
+    """Whether a run is left out before it is read: a superseded retry (its replacement
+    is in the table) unless ``"superseded"`` is included."""
+    return "superseded" not in include and TAG_SUPERSEDED in run.data.tags
+
+
+def _empty_parent(outcome: RunOutcome, include) -> bool:
+    """A sweep parent with no record of its own (its children are the rows)."""
+    return ("parents" not in include and not outcome.records
+            and outcome.run.data.tags.get(TAG_ROLE) == ROLE_PARENT)
+
+
 def export_runs(runs: Iterable, session: ReadSession, progress: Callable[[int], None] | None = None,
-                probe: Callable[[], None] | None = None) -> ExportResult:
+                probe: Callable[[], None] | None = None, table: TableBuilder | None = None,
+                include=()) -> ExportResult:
     """Build the table for the given runs with ``session``'s parsers, cache and pools.
+
+    Superseded retries and sweep parents without a record of their own are left out
+    (counted in ``stats["left_out"]``) unless ``include`` names them (:data:`INCLUDABLE`);
+    ``table`` is the :class:`TableBuilder` to fill (its experiment names, its tags).
 
     Warnings go down the warning channel (:func:`~mlflow_sweep_plugin.warning_types.warn`)
     as they happen, in run order, and are also collected on the result. Remote runs are
@@ -160,8 +182,18 @@ def export_runs(runs: Iterable, session: ReadSession, progress: Callable[[int], 
     docstring).
     """
     collected: list[SweepWarning] = []
-    stats = collections.Counter(cache_hits=0, cache_misses=0, uncached=0, files_read=0)
-    runs = iter(runs)
+    stats = collections.Counter(cache_hits=0, cache_misses=0, uncached=0, files_read=0, left_out=0)
+
+    superseded = [0]
+
+    def kept(all_runs):
+        for run in all_runs:
+            if left_out(run, include):
+                superseded[0] += 1
+            else:
+                yield run
+
+    runs = kept(runs)
     first = next(runs, None)
     session.start(first)
     run_workers = session.workers if session.remote else 1
@@ -171,17 +203,15 @@ def export_runs(runs: Iterable, session: ReadSession, progress: Callable[[int], 
             yield first
             yield from runs
 
-    builder = TableBuilder()
+    builder = table if table is not None else TableBuilder()
     breaker = _Breaker(probe, session.tracking_uri)
     n = 0
     outcomes = _ordered_map(_RunReader(session), all_runs(), run_workers, window=max(2 * run_workers, 4))
     try:
-        for outcome in outcomes:
+        for done, outcome in enumerate(outcomes, 1):
             for w in outcome.warnings:
                 collected.append(w)
                 warn(w)
-            builder.add_run(outcome.run, outcome.records, outcome.captures, clean=True)
-            n += 1
             stats["files_read"] += outcome.files_read
             if outcome.from_cache:
                 stats["cache_hits"] += 1
@@ -190,9 +220,15 @@ def export_runs(runs: Iterable, session: ReadSession, progress: Callable[[int], 
             else:
                 stats["uncached"] += 1
             breaker.observe(outcome)
+            if _empty_parent(outcome, include):
+                stats["left_out"] += 1
+            else:
+                builder.add_run(outcome.run, outcome.records, outcome.captures, clean=True)
+                n += 1
             if progress is not None:
-                progress(n)
+                progress(done + superseded[0])
         df = builder.frame()
     finally:
         outcomes.close()
+    stats["left_out"] += superseded[0]
     return ExportResult(df=df, warnings=collected, n_runs=n, stats=dict(stats))

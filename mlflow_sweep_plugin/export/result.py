@@ -11,7 +11,8 @@ class ExportResult:
     SweepWarning`, in run order), the run count and the path written.
 
     ``stats`` counts ``cache_hits``, ``cache_misses`` (ended runs read afresh),
-    ``uncached`` (running runs, or the cache off) and ``files_read``, and gives the
+    ``uncached`` (running runs, or the cache off), ``files_read`` and ``left_out`` (sweep
+    parents without a record, superseded retries), and gives the
     cache's ``cache_path`` (and ``cache_error`` when it could not be used).
     """
 
@@ -36,5 +37,7 @@ class ExportResult:
         n_warnings = len(self.warnings) if n_warnings is None else n_warnings
         hits = self.stats.get("cache_hits", 0)
         cached = f" ({hits} of {self.n_runs} runs from the cache)" if hits else ""
+        left = self.stats.get("left_out", 0)
+        left_out = f"; {left} sweep parent or superseded run(s) left out (--include)" if left else ""
         return (f"mlflow-sweep: exported {self.n_runs} runs, {self.n_rows} rows, "
-                f"{self.n_columns} columns, {n_warnings} warnings -> {dest}{cached}")
+                f"{self.n_columns} columns, {n_warnings} warnings -> {dest}{cached}{left_out}")

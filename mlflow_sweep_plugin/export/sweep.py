@@ -21,10 +21,11 @@ from ..parsers.generic import generic_parser
 from ..plugins import get_plugin_manager
 from ..uri import resolve_tracking_uri
 from .cache_store import ExportCache
-from .pipeline import export_runs
+from .pipeline import INCLUDABLE, export_runs
 from .result import ExportResult
 from .runs import iter_runs, resolve_experiments, store_errors
 from .session import DEFAULT_WORKERS, ReadSession
+from .table import TableBuilder
 from .writers import FORMATS, format_for, write_table
 
 
@@ -36,7 +37,7 @@ def export_sweep(*, experiment_names=(), experiment_ids=(), tracking_uri=None, o
                  fmt=None, filter_string="", run_view="active", parser_names=(),
                  artifact_patterns=(), spreadsheet_safe=False, plugin_manager=None,
                  write=True, progress=None, workers=None, cache=True, refresh=False,
-                 cache_dir=None) -> ExportResult:
+                 cache_dir=None, include=(), tags=()) -> ExportResult:
     """Export the runs of one or more experiments.
 
     Returns an :class:`ExportResult` (the DataFrame, the warnings, the run count and
@@ -48,6 +49,9 @@ def export_sweep(*, experiment_names=(), experiment_ids=(), tracking_uri=None, o
     ``workers``: parallel reads for remote artifact stores (default 8). ``cache``: use
     the on-disk cache of ended runs (``cache_dir``, default ``$MLFLOW_SWEEP_CACHE_DIR``
     or the user cache dir); ``refresh``: re-read every run and update the cache.
+    Superseded retries and sweep parents without a record are left out unless
+    ``include`` names them (``"parents"``, ``"superseded"``; ``run_view="all"`` includes
+    both); ``tags`` are run tags shown as ``tags.<key>`` columns.
     ``progress`` is called with the number of runs done; if it has a ``found(n, last)``
     method, that is called as pages of runs arrive. MLflow's HTTP retries are lowered
     for the export's duration (:func:`~mlflow_sweep_plugin.failures.fail_fast_http`).
@@ -57,6 +61,12 @@ def export_sweep(*, experiment_names=(), experiment_ids=(), tracking_uri=None, o
     n_workers = DEFAULT_WORKERS if workers is None else int(workers)
     if fmt is not None and fmt not in FORMATS:
         raise UsageError(f"--format must be one of {', '.join(FORMATS)}")
+    include = set(include)
+    unknown = include - set(INCLUDABLE)
+    if unknown:
+        raise UsageError(f"--include takes {', '.join(INCLUDABLE)}; not {', '.join(sorted(unknown))}")
+    if run_view == "all":
+        include |= set(INCLUDABLE)
     pool_size = str(max(10, 2 * n_workers + 2))
     with fail_fast_http({"MLFLOW_HTTP_POOL_MAXSIZE": pool_size, "MLFLOW_HTTP_POOL_CONNECTIONS": pool_size}):
         pm = plugin_manager or get_plugin_manager()
@@ -80,7 +90,8 @@ def export_sweep(*, experiment_names=(), experiment_ids=(), tracking_uri=None, o
         session = ReadSession(parsers, tracking_uri=uri, client=client, workers=n_workers, cache=store,
                               refresh=refresh)
         try:
-            result = export_runs(runs, session, progress=progress, probe=probe)
+            table = TableBuilder({e.experiment_id: e.name for e in experiments}, tags)
+            result = export_runs(runs, session, progress=progress, probe=probe, table=table, include=include)
             if write:
                 path = output or default_output()
                 result.format = format_for(path, fmt)

@@ -1,0 +1,14 @@
+"""The tags the sweep hooks set, in one place: the hooks write them, the export and the
+report read them (which runs are sweep parents, children, superseded retries; a
+child's place in its sweep)."""
+
+from __future__ import annotations
+
+TAG_SWEEP_ID = "mlflow_sweep.sweep_id"
+TAG_SWEEP_INDEX = "mlflow_sweep.index"        # a child's job number / grid point, stable across resumes
+TAG_SWEEP_NAME = "mlflow_sweep.sweep_name"
+TAG_ROLE = "mlflow_sweep.role"                # "parent" | "child"
+TAG_SUPERSEDED = "mlflow_sweep.superseded_by"  # a failed child re-run by a resumed sweep
+TAG_PARENT = "mlflow.parentRunId"
+ROLE_PARENT = "parent"
+ROLE_CHILD = "child"
