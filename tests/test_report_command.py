@@ -140,8 +140,8 @@ def test_parents_and_superseded_retries_never_count(make_sweep, report_cli, tmp_
     csv = pd.read_csv(tmp_path / "r" / "summary.csv")
     assert sorted(csv["opt"]) == ["a", "b"] and set(csv["n"]) == {3}
     html = (tmp_path / "r" / "report.html").read_text()
-    assert "superseded retries left out</th><td class=\"num\">1" in html
-    assert "sweep parents left out</th><td class=\"num\">1" in html
+    # left out by the export itself (newer exports) or by the report (tag columns): 2 either way
+    assert "sweep parents and superseded retries left out</th><td class=\"num\">2" in html
 
 
 def test_log_to_puts_the_report_on_a_run(make_sweep, report_cli, sweep_store, tmp_path):

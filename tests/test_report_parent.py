@@ -58,7 +58,8 @@ def test_report_parent_logs_the_report_tags_and_metric(sweep_store):
     assert run.data.tags["mlflow_sweep.best.opt"] == "b"
     assert run.data.metrics["mlflow_sweep.best.metrics.loss"] == pytest.approx((0.30 + 0.36) / 2)
     s = report.summary
-    assert s.counts["runs"] == 5 and s.counts["superseded"] == 1 and s.counts["runs_used"] == 4
+    # the superseded retry is left out (by the export, or by its tag) and its 0.01 never counts
+    assert s.counts["runs_used"] == 4 and s.counts["runs"] - s.counts["superseded"] == 4
     assert sorted(s.groups["opt"]) == ["a", "b"]  # not the other sweep's "z"
     assert run.info.status == "RUNNING"  # the sweep ends its parent itself
 

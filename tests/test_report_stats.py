@@ -248,3 +248,20 @@ def test_empty_and_all_failed_tables_summarise_to_nothing():
     assert s.counts["failed"] == 6 and s.counts["runs_used"] == 0 and len(s.table) == 0
     s = summarize(table(grid()).iloc[:0])
     assert len(s.table) == 0
+
+
+def test_the_newer_export_layout_experiment_sweep_index_tags_and_unsorted_params():
+    df = table(grid())
+    df.insert(2, "experiment_name", "exp")
+    df.insert(3, "sweep_index", range(len(df)))
+    params = ["seed", "opt", "epochs"]  # varied params first, then constant ones (not sorted)
+    df = df[[c for c in df.columns if c not in params + ["metrics.acc", "metrics.loss"]]
+            + params + ["metrics.acc", "metrics.loss"]]
+    df["tags.team"] = "x"
+    s = summarize(df)
+    assert s.roles.params == params and "sweep_index" in s.roles.run_fields
+    assert s.over == "seed" and s.by == ["opt"] and s.metrics == ["metrics.acc", "metrics.loss"]
+    # two experiments are compared, not averaged together
+    df.loc[df.index % 2 == 0, "experiment_name"] = "other"
+    s = summarize(df)
+    assert s.by == ["experiment_name", "opt"]

@@ -69,6 +69,10 @@ def plain(value):
         return None
     if isinstance(value, float) and math.isinf(value):
         return None
+    if hasattr(value, "isoformat"):  # a timestamp
+        return value.isoformat()
+    if not isinstance(value, (str, int, float, bool)):
+        return str(value)
     return value
 
 

@@ -171,7 +171,7 @@ def _context(summary, best, options, source, plots_notes, warnings_list, files, 
         "best": best_ctx, "objective_note": objective_note, "warnings": warnings_list,
         "notes": plots_notes, "table_header": header, "table_rows": table_rows,
         "rows_left": max(0, len(rows) - MAX_ROWS), "metrics_left": max(0, len(summary.metrics) - len(metrics_shown)),
-        "files": files,
+        "files": files, "left_out": getattr(source, "left_out", 0) if source is not None else 0,
     }
 
 

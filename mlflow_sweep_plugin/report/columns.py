@@ -1,15 +1,16 @@
 """What each column of an export table is: run field, param, capture, record key, metric.
 
 The export's table (README, "The table") is laid out as: the run fields (``run_id``,
-``run_name``, ``start_time``, ``end_time``, ``status``), one column per param (bare name,
-``params.<name>`` on a collision; sorted), the run metrics (``metrics.<key>``; sorted),
-then the records' columns (pattern captures first, then the rest). The report reads the
-roles back from that layout:
+``run_name``, ``experiment_name``, ``start_time``, ``end_time``, ``status``, ...), one
+column per param (bare name, ``params.<name>`` on a collision), the run metrics
+(``metrics.<key>``), any ``tags.<key>`` columns, then the records' columns (pattern
+captures first, then the rest). The report reads the roles back from that layout:
 
+- **run fields**: :data:`RUN_FIELDS` and ``tags.*``, wherever they are.
 - **params**: every ``params.*`` column, and the columns between the run fields and the
-  first ``metrics.*`` column (or, without metrics, the first capture). With neither, the
-  leading text columns that are constant within every run and in the export's sorted
-  order (give ``params=`` to be exact).
+  first ``metrics.*`` or ``tags.*`` column (or, without those, the first capture). With
+  none of them, the leading text columns that are constant within every run (give
+  ``params=`` to be exact).
 - **captures**: the pattern captures (``layer``, ``learner``, ...) -- passed in by the
   caller, who knows the parsers' patterns (:func:`capture_names`).
 - **record keys**: integer or text record columns that tell one run's records apart
@@ -30,7 +31,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-RUN_FIELDS = ("run_id", "run_name", "start_time", "end_time", "status")
+#: run fields of the export table (``experiment_name`` and ``sweep_index`` in newer layouts)
+RUN_FIELDS = ("run_id", "run_name", "experiment_name", "experiment_id", "sweep_index", "start_time",
+              "end_time", "status")
 TAG_PREFIX = "tags."
 ROLE_COLUMN = "tags.mlflow_sweep.role"
 SUPERSEDED_COLUMN = "tags.mlflow_sweep.superseded_by"
@@ -102,31 +105,23 @@ def _is_numeric(series) -> bool:
 
 def infer_params(df, captures=()) -> list[str]:
     """The param columns of an export table (see the module docstring)."""
-    cols = list(df.columns)
+    cols = [c for c in df.columns if c not in RUN_FIELDS]
     explicit = [c for c in cols if c.startswith("params.")]
-    start = 0
-    while start < len(cols) and cols[start] in RUN_FIELDS:
-        start += 1
-    rest = cols[start:]
-    stop = next((i for i, c in enumerate(rest) if c.startswith("metrics.")), None)
+    stop = next((i for i, c in enumerate(cols) if c.startswith(("metrics.", TAG_PREFIX))), None)
     if stop is None:
-        stop = next((i for i, c in enumerate(rest) if c in captures), None)
+        stop = next((i for i, c in enumerate(cols) if c in captures), None)
     if stop is not None:
-        block = rest[:stop]
-    else:  # no metrics, no captures: the leading sorted text columns constant per run
-        block, previous = [], None
+        block = cols[:stop]
+    else:  # no metrics, tags or captures: the leading text columns constant within runs
+        block = []
         per_run = df.groupby("run_id", sort=False, dropna=False) if "run_id" in df.columns else None
-        for c in rest:
-            if c.startswith(TAG_PREFIX) or not _is_text_column(df[c]):
-                break
-            if previous is not None and natural_key(c) < natural_key(previous):
+        for c in cols:
+            if not _is_text_column(df[c]):
                 break
             if per_run is not None and (per_run[c].nunique(dropna=False) > 1).any():
                 break
             block.append(c)
-            previous = c
-    out = [c for c in block if not c.startswith(TAG_PREFIX)]
-    out += [c for c in explicit if c not in out]
+    out = set(block) | set(explicit)
     return [c for c in cols if c in out]
 
 

@@ -43,8 +43,7 @@ code { background: #f6f8fa; padding: 0 0.25em; border-radius: 3px; }
 <tr><th>runs selected</th><td class="num">{{ counts.runs }}</td></tr>
 <tr><th>runs summarised</th><td class="num">{{ counts.runs_used }}</td></tr>
 <tr><th>FAILED / KILLED {{ "kept (--include-failed)" if counts.failed_included else "left out" }}</th><td class="num">{{ counts.failed }}</td></tr>
-<tr><th>superseded retries left out</th><td class="num">{{ counts.superseded }}</td></tr>
-<tr><th>sweep parents left out</th><td class="num">{{ counts.parents }}</td></tr>
+<tr><th>sweep parents and superseded retries left out</th><td class="num">{{ counts.parents + counts.superseded + left_out }}</td></tr>
 <tr><th>duplicate (configuration, seed) runs left out</th><td class="num">{{ counts.duplicates }}</td></tr>
 <tr><th>groups (configurations)</th><td class="num">{{ counts.groups }}</td></tr>
 </table>

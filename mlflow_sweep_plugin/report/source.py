@@ -29,6 +29,9 @@ class Source:
     parser_names: tuple = ()
     artifact_patterns: tuple = ()
     n_export_warnings: int = 0
+    #: runs the export itself left out (newer exports drop superseded retries and sweep
+    #: parents without a record before building the table)
+    left_out: int = 0
 
 
 def export_table(**options):
@@ -163,4 +166,5 @@ def load(*, experiment_names=(), experiment_ids=(), tracking_uri=None, filter_st
     return Source(df=df, captures=parser_captures(parser_names, artifact_patterns), tracking_uri=uri,
                   experiment_ids=exp_ids, experiments=names, filter_string=filter_string or "",
                   parser_names=tuple(parser_names), artifact_patterns=tuple(artifact_patterns),
-                  n_export_warnings=n_warnings)
+                  n_export_warnings=n_warnings,
+                  left_out=int((getattr(result, "stats", None) or {}).get("left_out", 0) or 0))

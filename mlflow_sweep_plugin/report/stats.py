@@ -160,8 +160,8 @@ def summarize(table, by=None, over=None, metrics=None, *, include_failed: bool =
               params=None, captures=None, confidence: float = 0.95) -> Summary:
     """Summarise ``table`` (an export table) per configuration, over seeds.
 
-    ``by``: the grouping columns (default: the params that vary, minus ``over``, plus the
-    pattern captures and record keys). ``over``: what is averaged away (default: the one
+    ``by``: the grouping columns (default: ``experiment_name`` when there are several,
+    the params that vary, minus ``over``, plus the pattern captures and record keys). ``over``: what is averaged away (default: the one
     seed-like column -- ``seed``, ``random_seed``, ``*.seed``, ``seed_*``; ``False`` for
     none: every run its own unit). ``metrics``: default every numeric column that is not a
     param, capture, record key or run field. ``params`` / ``captures`` name those columns
@@ -228,6 +228,8 @@ def summarize(table, by=None, over=None, metrics=None, *, include_failed: bool =
     aliases: dict = {}
     if by is None:
         varied = [p for p in roles.params if p != over and df[p].nunique(dropna=False) > 1]
+        if "experiment_name" in df.columns and df["experiment_name"].nunique(dropna=False) > 1:
+            varied.insert(0, "experiment_name")  # a report over several experiments compares them
         factors = varied + [c for c in roles.captures + roles.keys if c != over and c not in varied]
         by, aliases = _drop_aliases(df, factors) if len(df) else (factors, {})
     else:
