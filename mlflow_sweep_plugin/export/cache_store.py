@@ -3,7 +3,8 @@
 Why SQLite: one file under the user cache dir, safe for concurrent exports (WAL),
 writes batched in transactions, and an unreadable or locked file degrades to a miss
 instead of failing an export. Rows hold zlib-compressed JSON (datetimes tagged), so
-decoding an entry cannot run code. What makes an entry valid is :mod:`.cache`'s job.
+decoding an entry cannot run code. What makes an entry valid is :mod:`.cache`'s job;
+the ``tables`` and ``outputs`` it also keeps are :mod:`.memo`'s.
 """
 
 from __future__ import annotations
@@ -21,6 +22,10 @@ import platformdirs
 
 FILENAME = "export-cache-v2.sqlite3"
 ENV_DIR = "MLFLOW_SWEEP_CACHE_DIR"
+#: how many memoised tables (with their written outputs) are kept (see :mod:`.memo`)
+KEEP_TABLES = 8
+#: the largest written output kept (bigger files are written afresh each time)
+MAX_OUTPUT_BYTES = 256 * 1024 * 1024
 
 
 def default_cache_dir() -> str:
@@ -70,8 +75,16 @@ def encode_payload(records: list[dict], captures: list) -> bytes:
     return zlib.compress(json.dumps(doc, ensure_ascii=False, allow_nan=True).encode("utf-8"), 1)
 
 
-def decode_payload(blob: bytes) -> dict:
-    doc = json.loads(zlib.decompress(blob))
+def unpack_payload(blob: bytes) -> bytes:
+    """An entry's rows as JSON text; raises on a damaged entry (zlib checks its adler32),
+    so a hit can be trusted before its rows are parsed."""
+    return zlib.decompress(blob)
+
+
+def decode_payload(blob: bytes, packed: bool = True) -> dict:
+    """``{"records": [...], "captures": [...]}`` of an entry (``packed=False``: of its
+    :func:`unpack_payload` text)."""
+    doc = json.loads(zlib.decompress(blob) if packed else blob)
     if doc.get("tagged"):
         doc["records"] = [{k: decode_value(v) for k, v in rec.items()} for rec in doc["records"]]
     return doc
@@ -117,6 +130,9 @@ class ExportCache:
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute("CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY, run_id TEXT, "
                        "fingerprint TEXT, scope TEXT, warnings TEXT, manifest TEXT, payload BLOB, stored REAL)")
+            db.execute("CREATE TABLE IF NOT EXISTS tables (key TEXT PRIMARY KEY, frame BLOB, stored REAL)")
+            db.execute("CREATE TABLE IF NOT EXISTS outputs (key TEXT PRIMARY KEY, table_key TEXT, "
+                       "data BLOB, stored REAL)")
             db.execute("SELECT count(*) FROM entries WHERE key = ''").fetchone()
         except sqlite3.DatabaseError:
             db.close()
@@ -147,6 +163,35 @@ class ExportCache:
     def set_manifest(self, key: str, manifest: dict | None) -> None:
         """Renew an entry's quick check (its listing changed where no row looks)."""
         self._write("UPDATE entries SET manifest = ? WHERE key = ?", (_manifest_json(manifest), key))
+
+    def get_table(self, key: str) -> bytes | None:
+        row = self._one("SELECT frame FROM tables WHERE key = ?", key)
+        return None if row is None else row[0]
+
+    def put_table(self, key: str, frame: bytes) -> None:
+        """Memoise a finished table; keeps the :data:`KEEP_TABLES` newest."""
+        self._write("INSERT OR REPLACE INTO tables VALUES (?, ?, ?)", (key, frame, time.time()))
+        self._write("DELETE FROM tables WHERE key NOT IN "
+                    "(SELECT key FROM tables ORDER BY stored DESC LIMIT ?)", (KEEP_TABLES,))
+        self._write("DELETE FROM outputs WHERE table_key NOT IN (SELECT key FROM tables)", ())
+        self.flush()
+
+    def get_output(self, key: str) -> bytes | None:
+        row = self._one("SELECT data FROM outputs WHERE key = ?", key)
+        return None if row is None else row[0]
+
+    def put_output(self, key: str, table_key: str, path: str) -> None:
+        """Keep the file at ``path`` (just written from table ``table_key``) unless it is
+        bigger than :data:`MAX_OUTPUT_BYTES`."""
+        try:
+            if os.path.getsize(path) > MAX_OUTPUT_BYTES:
+                return
+            with open(path, "rb") as fh:
+                data = fh.read()
+        except OSError:
+            return
+        self._write("INSERT OR REPLACE INTO outputs VALUES (?, ?, ?, ?)", (key, table_key, data, time.time()))
+        self.flush()
 
     def _one(self, sql: str, key: str):
         if self._db is None:

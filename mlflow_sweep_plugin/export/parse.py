@@ -101,6 +101,8 @@ class RunOutcome:
     unreachable: bool = False      # ...because the store could not be reached at all
     files_read: int = 0
     cache_key: str | None = None   # set when the run is one the cache holds (ended, cache on)
+    fingerprint: str | None = None  # a hit's listing fingerprint
+    doc: bytes | None = field(default=None, repr=False)  # a hit's rows as JSON text, not yet parsed
     reader: object = field(default=None, repr=False)
 
 

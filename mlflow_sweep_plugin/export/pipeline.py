@@ -27,7 +27,8 @@ from ..tags import ROLE_PARENT, TAG_ROLE, TAG_SUPERSEDED
 from ..uri import redact_uri
 from ..warning_types import SweepWarning, warn
 from . import cache as cache_rules
-from .cache_store import decode_payload, encode_payload, encode_warnings
+from .cache_store import decode_payload, encode_payload, encode_warnings, unpack_payload
+from .memo import TableMemo
 from .parse import RunOutcome, read_run
 from .result import ExportResult
 from .session import ReadSession
@@ -68,12 +69,13 @@ class _RunReader:
             return None, reader
         if manifest is not cache_rules.KEEP:
             s.cache.set_manifest(key, manifest)
-        try:
-            doc = decode_payload(entry.payload)
-        except Exception:  # noqa: BLE001 - an entry that cannot be decoded is a miss
+        try:  # checked here, parsed only if the table is built (not when it is memoised)
+            doc = unpack_payload(entry.payload)
+        except Exception:  # noqa: BLE001 - a damaged entry is a miss
             return None, None
         warnings = [SweepWarning.for_run(run.info.run_id, p, m, parser) for p, m, parser in entry.warnings]
-        return RunOutcome(run, doc["records"], doc["captures"], warnings, from_cache=True, cache_key=key), None
+        return RunOutcome(run, None, None, warnings, from_cache=True, cache_key=key,
+                          fingerprint=entry.fingerprint, doc=doc), None
 
     def _read(self, run, reader, key: str | None) -> RunOutcome:
         """Read the run afresh; store it when ``key`` (its cache key) is given."""
@@ -162,18 +164,22 @@ def left_out(run, include=()) -> bool:
 
 def _empty_parent(outcome: RunOutcome, include) -> bool:
     """A sweep parent with no record of its own (its children are the rows)."""
-    return ("parents" not in include and not outcome.records
-            and outcome.run.data.tags.get(TAG_ROLE) == ROLE_PARENT)
+    if "parents" in include or outcome.run.data.tags.get(TAG_ROLE) != ROLE_PARENT:
+        return False
+    if outcome.doc is not None:  # a hit: parents are few, parse its rows to tell
+        return not decode_payload(outcome.doc, packed=False)["records"]
+    return not outcome.records
 
 
 def export_runs(runs: Iterable, session: ReadSession, progress: Callable[[int], None] | None = None,
                 probe: Callable[[], None] | None = None, table: TableBuilder | None = None,
-                include=()) -> ExportResult:
+                include=(), memo: TableMemo | None = None) -> ExportResult:
     """Build the table for the given runs with ``session``'s parsers, cache and pools.
 
     Superseded retries and sweep parents without a record of their own are left out
     (counted in ``stats["left_out"]``) unless ``include`` names them (:data:`INCLUDABLE`);
-    ``table`` is the :class:`TableBuilder` to fill (its experiment names, its tags).
+    ``table`` is the :class:`TableBuilder` to fill (its experiment names, its tags);
+    ``memo`` (:mod:`.memo`) serves the whole table when every run was a cache hit.
 
     Warnings go down the warning channel (:func:`~mlflow_sweep_plugin.warning_types.warn`)
     as they happen, in run order, and are also collected on the result. Remote runs are
@@ -220,14 +226,23 @@ def export_runs(runs: Iterable, session: ReadSession, progress: Callable[[int], 
             else:
                 stats["uncached"] += 1
             breaker.observe(outcome)
+            if memo is not None:
+                memo.add(outcome)
             if _empty_parent(outcome, include):
                 stats["left_out"] += 1
+            elif outcome.doc is not None:
+                builder.add_cached(outcome.run, outcome.doc)
+                n += 1
             else:
                 builder.add_run(outcome.run, outcome.records, outcome.captures, clean=True)
                 n += 1
             if progress is not None:
                 progress(done + superseded[0])
-        df = builder.frame()
+        df = memo.lookup(n) if memo is not None else None
+        if df is None:
+            df = builder.frame()
+            if memo is not None:
+                memo.store(df)
     finally:
         outcomes.close()
     stats["left_out"] += superseded[0]

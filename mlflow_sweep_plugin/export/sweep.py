@@ -21,6 +21,7 @@ from ..parsers.generic import generic_parser
 from ..plugins import get_plugin_manager
 from ..uri import resolve_tracking_uri
 from .cache_store import ExportCache
+from .memo import TableMemo
 from .pipeline import INCLUDABLE, export_runs
 from .result import ExportResult
 from .runs import iter_runs, resolve_experiments, store_errors
@@ -90,13 +91,24 @@ def export_sweep(*, experiment_names=(), experiment_ids=(), tracking_uri=None, o
         session = ReadSession(parsers, tracking_uri=uri, client=client, workers=n_workers, cache=store,
                               refresh=refresh)
         try:
-            table = TableBuilder({e.experiment_id: e.name for e in experiments}, tags)
-            result = export_runs(runs, session, progress=progress, probe=probe, table=table, include=include)
+            names = {e.experiment_id: e.name for e in experiments}
+            table = TableBuilder(names, tags)
+            stats: dict = {}
+            memo = None
+            if session.cache is not None and not refresh:
+                memo = TableMemo(session.cache, f"{session.store_id}\0{session.parsers_digest}",
+                                 (sorted(names.items()), list(tags), sorted(include)), stats)
+            result = export_runs(runs, session, progress=progress, probe=probe, table=table, include=include,
+                                 memo=memo)
             if write:
                 path = output or default_output()
                 result.format = format_for(path, fmt)
-                write_table(result.df, path, result.format, spreadsheet_safe)
+                if memo is not None:
+                    memo.write(result.df, path, result.format, spreadsheet_safe)
+                else:
+                    write_table(result.df, path, result.format, spreadsheet_safe)
                 result.path = os.path.abspath(path)
+            result.stats.update(stats)
         finally:
             session.close()
             if store is not None:

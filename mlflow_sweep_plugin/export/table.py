@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 import pandas as pd
 
 from ..tags import ROLE_CHILD, TAG_ROLE, TAG_SWEEP_ID, TAG_SWEEP_INDEX
+from .cache_store import decode_payload
 
 RUN_COLUMNS = ("run_id", "run_name", "experiment_name", "start_time", "end_time", "status")
 #: a sweep child's job number / grid point (only when the table has sweep children)
@@ -92,10 +93,21 @@ class TableBuilder:
         self._param_runs: collections.Counter = collections.Counter()
         self._runs = 0
         self._sweep_first: dict[str, int] = {}  # sweep id -> position of its first child
+        self._runs_added: list = []  # (run cells, (records, captures) or None, cached JSON or None)
+
+    def add_cached(self, run, doc: bytes):
+        """Add a cache hit's rows, still as the entry's JSON text: parsed only if the
+        table is built (:meth:`frame`), not when the export's table is memoised."""
+        self._add(run, None, doc)
 
     def add_run(self, run, records: list[dict], captures_order=(), clean: bool = False):
         """Add one run's rows; ``clean=True`` when records hold table cells already
         (:func:`scalar` applied, string keys), as the exporter's do."""
+        if not clean:
+            records = [{str(k): scalar(v) for k, v in rec.items()} for rec in records]
+        self._add(run, (records, list(captures_order)), None)
+
+    def _add(self, run, rows, doc):
         base = run_columns(run, self.experiment_names)
         tags = run.data.tags
         for key in self.tag_keys:
@@ -113,16 +125,24 @@ class TableBuilder:
         self.param_names.update(params)
         self._count_values(params)
         self.metric_names.update(metrics)
-        for c in captures_order:
-            self.capture_cols.setdefault(c, None)
-        shared = {"__base": base, "__params": params, "__metrics": metrics, "__order": order}
-        if not records:
-            self.rows.append(dict(shared, __rec={}))
-            return
-        for rec in records:
-            cells = rec if clean else {str(k): scalar(v) for k, v in rec.items()}
-            self.record_cols.update(cells)
-            self.rows.append(dict(shared, __rec=cells))
+        self._runs_added.append(({"__base": base, "__params": params, "__metrics": metrics, "__order": order},
+                                 rows, doc))
+
+    def _expand(self) -> None:
+        """Every run's rows, in the order the runs were added (cached ones parsed now)."""
+        for shared, rows, doc in self._runs_added:
+            if doc is not None:
+                parsed = decode_payload(doc, packed=False)
+                rows = (parsed["records"], parsed["captures"])
+            records, captures = rows
+            for c in captures:
+                self.capture_cols.setdefault(c, None)
+            if not records:
+                self.rows.append(dict(shared, __rec={}))
+            for cells in records:
+                self.record_cols.update(cells)
+                self.rows.append(dict(shared, __rec=cells))
+        self._runs_added = []
 
     def _count_values(self, params: dict) -> None:
         for name, value in params.items():
@@ -140,6 +160,7 @@ class TableBuilder:
         """Final column order and the param -> column name mapping: run columns, params
         (the ones that vary across the runs first, then constant ones, then flattened
         ``config.*``), metrics, chosen tags, then the records' columns (captures first)."""
+        self._expand()
         record_cols = [c for c in self.capture_cols if c in self.record_cols]
         record_cols += sorted((c for c in self.record_cols if c not in self.capture_cols), key=natural_key)
         tag_cols = [TAG_COLUMN.format(k) for k in self.tag_keys]
@@ -160,6 +181,7 @@ class TableBuilder:
         return cols, param_col
 
     def frame(self):
+        self._expand()
         cols, param_col = self.columns()
         rows = sorted(self.rows, key=lambda r: r["__order"]) if self._sweep_first else self.rows
         data = {c: [None] * len(rows) for c in cols}
