@@ -14,13 +14,45 @@ accept only paths inside the run's root (:mod:`.paths`).
 from __future__ import annotations
 
 import os
+import stat as stat_module
 
-from .paths import resolve_inside, safe_relpath
+from .paths import UnsafeArtifactPath, resolve_inside, safe_relpath
 from .plan import ListingPlan
 
 
 class ArtifactMissing(FileNotFoundError):
     """A file guessed from a literal pattern (never listed) is not there: no file, no row."""
+
+
+class NotRegularFile(UnsafeArtifactPath):
+    """A FIFO, socket or device where a file was expected: never opened (a FIFO blocks
+    ``open()`` for ever, a device never ends). Bad input: one warning, no row."""
+
+
+def _kind(mode: int) -> str:
+    for test, name in ((stat_module.S_ISFIFO, "a FIFO"), (stat_module.S_ISSOCK, "a socket"),
+                       (stat_module.S_ISCHR, "a character device"),
+                       (stat_module.S_ISBLK, "a block device"), (stat_module.S_ISDIR, "a directory")):
+        if test(mode):
+            return name
+    return "not a file"
+
+
+def read_regular_file(full: str, shown: str | None = None) -> bytes:
+    """The bytes of the regular file ``full``; :class:`NotRegularFile` for anything else.
+
+    Checked with ``stat`` before opening (a device is never opened), then again on the
+    open descriptor (opened non-blocking, so a FIFO swapped in meanwhile cannot block)."""
+    shown = full if shown is None else shown
+    mode = os.stat(full).st_mode
+    if not stat_module.S_ISREG(mode):
+        raise NotRegularFile(f"artifact path {shown!r} is {_kind(mode)}, not a regular file: not read")
+    fd = os.open(full, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    with open(fd, "rb", closefd=True) as fh:
+        mode = os.fstat(fd).st_mode
+        if not stat_module.S_ISREG(mode):
+            raise NotRegularFile(f"artifact path {shown!r} is {_kind(mode)}, not a regular file: not read")
+        return fh.read()
 
 
 class ArtifactReader:
@@ -164,9 +196,8 @@ class LocalArtifactReader(ArtifactReader):
         full = resolve_inside(self.root, path)
         self.accessed.add(safe_relpath(path))
         try:
-            with open(full, "rb") as fh:
-                return fh.read()
-        except FileNotFoundError:
+            return read_regular_file(full, path)
+        except (FileNotFoundError, NotRegularFile):
             raise  # an answer, not a failure: its directory is part of the fingerprint
         except OSError:
             self.read_errors += 1
