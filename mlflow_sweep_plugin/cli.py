@@ -161,6 +161,7 @@ def demo_command(ctx, kind, experiment_name, n_runs, seed, tracking_uri, output)
     from mlflow.tracking import MlflowClient
 
     from .plugins import get_plugin_manager
+    from .stores import check_scheme
     from .uri import redact_uri, resolve_tracking_uri
 
     with sweep_errors():
@@ -173,6 +174,7 @@ def demo_command(ctx, kind, experiment_name, n_runs, seed, tracking_uri, output)
         if kind not in demos:
             raise SweepError(f"unknown demo {kind!r}; available: {', '.join(sorted(demos))}")
         uri = resolve_tracking_uri(tracking_uri)
+        check_scheme(uri)  # demo creates its store (as MLflow does), of a kind MLflow knows
         mlflow.set_tracking_uri(uri)
         client = MlflowClient(uri)
         exp = client.get_experiment_by_name(experiment_name)

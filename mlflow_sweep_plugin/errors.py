@@ -34,6 +34,17 @@ class TrackingUnreachable(SweepError):
     exit_code = 3
 
 
+class NoTrackingStore(SweepError):
+    """A command that reads a store was pointed at one that is not there: a sqlite file
+    that does not exist or is not an MLflow database, a missing store directory. Nothing
+    was created (see :mod:`mlflow_sweep_plugin.stores`).
+
+    The message shows the URI with any credentials removed.
+    """
+
+    exit_code = 3
+
+
 class BadArtifact(Exception):
     """Raised by a parser for a malformed artifact.
 

@@ -19,6 +19,7 @@ from ..errors import UsageError
 from ..failures import fail_fast_http
 from ..parsers.generic import generic_parser
 from ..plugins import get_plugin_manager
+from ..stores import require_store
 from ..uri import resolve_tracking_uri
 from .cache_store import ExportCache
 from .memo import TableMemo
@@ -43,8 +44,9 @@ def export_sweep(*, experiment_names=(), experiment_ids=(), tracking_uri=None, o
 
     Returns an :class:`ExportResult` (the DataFrame, the warnings, the run count and
     the path written). Raises :class:`~mlflow_sweep_plugin.errors.SweepError`
-    subclasses for what the user must fix (unknown experiment, unreachable store, bad
-    options); bad artifacts are warnings (sent through :mod:`warnings` as they happen,
+    subclasses for what the user must fix (unknown experiment, unreachable store, a
+    store that is not there (:func:`~mlflow_sweep_plugin.stores.require_store`: nothing
+    is created), bad options); bad artifacts are warnings (sent through :mod:`warnings` as they happen,
     and on the result), never exceptions.
 
     ``workers``: parallel reads for remote artifact stores (default 8). ``cache``: use
@@ -76,7 +78,7 @@ def export_sweep(*, experiment_names=(), experiment_ids=(), tracking_uri=None, o
             parsers += [generic_parser(p) for p in artifact_patterns]
         except ValueError as exc:
             raise UsageError(f"invalid --artifact pattern: {exc}") from None
-        uri = resolve_tracking_uri(tracking_uri)
+        uri = require_store(resolve_tracking_uri(tracking_uri))  # read it, never create it
         client = MlflowClient(tracking_uri=uri)
         experiments = resolve_experiments(client, uri, experiment_names, experiment_ids)
         exp_ids = [e.experiment_id for e in experiments]

@@ -37,6 +37,7 @@ def flatten_command(run_ids, experiment_names, filter_string, parser_names, trac
     from ..export.runs import iter_runs, resolve_experiments, store_errors
     from ..failures import is_unreachable
     from ..plugins import get_plugin_manager
+    from ..stores import require_store
     from ..uri import resolve_tracking_uri
     from .flatten_artifacts import flatten_artifacts
 
@@ -46,7 +47,7 @@ def flatten_command(run_ids, experiment_names, filter_string, parser_names, trac
             raise click.UsageError("give RUN_ID... or --experiment-name NAME")
         pm = get_plugin_manager()
         pm.select_parsers(parser_names)
-        uri = resolve_tracking_uri(tracking_uri)
+        uri = require_store(resolve_tracking_uri(tracking_uri))  # read it, never create it
         client = MlflowClient(uri)
         ids = list(run_ids)
         if experiment_names:

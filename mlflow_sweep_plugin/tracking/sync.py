@@ -33,6 +33,7 @@ import shutil
 from dataclasses import dataclass
 
 from ..errors import SweepError, TrackingUnreachable, UsageError
+from ..stores import require_store
 from ..uri import redact_uri
 from .metrics import stored_value
 from .params import log_params_checked
@@ -199,7 +200,7 @@ def sync_one(spool: Spool, tracking_uri: str | None = None) -> SyncResult:
         if not got:
             result.status, result.message = "locked", "another sync is replaying it"
             return result
-        uri = _client_uri(spool, tracking_uri)
+        uri = require_store(_client_uri(spool, tracking_uri))  # replay into it, never create it
         reason = probe(uri)  # seconds, not MLflow's minutes of retries
         if reason is not None:
             raise TrackingUnreachable(f"tracking store {redact_uri(uri)} is unreachable "
