@@ -81,7 +81,7 @@ def test_report_html_in_headless_chromium(tmp_path):
     assert got["images"] == len(report.plots) == 3 and got["decoded"] == got["images"], got
     assert all(w >= 300 and h >= 200 for w, h in got["sizes"]), got["sizes"]
     tables = dict(got["tables"])
-    assert tables["counts"] == 7 and tables["summary"] == 1 + 9  # header + the 9 configurations
+    assert tables["counts"] == 6 and tables["summary"] == 1 + 9  # header + the 9 configurations
     assert got["title"].startswith("Sweep report")
     console_errors = [line for line in proc.stderr.splitlines()
                       if "CONSOLE" in line and ("ERROR" in line or "Uncaught" in line)]

@@ -153,9 +153,12 @@ def _context(summary, best, options, source, plots_notes, warnings_list, files, 
             "label": _group_label(g.iloc[best.best_group], summary.by), "objective": best.objective,
             "mode": best.mode, "value": format_pm(top["mean"], top["std"]), "n": top["n"],
             "mean": format_pm(top["mean"]), "ci": ci, "tied": tied,
-            "test_text": (f"{len(best.tied)} other configuration(s) are not significantly different from "
-                          f"it ({test}, two-sided, α = {best.alpha}); best.json lists them."
-                          if len(best.ranking) > 1 else "It is the only configuration."),
+            "test_text": (
+                "It is the only configuration." if len(best.ranking) < 2 else
+                f"No test against the others: it has a single value (n = 1){'' if best.over else ', and there is no seed column'}."
+                if top["n"] < 2 else
+                f"{len(best.tied)} other configuration(s) are not significantly different from it "
+                f"({test}, two-sided, α = {best.alpha}); best.json lists them."),
         }
     elif best is not None:
         objective_note = f"No configuration could be ranked by {best.objective}."

@@ -32,6 +32,7 @@ figure { display: inline-block; margin: 0.5em; vertical-align: top; max-width: 1
 figure img { max-width: 100%; height: auto; border: 1px solid #d0d7de; }
 figcaption { font-size: 0.82em; color: #57606a; max-width: 640px; }
 code { background: #f6f8fa; padding: 0 0.25em; border-radius: 3px; }
+.scroll { overflow-x: auto; max-width: 100%; }
 </style>
 </head>
 <body>
@@ -80,10 +81,10 @@ code { background: #f6f8fa; padding: 0 0.25em; border-radius: 3px; }
 
 <h2>Summary</h2>
 {% if table_rows %}
-<table id="summary">
+<div class="scroll"><table id="summary">
 <tr>{% for h in table_header %}<th>{{ h }}</th>{% endfor %}</tr>
 {% for row in table_rows %}<tr{% if row.cls %} class="{{ row.cls }}"{% endif %}>{% for c in row.cells %}<td{% if c.num %} class="num"{% endif %}>{% if c.bold %}<strong>{{ c.text }}</strong>{% else %}{{ c.text }}{% endif %}</td>{% endfor %}</tr>
-{% endfor %}</table>
+{% endfor %}</table></div>
 <p class="meta">Mean ± std (sample, n − 1){% if over %} over {{ over }}{% endif %}; † fewer {{ over or "run" }} values than the most complete group.
 {% if rows_left %}{{ rows_left }} more group(s) in summary.csv. {% endif %}{% if metrics_left %}{{ metrics_left }} more metric(s) in summary.csv.{% endif %}</p>
 {% else %}

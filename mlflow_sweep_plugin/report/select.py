@@ -7,7 +7,8 @@ means around their mean and SS_between that of the level means (weighted by thei
 counts), ``eps2 = (SS_between - (k - 1) * SS_within / (N - k)) / SS_total``, where
 SS_within = SS_total - SS_between; when N = k (the factor alone tells the groups apart),
 eta squared, SS_between / SS_total. A heatmap of a pair scores what the pair explains
-beyond the better of its two factors alone (the interaction it shows). A constant or
+beyond the better of its two factors alone (the interaction it shows). Scores are
+weighted by the share of groups that have a value of the metric. A constant or
 all-NaN metric has no score (nothing to plot).
 """
 
@@ -86,7 +87,11 @@ def epsilon_squared(means, codes) -> float:
 
 
 def scores(summary, metrics=None) -> dict:
-    """``{(metric, factors): score}`` for every metric, varied factor and pair of them."""
+    """``{(metric, factors): score}`` for every metric, varied factor and pair of them,
+    weighted by the fraction of groups that have a value of the metric (a metric that
+    only a few configurations report ranks below one they all report)."""
+    import numpy as np
+
     factors = varied_factors(summary)
     singles = [(f,) for f in factors]
     pairs = [(a, b) for i, a in enumerate(factors) for b in factors[i + 1:]]
@@ -94,8 +99,9 @@ def scores(summary, metrics=None) -> dict:
     out = {}
     for m in metrics or summary.metrics:
         means = summary.stats[m]["mean"].to_numpy()
+        coverage = float((~np.isnan(means)).mean()) if len(means) else 0.0
         for fs in singles + pairs:
-            out[(m, fs)] = epsilon_squared(means, codes[fs])
+            out[(m, fs)] = epsilon_squared(means, codes[fs]) * coverage
     return out
 
 
