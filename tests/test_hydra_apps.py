@@ -10,7 +10,6 @@ import os
 import pathlib
 import subprocess
 import sys
-import textwrap
 
 import pytest
 
@@ -146,7 +145,7 @@ def test_every_override_is_its_own_param_in_any_order(sweep_store, sweep_cli, ap
     sweep_dir = tmp_path / "sweep"
     proc = _multirun(sweep_store, app, sweep_dir, "live", *overrides)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    parent, live = _sweep(client, "live")
+    _, live = _sweep(client, "live")
     assert sorted(live) == ["0", "1", "2", "3"]
     seen = set()
     for child in live.values():

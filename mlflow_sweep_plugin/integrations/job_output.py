@@ -94,9 +94,13 @@ def capturing_output():
     if os.name != "posix":
         yield None, None
         return
+    out = err = None
     try:
-        out, err = OutputTail(1), OutputTail(2)
+        out = OutputTail(1)
+        err = OutputTail(2)
     except OSError:
+        if out is not None:
+            out.close_writer()  # its thread ends at the pipe's end
         yield None, None
         return
     saved = []
