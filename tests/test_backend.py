@@ -150,6 +150,7 @@ def test_mlflow_run_sweep_backend_grid_then_resume(sweep_store):
             assert ("layer_1.energy_contrast_ratio" in child.data.metrics) == (layers == "2")
     indexes = sorted(int(c.data.tags["mlflow_sweep.index"]) for c in children)
     assert indexes == [0, 1, 2, 3]
+    assert all(c.data.tags["mlflow_sweep.role"] == "child" for c in children)  # resumed, not retagged
     assert by_point[("0.1", "1")].data.tags["mlflow_sweep.index"] == "0"
 
     # runs the job made itself carry the sweep tags (environment -> context provider)
@@ -157,6 +158,7 @@ def test_mlflow_run_sweep_backend_grid_then_resume(sweep_store):
         parent_child = client.get_run(ev.data.tags["mlflow.parentRunId"])
         assert ev.data.tags["mlflow_sweep.sweep_id"] == sweep_id
         assert ev.data.tags["mlflow_sweep.index"] == parent_child.data.tags["mlflow_sweep.index"]
+        assert ev.data.tags["mlflow_sweep.role"] == "job"  # not a child the sweep made
 
     table = _table(client, parent.info.run_id)
     assert set(table["run_id"]) == {c.info.run_id for c in children}  # children only

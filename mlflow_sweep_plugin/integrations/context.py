@@ -3,10 +3,11 @@
 MLflow imports this module on every ``import mlflow``. It must stay cheap and must
 never raise or print. It does two things:
 
-- :class:`SweepRunContextProvider` adds sweep tags (sweep id, index, parent) to runs
-  that a job creates with ``mlflow.start_run`` while the sweep environment variables
-  are set (by ``mlflow run --backend sweep`` or the Hydra callback), and nothing
-  otherwise;
+- :class:`SweepRunContextProvider` adds sweep tags (sweep id, index, parent, and
+  ``mlflow_sweep.role = job``) to runs that a job creates with ``mlflow.start_run``
+  while the sweep environment variables are set (by ``mlflow run --backend sweep`` or
+  the Hydra callback), and nothing otherwise (a job resuming its own child run gets no
+  context tags from MLflow);
 - it asks :mod:`.mlflow_cli` to add ``sweep-export`` to the ``mlflow`` command.
 """
 
@@ -29,6 +30,8 @@ TAG_SWEEP_ID = "mlflow_sweep.sweep_id"
 TAG_SWEEP_INDEX = "mlflow_sweep.index"
 TAG_SWEEP_NAME = "mlflow_sweep.sweep_name"
 TAG_PARENT = "mlflow.parentRunId"
+TAG_ROLE = "mlflow_sweep.role"  # "parent" | "child" (made by the hooks) | "job" (made by a job)
+ROLE_JOB = "job"
 
 
 def sweep_tags(environ=None) -> dict:
@@ -57,7 +60,10 @@ class SweepRunContextProvider:
 
     def tags(self):
         try:
-            return sweep_tags()
+            tags = sweep_tags()
+            if tags:
+                tags[TAG_ROLE] = ROLE_JOB
+            return tags
         except Exception:  # noqa: BLE001
             return {}
 

@@ -30,12 +30,12 @@ from .context import (
     ENV_SWEEP_INDEX,
     ENV_SWEEP_NAME,
     TAG_PARENT,
+    TAG_ROLE,
     TAG_SWEEP_ID,
     TAG_SWEEP_INDEX,
     TAG_SWEEP_NAME,
 )
 
-TAG_ROLE = "mlflow_sweep.role"  # "parent" | "child"
 TAG_KIND = "mlflow_sweep.kind"  # "mlflow-run" | "hydra"
 TAG_POINT = "mlflow_sweep.point"  # JSON of a child's swept values (grid values, Hydra overrides)
 TAG_ERROR = "mlflow_sweep.error"  # why a child failed (the last line of its error)
