@@ -13,7 +13,7 @@ import sys
 
 import click
 
-from .console import eprint, printing_warnings, sweep_errors
+from .console import eprint, exit_interrupted, printing_warnings, sweep_errors
 from .errors import SweepError
 from .integrations.commands import import_hydra_command
 from .report.command import report_command
@@ -21,14 +21,27 @@ from .tracking.commands import flatten_command, sync_command
 
 EXIT_CODES_HELP = """\b
 Exit codes:
-  0  done (warnings, if any, were printed on stderr)
-  1  --strict was given and there were warnings (the table is still written)
-  2  usage error, unknown experiment (similar names are listed) or unknown parser
-  3  tracking or artifact store unreachable (the URI is shown without credentials)
+  0    done (warnings, if any, were printed on stderr)
+  1    --strict was given and there were warnings (the table is still written)
+  2    usage error, unknown experiment (similar names are listed) or unknown parser
+  3    tracking or artifact store unreachable, or not there (the URI is shown
+       without credentials; a command that reads a store never creates one)
+  130  interrupted (Ctrl-C)
 """
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """The group: Ctrl-C anywhere in a command is exit 130 with one line, no traceback
+    (click's own handling would print "Aborted!" and exit 1)."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            exit_interrupted()
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="mlflow-sweep-plugin", prog_name="mlflow-sweep")
 def main():
     """Export, log and automate hyperparameter sweeps tracked in MLflow."""
@@ -160,6 +173,8 @@ def demo_command(ctx, kind, experiment_name, n_runs, seed, tracking_uri, output)
     import mlflow
     from mlflow.tracking import MlflowClient
 
+    from .export.runs import store_errors
+    from .failures import fail_fast_http
     from .plugins import get_plugin_manager
     from .stores import check_scheme
     from .uri import redact_uri, resolve_tracking_uri
@@ -177,14 +192,16 @@ def demo_command(ctx, kind, experiment_name, n_runs, seed, tracking_uri, output)
         check_scheme(uri)  # demo creates its store (as MLflow does), of a kind MLflow knows
         mlflow.set_tracking_uri(uri)
         client = MlflowClient(uri)
-        exp = client.get_experiment_by_name(experiment_name)
-        existing = client.search_runs([exp.experiment_id], max_results=1) if exp else []
-        if existing:
-            eprint(f"mlflow-sweep: experiment {experiment_name!r} already has runs; reusing them")
-        else:
-            eprint(f"mlflow-sweep: logging a {n_runs}-run {kind} demo sweep into "
-                    f"{experiment_name!r} at {redact_uri(uri)}")
-            demos[kind].func(experiment_name=experiment_name, n_runs=n_runs, seed=seed)
+        # a dead server is exit 3 in seconds (not MLflow's minutes of retries)
+        with fail_fast_http(), store_errors(uri):
+            exp = client.get_experiment_by_name(experiment_name)
+            existing = client.search_runs([exp.experiment_id], max_results=1) if exp else []
+            if existing:
+                eprint(f"mlflow-sweep: experiment {experiment_name!r} already has runs; reusing them")
+            else:
+                eprint(f"mlflow-sweep: logging a {n_runs}-run {kind} demo sweep into "
+                       f"{experiment_name!r} at {redact_uri(uri)}")
+                demos[kind].func(experiment_name=experiment_name, n_runs=n_runs, seed=seed)
     ctx.invoke(export_command, experiment_names=(experiment_name,), experiment_ids=(),
                tracking_uri=uri, output=output, fmt=None, filter_string="", run_view="active",
                parser_names=(), artifact_patterns=(), spreadsheet_safe=False, strict=False,

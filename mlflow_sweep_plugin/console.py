@@ -55,11 +55,24 @@ def printing_warnings(echo=None, collected: list | None = None):
         yield collected
 
 
+#: the exit code of a command stopped with Ctrl-C (SIGINT): 128 + 2, as shells report it
+INTERRUPTED = 130
+
+
+def exit_interrupted():
+    """Ctrl-C: one line, no traceback, exit 130 (not 1, which is ``--strict``'s)."""
+    eprint(f"{PREFIX}interrupted")
+    sys.exit(INTERRUPTED)
+
+
 @contextlib.contextmanager
 def sweep_errors():
-    """Map :class:`SweepError` subclasses to their exit codes, in one place."""
+    """Map :class:`SweepError` subclasses to their exit codes, in one place (and Ctrl-C
+    to 130)."""
     try:
         yield
     except SweepError as exc:
         eprint(f"{PREFIX}error: {exc}")
         sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        exit_interrupted()

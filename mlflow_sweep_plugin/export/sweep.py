@@ -35,6 +35,28 @@ def default_output() -> str:
     return f"mlflow_sweep_results_{datetime.now().strftime('%Y%m%d_%H%M%S')}.csv"
 
 
+def check_output(path: str) -> None:
+    """:class:`UsageError` (exit 2) when the table plainly cannot be written at ``path``
+    (a directory, a parent that is a file, a directory without write permission): told
+    before a single run is read. The writer creates missing parent directories."""
+    if os.path.isdir(path):
+        raise UsageError(f"-o {path} is a directory: give a file name, e.g. "
+                         f"{os.path.join(path, 'results.csv')}")
+    ancestor = os.path.dirname(os.path.abspath(path))
+    while not os.path.lexists(ancestor) and os.path.dirname(ancestor) != ancestor:
+        ancestor = os.path.dirname(ancestor)
+    if not os.path.isdir(ancestor):
+        raise UsageError(f"-o {path}: {ancestor} is not a directory")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise UsageError(f"-o {path}: no permission to write in {ancestor}")
+
+
+def _write_error(path: str, exc: OSError) -> UsageError:
+    reason = exc.strerror or type(exc).__name__
+    where = f" ({exc.filename})" if exc.filename and str(exc.filename) != path else ""
+    return UsageError(f"cannot write -o {path}: {reason}{where}")
+
+
 def export_sweep(*, experiment_names=(), experiment_ids=(), tracking_uri=None, output=None,
                  fmt=None, filter_string="", run_view="active", parser_names=(),
                  artifact_patterns=(), spreadsheet_safe=False, plugin_manager=None,
@@ -70,6 +92,8 @@ def export_sweep(*, experiment_names=(), experiment_ids=(), tracking_uri=None, o
         raise UsageError(f"--include takes {', '.join(INCLUDABLE)}; not {', '.join(sorted(unknown))}")
     if run_view == "all":
         include |= set(INCLUDABLE)
+    if write and output:
+        check_output(output)
     pool_size = str(max(10, 2 * n_workers + 2))
     with fail_fast_http({"MLFLOW_HTTP_POOL_MAXSIZE": pool_size, "MLFLOW_HTTP_POOL_CONNECTIONS": pool_size}):
         pm = plugin_manager or get_plugin_manager()
@@ -105,10 +129,13 @@ def export_sweep(*, experiment_names=(), experiment_ids=(), tracking_uri=None, o
             if write:
                 path = output or default_output()
                 result.format = format_for(path, fmt)
-                if memo is not None:
-                    memo.write(result.df, path, result.format, spreadsheet_safe)
-                else:
-                    write_table(result.df, path, result.format, spreadsheet_safe)
+                try:
+                    if memo is not None:
+                        memo.write(result.df, path, result.format, spreadsheet_safe)
+                    else:
+                        write_table(result.df, path, result.format, spreadsheet_safe)
+                except OSError as exc:  # not writable after all (/proc, a full disk, a race)
+                    raise _write_error(path, exc) from None
                 result.path = os.path.abspath(path)
             result.stats.update(stats)
         finally:

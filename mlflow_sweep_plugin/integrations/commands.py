@@ -38,13 +38,17 @@ def import_hydra_command(sweep_dir, experiment_name, tracking_uri, include_model
     """
     from ..console import printing_warnings, sweep_errors
     from ..export.runs import store_errors
+    from ..failures import fail_fast_http
+    from ..stores import check_scheme
     from ..uri import resolve_tracking_uri
     from .hydra_sweep import import_sweep
 
     uri = resolve_tracking_uri(tracking_uri)
     redact = () if no_redact else (list(redact_keys) or None)
-    try:  # SweepErrors (an unreachable store among them) exit with their codes
-        with sweep_errors(), store_errors(uri), printing_warnings():
+    try:  # SweepErrors (an unreachable store among them) exit with their codes; a dead
+        # server in seconds (fail_fast_http), not MLflow's minutes of retries
+        with sweep_errors(), fail_fast_http(), store_errors(uri), printing_warnings():
+            check_scheme(uri)
             result = import_sweep(sweep_dir, tracking_uri=uri, experiment_name=experiment_name,
                                   include_models=include_models, flatten=not no_flatten,
                                   redact=redact)

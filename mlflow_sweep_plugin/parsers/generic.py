@@ -12,6 +12,7 @@ from typing import Any
 from ..errors import BadArtifact
 from .base import Parser
 from .loaders import load_json, load_yaml
+from .pattern import ArtifactPattern
 
 _SCALARS = (str, int, float, bool, type(None))
 
@@ -60,7 +61,9 @@ def _parse_generic(content, ctx):
 
 def generic_parser(pattern: str) -> Parser:
     """A parser for ``--artifact PATTERN``: one record per file (one per item for a
-    top-level list of mappings)."""
+    top-level list of mappings). ``ValueError`` naming ``pattern`` when it does not parse
+    or can match nothing (:meth:`ArtifactPattern.check`)."""
+    ArtifactPattern(pattern).check()
     suffix = pattern.rsplit(".", 1)[-1].lower()
     loader = {"json": load_json, "yaml": load_yaml, "yml": load_yaml}.get(suffix, _load_any)
     return Parser(name=f"artifact:{pattern}", pattern=pattern, parse=_parse_generic,

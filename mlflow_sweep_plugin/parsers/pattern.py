@@ -33,6 +33,23 @@ class ArtifactPattern:
 
     pattern: str
 
+    def check(self) -> "ArtifactPattern":
+        """``self``; ``ValueError`` naming the pattern when it does not parse (a ``{`` or
+        ``}`` that is not a capture, a capture twice) or can match no artifact path
+        (empty, absolute, an empty, ``.`` or ``..`` segment)."""
+        p = self.pattern
+        if not isinstance(p, str) or not p.strip():
+            raise ValueError(f"empty pattern {p!r} matches no artifact")
+        rest = _TOKEN.sub("", p)
+        if "{" in rest or "}" in rest:
+            raise ValueError(f"pattern {p!r} does not parse: a '{{' or '}}' that is not a capture "
+                             "such as {name} or {name:path}")
+        if p.startswith("/") or any(part in ("", ".", "..") for part in p.split("/")):
+            raise ValueError(f"pattern {p!r} matches no artifact (artifact paths are relative, "
+                             "with no empty, '.' or '..' part)")
+        self.regex  # noqa: B018 - a capture named twice raises here, not at the first match
+        return self
+
     @cached_property
     def regex(self) -> re.Pattern:
         out, pos, names = [], 0, set()

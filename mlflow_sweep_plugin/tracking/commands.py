@@ -35,14 +35,15 @@ def flatten_command(run_ids, experiment_names, filter_string, parser_names, trac
 
     from ..errors import UsageError
     from ..export.runs import iter_runs, resolve_experiments, store_errors
-    from ..failures import is_unreachable
+    from ..failures import fail_fast_http, is_unreachable
     from ..plugins import get_plugin_manager
     from ..stores import require_store
     from ..uri import resolve_tracking_uri
     from .flatten_artifacts import flatten_artifacts
 
     problems: list = []
-    with sweep_errors(), printing_warnings(collected=problems):
+    # a dead server is exit 3 in seconds (fail_fast_http), not MLflow's minutes of retries
+    with sweep_errors(), fail_fast_http(), printing_warnings(collected=problems):
         if not run_ids and not experiment_names:
             raise click.UsageError("give RUN_ID... or --experiment-name NAME")
         pm = get_plugin_manager()

@@ -230,12 +230,12 @@ def _replay_into(uri: str, spool: Spool, result: SyncResult) -> bool | None:
     """:func:`_replay` against ``uri``; None (and ``result`` says why) when it failed."""
     from mlflow.tracking import MlflowClient
 
-    from ..failures import is_offline
+    from ..failures import fail_fast_http, is_offline
     from .reach import describe_error
     from .sink import tracking_uri_set_to
 
-    try:
-        with tracking_uri_set_to(uri):
+    try:  # fail fast: a server that resets or never answers is given up in bounded time
+        with tracking_uri_set_to(uri), fail_fast_http():
             return _replay(MlflowClient(uri), spool, result)
     except Exception as exc:  # noqa: BLE001 - classified just below
         if is_offline(exc):
@@ -254,6 +254,8 @@ def sync_spool(spool_dir=None, tracking_uri: str | None = None, spool_ids=()) ->
     still down (nothing is lost: the spools stay).
     """
     root = spool_root(spool_dir)
+    if root.exists() and not root.is_dir():
+        raise UsageError(f"--spool-dir {root} is not a directory")
     spools = list_spools(root)
     if spool_ids:
         wanted = set(spool_ids)
