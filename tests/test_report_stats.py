@@ -265,3 +265,12 @@ def test_the_newer_export_layout_experiment_sweep_index_tags_and_unsorted_params
     df.loc[df.index % 2 == 0, "experiment_name"] = "other"
     s = summarize(df)
     assert s.by == ["experiment_name", "opt"]
+
+
+def test_over_run_id_averages_over_runs():
+    rows = [{"run": f"r{i}", "params": {"opt": o}, "metrics": {"loss": v}}
+            for i, ((o, _), v) in enumerate(LOSS.items())]
+    s = summarize(table(rows), over="run_id")
+    assert s.by == ["opt"] and s.over == "run_id"
+    assert_stats(row_of(s, "metrics.loss", opt="a"), [0.50, 0.61, 0.47])
+    assert list(s.observations.columns).count("run_id") == 1

@@ -377,7 +377,7 @@ def summarize(table, by=None, over=None, metrics=None, *, include_failed: bool =
         pd.Index(units[group_cols[0]])
     units["group"] = position.reindex(obs_index).to_numpy() if len(units) else np.zeros(0, dtype=int)
     observations = units.drop(columns=[_ALL], errors="ignore")
-    observations = (observations.drop(columns=[run_col]) if "run_id" in by
+    observations = (observations.drop(columns=[run_col]) if "run_id" in observations.columns
                     else observations.rename(columns={run_col: "run_id"}))
     observations = observations.sort_values(["group"], kind="stable").reset_index(drop=True)
 
