@@ -274,3 +274,9 @@ def test_over_run_id_averages_over_runs():
     assert s.by == ["opt"] and s.over == "run_id"
     assert_stats(row_of(s, "metrics.loss", opt="a"), [0.50, 0.61, 0.47])
     assert list(s.observations.columns).count("run_id") == 1
+
+
+def test_the_package_names_resolve():
+    import mlflow_sweep_plugin.report as report
+
+    assert [n for n in report.__all__ if getattr(report, n, None) is None] == []

@@ -20,8 +20,8 @@ _API = {
     "add_history_columns": "mlflow_sweep_plugin.report.history",
     "parse_history_specs": "mlflow_sweep_plugin.report.history",
     "build_report": "mlflow_sweep_plugin.report.build",
-    "write_report": "mlflow_sweep_plugin.report.build",
     "ReportOptions": "mlflow_sweep_plugin.report.build",
+    "Report": "mlflow_sweep_plugin.report.build",
     "log_report": "mlflow_sweep_plugin.report.parent",
     "report_parent": "mlflow_sweep_plugin.report.parent",
 }
