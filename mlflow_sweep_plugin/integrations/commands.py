@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -35,6 +36,11 @@ def import_hydra_command(sweep_dir, experiment_name, tracking_uri, include_model
     facts/metrics.csv); a job without facts/metrics.csv is not a failure (tag
     mlflow_sweep.metrics_file = absent). Credential-looking keys are logged as ***.
     Importing again adds only jobs that are not logged yet: nothing is duplicated.
+
+    A sweep the callback logged (its mlflow_sweep.yaml) is imported into the callback's
+    experiment and store by default, and its parent closed: the repair when the process
+    that submitted the sweep is gone. A job killed on the cluster (time limit,
+    preemption, out of memory) is FAILED/KILLED with the reason submitit recorded.
     """
     from ..console import printing_warnings, sweep_errors
     from ..export.runs import store_errors
@@ -43,6 +49,10 @@ def import_hydra_command(sweep_dir, experiment_name, tracking_uri, include_model
     from ..uri import resolve_tracking_uri
     from .hydra_sweep import import_sweep
 
+    if not tracking_uri and not os.environ.get("MLFLOW_TRACKING_URI"):
+        from .sweep_record import read_record
+
+        tracking_uri = (read_record(sweep_dir) or {}).get("tracking_uri")  # where the callback logged
     uri = resolve_tracking_uri(tracking_uri)
     redact = () if no_redact else (list(redact_keys) or None)
     try:  # SweepErrors (an unreachable store among them) exit with their codes; a dead

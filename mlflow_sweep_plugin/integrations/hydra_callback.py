@@ -36,8 +36,12 @@ import functools
 import os
 
 from ..console import printing_warnings
+from ..console import say as _say
 from ..envvars import scoped_environ
 from ..warning_types import warn as _warn
+from .sweep_runs import TAG_ERROR
+
+ENV_SWEEP_DIR = "MLFLOW_SWEEP_HYDRA_DIR"  # the sweep directory whose identity the environment holds
 
 try:
     from hydra.experimental.callback import Callback as _Base
@@ -65,8 +69,36 @@ def _redact_keys(value):
     return [str(v) for v in value]
 
 
+def _multirun_mode(config) -> bool:
+    """Whether ``config`` is a job's (or the sweep's) config in ``--multirun`` mode."""
+    from omegaconf import OmegaConf
+
+    return str(OmegaConf.select(config, "hydra.mode", default="")).upper().endswith("MULTIRUN")
+
+
+def _launcher_of(config):
+    """``(launcher, job id, submitit folder)`` of the live config (see
+    :func:`~.hydra_jobs.launcher_facts`)."""
+    from omegaconf import OmegaConf
+
+    from .hydra_jobs import launcher_facts
+
+    try:
+        hydra = OmegaConf.to_container(config.hydra, resolve=False)
+    except Exception:  # noqa: BLE001 - a config without hydra: nothing to tell
+        return None, None, None
+    return launcher_facts(hydra)
+
+
 class MLflowSweepCallback(_Base):
-    """Log a Hydra multirun sweep into MLflow: one parent run, one child run per job."""
+    """Log a Hydra multirun sweep into MLflow: one parent run, one child run per job.
+
+    With launchers that run each job in a process of its own (submitit, joblib) the
+    callback is pickled into every job with Hydra's context; its state there is its
+    config and the sweep's identity (:mod:`.sweep_record`), plain strings, so a job on
+    another host needs nothing of the process that submitted it. Only that process (the
+    one that ran ``on_multirun_start``) closes the parent.
+    """
 
     def __init__(self, experiment_name: str | None = None, tracking_uri: str | None = None,
                  sweep_name: str | None = None, include_models: bool = False,
@@ -78,10 +110,35 @@ class MLflowSweepCallback(_Base):
         self.flatten = bool(flatten)
         # credential names beyond the defaults; [] turns redaction off (see tracking.redact)
         self.redact_keys = _redact_keys(redact_keys)
-        self._sweep = None
-        self._open = False
         self._multirun = False  # a multirun started: record each job's end in its directory
+        self._identity = None  # the sweep's identity (sweep_record.IDENTITY_KEYS), travels to the jobs
+        self._process_state()
+
+    def _process_state(self) -> None:
+        """What belongs to this process only (never pickled)."""
+        self._sweep = None
+        self._open = False  # this process opened the parent and must close it
         self._job = None  # (run_id, HydraJob, the job's environment: closing it restores ours)
+        self._exported = None  # the sweep's identity in this process's environment
+        self._at_exit = False
+        self._launcher = None
+
+    # -- what travels to a job ---------------------------------------------------------
+    def __getstate__(self) -> dict:
+        from ..uri import redact_uri
+
+        state = {k: self.__dict__.get(k) for k in ("experiment_name", "tracking_uri", "sweep_name",
+                                                   "include_models", "flatten", "redact_keys",
+                                                   "_multirun")}
+        identity = dict(self._identity) if self._identity else None
+        if identity and identity.get("tracking_uri") and redact_uri(identity["tracking_uri"]) != identity["tracking_uri"]:
+            identity["tracking_uri"] = None  # no credentials in the job's pickle: $MLFLOW_TRACKING_URI
+        state["_identity"] = identity
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._process_state()
 
     # -- multirun ----------------------------------------------------------------------
     @_printing
@@ -91,6 +148,7 @@ class MLflowSweepCallback(_Base):
             from omegaconf import OmegaConf
 
             from .hydra_sweep import HydraSweepLog
+            from .sweep_record import identity_env, write_record
 
             sweep_dir = os.path.abspath(str(OmegaConf.select(config, "hydra.sweep.dir")))
             job_name = OmegaConf.select(config, "hydra.job.name")
@@ -107,7 +165,20 @@ class MLflowSweepCallback(_Base):
                                         redact=self.redact_keys)
             self._sweep.open_parent(overrides)
             self._open = True
+            self._launcher = _launcher_of(config)[0]
             atexit.register(self._close_at_exit)
+            self._at_exit = True
+            self._identity = self._sweep.identity()
+            # the jobs find the sweep in their pickled state, their environment (submitit,
+            # sbatch and joblib pass it on) or the sweep record on the shared file system
+            self._exported = contextlib.ExitStack()
+            self._exported.enter_context(scoped_environ(dict(identity_env(self._identity),
+                                                             **{ENV_SWEEP_DIR: self._sweep.sweep_dir})))
+            try:
+                write_record(self._sweep.sweep_dir, self._identity, experiment_name=experiment,
+                             launcher=self._launcher)
+            except OSError as exc:
+                _warn(f"{sweep_dir}: the sweep record could not be written: {exc}")
         except Exception as exc:  # noqa: BLE001 - never break the user's sweep
             self._sweep = None
             _warn(f"sweep not tracked: {type(exc).__name__}: {exc}")
@@ -117,15 +188,29 @@ class MLflowSweepCallback(_Base):
         self._close()
 
     def _close(self, stopped_early: bool = False) -> None:
+        """End the parent, once, in the process that opened it. Children whose job died
+        without reporting are ended first from their directories and submitit's record;
+        after an early stop, a submitit job without a record of its end is left RUNNING
+        (it may still run on the cluster: ``import-hydra`` ends it and the parent later)."""
         if not self._open or self._sweep is None:
             return
         self._open = False
         with contextlib.suppress(Exception):
             atexit.unregister(self._close_at_exit)
+        unrecorded = "KILLED"
+        if stopped_early and str(self._launcher or "").startswith("submitit"):
+            unrecorded = None
         try:
-            self._sweep.close_parent(stopped_early=stopped_early)
+            status = self._sweep.close_parent(stopped_early=stopped_early, unrecorded=unrecorded)
+            n_children, n_failed = getattr(self._sweep, "counts", ("?", "?"))
+            _say(f"sweep {self._sweep.sweep_name!r}: parent run {self._sweep.parent_id} {status} "
+                 f"({n_children} job(s), {n_failed} failed)")
         except Exception as exc:  # noqa: BLE001
             _warn(f"parent run {self._sweep.parent_id} not closed: {type(exc).__name__}: {exc}")
+        finally:
+            if self._exported is not None:
+                self._exported.close()
+                self._exported = None
 
     @_printing
     def _close_at_exit(self) -> None:
@@ -133,14 +218,56 @@ class MLflowSweepCallback(_Base):
             with contextlib.suppress(Exception):
                 run_id, job = self._job[0], self._job[1]
                 self._restore_env()
+                self._job = None
                 self._record(job.path, "KILLED", "the process ended while the job ran")
+                self._sweep.client.set_tag(run_id, TAG_ERROR, "the process ended while the job ran")
                 self._sweep.client.set_terminated(run_id, status="KILLED")
         self._close(stopped_early=True)  # Hydra skips on_multirun_end when something raised
 
     # -- jobs --------------------------------------------------------------------------
+    def _job_sweep(self, config):
+        """The sweep this job logs into: this process's (the basic launcher), else one
+        attached from the identity in the callback's state, the environment or the
+        sweep record; with none of them, the parent found or created under the sweep
+        directory's lock (jobs starting at once make one)."""
+        if self._sweep is not None:
+            return self._sweep
+        if not (self._multirun or _multirun_mode(config)):
+            return None  # RUN mode
+        from omegaconf import OmegaConf
+
+        from .hydra_sweep import HydraSweepLog
+        from .sweep_record import identity_from_env, read_record
+
+        sweep_dir = os.path.realpath(os.path.abspath(str(OmegaConf.select(config, "hydra.sweep.dir"))))
+        identity = self._identity
+        if not identity:
+            identity = identity_from_env()
+            if identity and os.environ.get(ENV_SWEEP_DIR) != sweep_dir:
+                identity = None  # another sweep's (a sweep running inside a sweep's job)
+        if not identity:
+            identity = read_record(sweep_dir)
+        options = dict(include_models=self.include_models, flatten=self.flatten, redact=self.redact_keys)
+        if identity:
+            identity = dict(identity, tracking_uri=identity.get("tracking_uri") or self.tracking_uri)
+            self._sweep = HydraSweepLog.attach(identity, sweep_dir=sweep_dir, **options)
+        else:
+            job_name = OmegaConf.select(config, "hydra.job.name")
+            experiment = self.experiment_name or os.environ.get("MLFLOW_EXPERIMENT_NAME") or job_name
+            self._sweep = HydraSweepLog(sweep_dir, tracking_uri=self.tracking_uri, experiment_name=experiment,
+                                        sweep_name=self.sweep_name or job_name, **options)
+            self._sweep.open_parent()
+        self._identity = self._sweep.identity()
+        return self._sweep
+
     @_printing
     def on_job_start(self, config, *, task_function=None, **kwargs) -> None:
-        if self._sweep is None:
+        try:
+            sweep = self._job_sweep(config)
+        except Exception as exc:  # noqa: BLE001
+            _warn(f"job not tracked: the sweep could not be found: {type(exc).__name__}: {exc}")
+            return
+        if sweep is None:
             return  # RUN mode, or the sweep could not be tracked
         try:
             from omegaconf import OmegaConf
@@ -159,15 +286,22 @@ class MLflowSweepCallback(_Base):
                 data = OmegaConf.to_container(config, resolve=False)
                 data.pop("hydra", None)
                 job.config = plain_config(data)
-            run, _ = self._sweep.child_for(job, live=True)
+            launcher, job_id, folder = _launcher_of(config)  # the live config: what ran it
+            job.launcher = launcher or job.launcher
+            job.job_id = job_id or job.job_id
+            job.submitit_folder = folder or job.submitit_folder
+            run, _ = sweep.child_for(job, live=True)
             run_id = run.info.run_id
-            self._sweep.log_params(run_id, job)
-            env = sweep_env(self._sweep.sweep_id, job.num, self._sweep.parent_id, self._sweep.sweep_name)
-            env.update({"MLFLOW_RUN_ID": run_id, "MLFLOW_EXPERIMENT_ID": self._sweep.experiment_id,
-                        "MLFLOW_TRACKING_URI": self._sweep.tracking_uri})
+            sweep.log_params(run_id, job)
+            env = sweep_env(sweep.sweep_id, job.num, sweep.parent_id, sweep.sweep_name)
+            env.update({"MLFLOW_RUN_ID": run_id, "MLFLOW_EXPERIMENT_ID": sweep.experiment_id,
+                        "MLFLOW_TRACKING_URI": sweep.tracking_uri})
             job_env = contextlib.ExitStack()
             job_env.enter_context(scoped_environ(env))
             self._job = (run_id, job, job_env)
+            if not self._at_exit:  # a job process: a job it is running when it ends is KILLED
+                atexit.register(self._close_at_exit)
+                self._at_exit = True
         except Exception as exc:  # noqa: BLE001
             _warn(f"job not tracked: {type(exc).__name__}: {exc}")
 
@@ -177,12 +311,17 @@ class MLflowSweepCallback(_Base):
 
     @staticmethod
     def _outcome(job_return) -> tuple[str, str | None]:
+        """FINISHED, or FAILED with the exception; KILLED when submitit stopped the job
+        (its ``UncompletedJobError``: timed out and not requeued)."""
         from hydra.core.utils import JobStatus
 
         if job_return.status == JobStatus.COMPLETED:
             return "FINISHED", None
         exc = getattr(job_return, "_return_value", None)
-        return "FAILED", (f"{type(exc).__name__}: {exc}" if exc is not None else "the job failed")
+        if exc is None:
+            return "FAILED", "the job failed"
+        status = "KILLED" if type(exc).__name__ == "UncompletedJobError" else "FAILED"
+        return status, f"{type(exc).__name__}: {exc}"
 
     @staticmethod
     def _record(job_path: str, status: str, reason: str | None) -> None:
@@ -195,7 +334,11 @@ class MLflowSweepCallback(_Base):
 
     @_printing
     def on_job_end(self, config, job_return, **kwargs) -> None:
-        if self._multirun and (self._sweep is None or self._job is None):
+        multirun = self._multirun
+        if not multirun:
+            with contextlib.suppress(Exception):
+                multirun = _multirun_mode(config)
+        if multirun and (self._sweep is None or self._job is None):
             # not tracked: still record how the job ended, for a later import-hydra
             with contextlib.suppress(Exception):
                 from omegaconf import OmegaConf

@@ -51,6 +51,9 @@ class HydraJob:
     config: dict | None = None
     config_source: str | None = None
     problems: list = field(default_factory=list)
+    job_id: str | None = None  # hydra.job.id: the scheduler's id under submitit
+    launcher: str | None = None  # hydra/launcher choice: basic, joblib, submitit_slurm, ...
+    submitit_folder: str | None = None  # hydra.launcher.submitit_folder as written
 
     @property
     def name(self) -> str:
@@ -182,11 +185,13 @@ def read_job(path: str) -> HydraJob:
     path = os.path.abspath(path)
     problems: list = []
     hydra_cfg = _read_yaml(os.path.join(path, ".hydra", "hydra.yaml"), problems, ".hydra/hydra.yaml")
-    num = None
+    num = job_id = launcher = submitit_folder = None
     if isinstance(hydra_cfg, dict):
-        job = (hydra_cfg.get("hydra") or {}).get("job") or {}
+        hydra = hydra_cfg.get("hydra") or {}
+        job = hydra.get("job") or {}
         if isinstance(job.get("num"), int) and not isinstance(job.get("num"), bool):
             num = job["num"]
+        launcher, job_id, submitit_folder = launcher_facts(hydra)
     base = os.path.basename(path)
     if num is None and base.isdigit():
         num = int(base)
@@ -209,7 +214,31 @@ def read_job(path: str) -> HydraJob:
         config, source = plain_config(data), rel
         break
     return HydraJob(path=path, key=key, num=num, overrides=list(overrides or []), config=config,
-                    config_source=source, problems=problems)
+                    config_source=source, problems=problems, job_id=job_id, launcher=launcher,
+                    submitit_folder=submitit_folder)
+
+
+def launcher_facts(hydra: dict) -> tuple[str | None, str | None, str | None]:
+    """``(launcher, job id, submitit folder)`` from a job's ``hydra`` config (the saved
+    ``.hydra/hydra.yaml`` or the live one as a dict): the ``hydra/launcher`` choice
+    (``basic``, ``joblib``, ``submitit_local``, ...; else the launcher class's name), the
+    scheduler's job id when a submitit launcher ran it (``hydra.job.id``), and
+    ``hydra.launcher.submitit_folder`` as written."""
+    if not isinstance(hydra, dict):
+        return None, None, None
+    choices = (hydra.get("runtime") or {}).get("choices") or {}
+    launcher_cfg = hydra.get("launcher") or {}
+    launcher = choices.get("hydra/launcher") if isinstance(choices, dict) else None
+    target = str(launcher_cfg.get("_target_") or "") if isinstance(launcher_cfg, dict) else ""
+    if not launcher and target:
+        launcher = target.rsplit(".", 1)[-1]
+    job_id = folder = None
+    if "submitit" in target:
+        raw = (hydra.get("job") or {}).get("id")
+        job_id = str(raw) if raw not in (None, "", "???") else None
+        folder = launcher_cfg.get("submitit_folder")
+        folder = str(folder) if folder else None
+    return (str(launcher) if launcher else None), job_id, folder
 
 
 def _number(text: str):
@@ -386,21 +415,42 @@ def metrics_file_state(metrics: MetricsTable | None) -> str:
     return "complete" if metrics.complete else "partial"
 
 
-def job_status(job: HydraJob, metrics: MetricsTable | None) -> tuple[str, str | None]:
+NO_END_RECORDED = ("no record of how the job ended: the callback did not see its end and "
+                   "nothing else recorded one (its process was killed, or it is still running)")
+
+
+def job_status(job: HydraJob, metrics: MetricsTable | None, *, sweep_dir: str | None = None,
+               unrecorded: str | None = "FINISHED") -> tuple[str | None, str | None]:
     """FINISHED, FAILED (or KILLED) with the reason, for a job read from disk, as far as
-    its directory proves it: the callback's ``.hydra/job_return.yaml``, else a traceback
-    its log ends with, else a partial ``facts/metrics.csv`` (the job stopped while
-    writing it). A job without ``facts/metrics.csv`` is not a failure: most apps write none."""
+    its directory proves it: the callback's ``.hydra/job_return.yaml``, else submitit's
+    record of a job that died (:mod:`.submitit_jobs`: time limit, preemption, out of
+    memory, an error outside the task), else a traceback its log ends with, else a
+    partial ``facts/metrics.csv`` (the job stopped while writing it). Otherwise
+    ``unrecorded``: FINISHED for a directory that ran without the callback (a job
+    without ``facts/metrics.csv`` is not a failure: most apps write none); KILLED where
+    the callback ran (it records every end it sees); None to leave the job alone (it may
+    still be running)."""
     record = read_job_return(job.path)
     if record is not None:
         status, error = record
         return status, (error or "the job failed") if status != "FINISHED" else None
+    submitit = None
+    if job.job_id:
+        from .submitit_jobs import record_of
+
+        submitit = record_of(job, sweep_dir or os.path.dirname(job.path))
+        if submitit is not None and submitit.ended and submitit.status != "FINISHED":
+            return submitit.status, submitit.reason
     error = log_failure(job.path)
     if error:
         return "FAILED", error
     if metrics is not None and not metrics.complete:
         return "FAILED", f"partial {METRICS_CSV}: " + "; ".join(metrics.problems[:3])
-    return "FINISHED", None
+    if submitit is not None and submitit.ended:  # submitit saw it succeed
+        return "FINISHED", None
+    if unrecorded in (None, "FINISHED"):
+        return unrecorded, None
+    return unrecorded, NO_END_RECORDED
 
 
 _SCRUB_SUFFIXES = (".log", ".txt", ".json", ".out", ".err")

@@ -37,6 +37,7 @@ from ..warning_types import warn as _warn
 from .hydra_jobs import (HydraJob, MetricsTable, find_jobs, job_files, job_status, metrics_file_state,
                          override_params, read_job, read_metrics, read_multirun_yaml, redacted_text,
                          secret_values)
+from .sweep_record import absolute_uri, read_record, sweep_lock
 from .sweep_runs import (TAG_ERROR, TAG_KIND, TAG_POINT, TAG_ROLE, TAG_SUPERSEDED, TAG_SWEEP_ID,
                          create_child, create_parent, find_runs, finish_parent, flatten_child,
                          new_sweep_id, point_key, reopen)
@@ -77,28 +78,59 @@ class HydraSweepLog:
     def __init__(self, sweep_dir: str, *, tracking_uri: str | None = None,
                  experiment_name: str | None = None, sweep_name: str | None = None,
                  include_models: bool = False, flatten: bool = True, redact=None):
-        from mlflow.tracking import MlflowClient
-
-        from ..tracking.redact import redactor
         from ..uri import resolve_tracking_uri
 
-        self.sweep_dir = os.path.realpath(sweep_dir)
-        self.tracking_uri = resolve_tracking_uri(tracking_uri)
-        self.client = MlflowClient(self.tracking_uri)
-        self.include_models = include_models
-        self.flatten = flatten
-        self.secrets = redactor(redact)  # None: redaction turned off
-        self.told: set = set()  # warnings told (the sweep table does not repeat them)
-        self.problems: list = []
+        self._setup(sweep_dir, resolve_tracking_uri(tracking_uri), include_models, flatten, redact)
         self.multirun = read_multirun_yaml(self.sweep_dir, self.problems) if os.path.isdir(self.sweep_dir) else {}
         job_name = ((self.multirun.get("hydra") or {}).get("job") or {}).get("name")
         self.sweep_name = sweep_name or (job_name if isinstance(job_name, str) and job_name else None) \
             or os.path.basename(self.sweep_dir)
         self.experiment_name = experiment_name or self.sweep_name
         self.experiment_id = self._experiment_id(self.experiment_name)
+
+    def _setup(self, sweep_dir: str, tracking_uri: str, include_models: bool, flatten: bool,
+               redact) -> None:
+        from mlflow.tracking import MlflowClient
+
+        from ..tracking.redact import redactor
+
+        self.sweep_dir = os.path.realpath(sweep_dir)
+        self.tracking_uri = absolute_uri(tracking_uri)
+        self.client = MlflowClient(self.tracking_uri)
+        self.include_models = include_models
+        self.flatten = flatten
+        self.secrets = redactor(redact)  # None: redaction turned off
+        self.told: set = set()  # warnings told (the sweep table does not repeat them)
+        self.problems: list = []
+        self.multirun: dict = {}
         self.parent_id: str | None = None
         self.sweep_id: str | None = None
         self.n_skipped = 0
+
+    @classmethod
+    def attach(cls, identity: dict, *, sweep_dir: str | None = None, include_models: bool = False,
+               flatten: bool = True, redact=None) -> "HydraSweepLog":
+        """The sweep a job belongs to, from its identity (see :mod:`.sweep_record`): no
+        search and no new run, so a job never makes a parent of its own. A missing
+        tracking URI is ``$MLFLOW_TRACKING_URI``'s; a missing experiment id, the parent's."""
+        from ..uri import resolve_tracking_uri
+
+        self = cls.__new__(cls)
+        self._setup(sweep_dir or identity["sweep_dir"], resolve_tracking_uri(identity.get("tracking_uri")),
+                    include_models, flatten, redact)
+        self.parent_id = identity["parent_run_id"]
+        self.sweep_id = identity["sweep_id"]
+        self.experiment_id = identity.get("experiment_id") or \
+            self.client.get_run(self.parent_id).info.experiment_id
+        self.sweep_name = identity.get("sweep_name") or os.path.basename(self.sweep_dir)
+        self.experiment_name = None
+        return self
+
+    def identity(self) -> dict:
+        """What a job needs to log into this sweep (plain strings; :mod:`.sweep_record`)."""
+        return {"tracking_uri": self.tracking_uri, "experiment_id": str(self.experiment_id),
+                "parent_run_id": self.parent_id, "sweep_id": self.sweep_id,
+                "sweep_name": self.sweep_name, "sweep_dir": self.sweep_dir}
 
     def _experiment_id(self, name: str) -> str:
         exp = self.client.get_experiment_by_name(name)
@@ -106,11 +138,18 @@ class HydraSweepLog:
             if exp.lifecycle_stage == "deleted":
                 raise ValueError(f"experiment {name!r} is deleted; restore it or choose another name")
             return exp.experiment_id
-        return self.client.create_experiment(name)
+        from ..tracking.sink import get_or_create_experiment
+
+        return get_or_create_experiment(self.client, name)  # another process may create it meanwhile
 
     # -- the parent ---------------------------------------------------------------------
     def open_parent(self, overrides=None) -> str:
-        """Find the sweep's parent run (reopening it) or create it."""
+        """Find the sweep's parent run (reopening it) or create it, under the sweep
+        directory's lock (:func:`~.sweep_record.sweep_lock`)."""
+        with sweep_lock(self.sweep_dir):  # processes starting at once: one parent
+            return self._open_parent(overrides)
+
+    def _open_parent(self, overrides) -> str:
         from mlflow.entities import RunTag
 
         found = find_runs(self.client, self.experiment_id,
@@ -134,15 +173,25 @@ class HydraSweepLog:
             self.parent_id = run.info.run_id
         return self.parent_id
 
-    def close_parent(self, status: str | None = None, stopped_early: bool = False) -> str:
+    def close_parent(self, status: str | None = None, stopped_early: bool = False,
+                     unrecorded: str | None | bool = False) -> str:
         """Counts, ``multirun.yaml`` and the sweep table on the parent; end it (FAILED
         when a job failed). ``stopped_early``: the sweep did not reach its end (Hydra's
         sweeper raised, or a job failed): FAILED, with ``mlflow_sweep.error`` when no job
-        failed to say why."""
+        failed to say why.
+
+        ``unrecorded``: first end the children still RUNNING without a complete log
+        (their job's process died before the callback's ``on_job_end``: killed, out of
+        memory, timed out) from their directories and submitit's record
+        (:func:`~.hydra_jobs.job_status`); a job with no record of its end gets this
+        status (None: left RUNNING, it may still be running on the cluster)."""
+        if unrecorded is not False:
+            self.end_unfinished(self._children(), unrecorded)
         runs = self._children()  # one search, not one per list
         children = [r for r in runs if TAG_SUPERSEDED not in r.data.tags]
         superseded = [r.info.run_id for r in runs if TAG_SUPERSEDED in r.data.tags]
         n_failed = sum(1 for r in children if r.info.status != "FINISHED")
+        self.counts = (len(children), n_failed)
         if stopped_early and not n_failed and status is None:
             status = "FAILED"
             with contextlib.suppress(Exception):
@@ -157,6 +206,43 @@ class HydraSweepLog:
         return finish_parent(self.client, self.experiment_id, self.parent_id, self.sweep_id,
                              n_children=len(children), n_failed=n_failed, n_skipped=self.n_skipped,
                              exclude_run_ids=superseded, status=status, told=self.told)
+
+    def end_unfinished(self, runs, unrecorded: str | None) -> int:
+        """End the children in ``runs`` that are RUNNING without a complete log, as
+        their directories and submitit's record tell (see :meth:`close_parent`).
+        Returns how many were ended."""
+        from mlflow.entities import RunTag
+
+        open_runs = [r for r in runs if r.info.status == "RUNNING" and TAG_SUPERSEDED not in r.data.tags
+                     and r.data.tags.get(TAG_LOGGED) != "complete"]
+        if not open_runs:
+            return 0
+        jobs = {}
+        for path in find_jobs(self.sweep_dir):
+            job = read_job(path)
+            jobs[job.key] = job
+        ended = 0
+        for run in open_runs:
+            run_id = run.info.run_id
+            job = jobs.get(run.data.tags.get(TAG_JOB))
+            try:
+                if job is None:  # its directory is gone: nothing to log but the end
+                    self.client.log_batch(run_id, tags=[RunTag(TAG_ERROR, "its job directory is gone")])
+                    self.client.set_terminated(run_id, status="KILLED")
+                    ended += 1
+                    continue
+                metrics = read_metrics(job.path)
+                status, reason = job_status(job, metrics, sweep_dir=self.sweep_dir, unrecorded=unrecorded)
+                if status is None:
+                    _warn(f"run {run_id}, job {job.path}: no record of its end yet (submitit job "
+                          f"{job.job_id}): left RUNNING; `mlflow-sweep import-hydra {self.sweep_dir}` "
+                          "ends it and the parent once it has ended")
+                    continue
+                self.log_results(run_id, job, metrics, status, reason)
+                ended += 1
+            except Exception as exc:  # noqa: BLE001 - one run: warn, go on with the others
+                _warn(f"run {run_id}: not ended: {type(exc).__name__}: {exc}")
+        return ended
 
     # -- secrets ------------------------------------------------------------------------
     def _redacted_override(self, text) -> str:
@@ -210,6 +296,7 @@ class HydraSweepLog:
             return run, bool(complete)
         tags = {TAG_SWEEP_DIR: self.sweep_dir, TAG_JOB: job.key, TAG_KIND: KIND,
                 TAG_POINT: point_key(override_params(job.overrides, self.secrets or ()))[:5000]}
+        tags.update(self.job_tags(job))
         run = create_child(self.client, self.experiment_id, self.parent_id, self.sweep_id,
                            self.sweep_name, job.num, self.run_name(job), tags=tags,
                            start_time=start_time)
@@ -217,6 +304,24 @@ class HydraSweepLog:
             with contextlib.suppress(Exception):
                 self.client.log_batch(old.info.run_id, tags=[RunTag(TAG_SUPERSEDED, run.info.run_id)])
         return run, False
+
+    def job_tags(self, job: HydraJob) -> dict:
+        """Where the job ran: ``mlflow_sweep.executor`` (the Hydra launcher: ``basic``,
+        ``joblib``, ``submitit_slurm``, ...) and, under submitit, ``mlflow_sweep.job_id``
+        (the scheduler's job id) and ``mlflow_sweep.log_dir`` (submitit's folder with the
+        job's stdout/stderr)."""
+        from ..tags import TAG_EXECUTOR, TAG_JOB_ID, TAG_LOG_DIR
+        from .submitit_jobs import job_folder
+
+        tags = {}
+        if job.launcher:
+            tags[TAG_EXECUTOR] = job.launcher
+        if job.job_id:
+            tags[TAG_JOB_ID] = job.job_id
+            folder = job_folder(job.job_id, self.sweep_dir, job.submitit_folder)
+            if folder:
+                tags[TAG_LOG_DIR] = os.path.realpath(folder)
+        return tags
 
     def log_params(self, run_id: str, job: HydraJob, config=None) -> None:
         """Each override under its own name, the composed config under ``config.``
@@ -314,8 +419,12 @@ def import_sweep(sweep_dir: str, *, tracking_uri: str | None = None, experiment_
     if not jobs:
         raise ValueError(f"{sweep_dir} holds no Hydra job directories (sub-directories with .hydra/ "
                          "or cfg.yaml)")
+    record = read_record(sweep_dir)  # the callback ran: its experiment, and every end it saw
+    if record is not None and not experiment_name:
+        experiment_name = record.get("experiment_name")
     sweep = HydraSweepLog(sweep_dir, tracking_uri=tracking_uri, experiment_name=experiment_name,
                           include_models=include_models, flatten=flatten, redact=redact)
+    unrecorded = "KILLED" if record is not None else "FINISHED"
     for problem in sweep.problems:
         _warn(f"{sweep_dir}: {problem}")
     sweep.open_parent()
@@ -329,7 +438,7 @@ def import_sweep(sweep_dir: str, *, tracking_uri: str | None = None, experiment_
             continue
         run_id = run.info.run_id
         metrics = read_metrics(job.path)
-        status, reason = job_status(job, metrics)
+        status, reason = job_status(job, metrics, sweep_dir=sweep_dir, unrecorded=unrecorded)
         sweep.log_params(run_id, job)
         sweep.log_results(run_id, job, metrics, status, reason, end_time=end)
         imported += 1
