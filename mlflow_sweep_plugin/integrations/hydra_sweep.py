@@ -401,6 +401,19 @@ def _without_logged(client, run_id: str, points: list, keys: set) -> list:
     return out
 
 
+def _warn_orphans(sweep_dir: str, job_ids) -> None:
+    """One warning per submitit job that left no job directory (nothing to import)."""
+    from .submitit_jobs import orphans, submitted_job_num
+
+    for record in orphans(sweep_dir, job_ids):
+        num = submitted_job_num(record.folder, record.job_id)
+        what = f"job {num} (submitit job {record.job_id})" if num is not None else f"submitit job {record.job_id}"
+        how = f": {record.status} ({record.reason})" if record.ended and record.reason else \
+            (f": {record.status}" if record.ended else "")
+        _warn(f"{record.folder}: {what} left no Hydra job directory (it ended before Hydra started "
+              f"it, or has not started yet){how}; not imported")
+
+
 def import_sweep(sweep_dir: str, *, tracking_uri: str | None = None, experiment_name: str | None = None,
                  include_models: bool = False, flatten: bool = True, redact=None) -> dict:
     """Log a finished Hydra multirun directory (``mlflow-sweep import-hydra``).
@@ -429,8 +442,10 @@ def import_sweep(sweep_dir: str, *, tracking_uri: str | None = None, experiment_
         _warn(f"{sweep_dir}: {problem}")
     sweep.open_parent()
     imported = failed = 0
+    job_ids = []
     for path in jobs:
         job = read_job(path)
+        job_ids.append(job.job_id)
         start, end = _job_times(job)
         run, complete = sweep.child_for(job, live=False, start_time=start)
         if complete:
@@ -443,6 +458,7 @@ def import_sweep(sweep_dir: str, *, tracking_uri: str | None = None, experiment_
         sweep.log_results(run_id, job, metrics, status, reason, end_time=end)
         imported += 1
         failed += status != "FINISHED"
+    _warn_orphans(sweep_dir, job_ids)
     sweep.close_parent()
     return {"jobs": len(jobs), "imported": imported, "skipped": sweep.n_skipped, "failed": failed,
             "parent_run_id": sweep.parent_id, "experiment_id": sweep.experiment_id}

@@ -262,3 +262,28 @@ def scheduler_end(launcher: str | None, record: SubmititJob) -> SubmititJob:
             record.ended, record.status = True, status
             record.reason = f"{meaning}: SLURM state {state}" if meaning else None
     return record
+
+
+def submitted_job_num(folder: str, job_id: str) -> int | None:
+    """The Hydra job number a submitit job was given (``hydra-submitit-launcher`` passes
+    ``job_id_for_<num>`` among its arguments), read from ``<id>_submitted.pkl`` with
+    :mod:`pickletools` (never unpickled); None when it is not there."""
+    try:
+        with open(os.path.join(folder, f"{job_id}_submitted.pkl"), "rb") as fh:
+            for opcode, arg, _pos in pickletools.genops(fh):
+                if isinstance(arg, str) and arg.startswith("job_id_for_") and arg[11:].isdigit():
+                    return int(arg[11:])
+    except (OSError, ValueError, EOFError):
+        return None
+    return None
+
+
+def orphans(sweep_dir: str, job_ids) -> list[SubmititJob]:
+    """The jobs of ``<sweep_dir>/.submitit`` that no Hydra job directory names (a job
+    that died before Hydra made its directory), with what their record says."""
+    known = {str(j) for j in job_ids if j}
+    out = []
+    for job_id, folder in folder_job_ids(os.path.join(sweep_dir, ".submitit")):
+        if job_id not in known:
+            out.append(job_record(folder, job_id))
+    return out
