@@ -94,7 +94,7 @@ def test_layers_records_and_edge_cases(clustering_sweep, sweep_exporter):
 
     # natural column order: cluster_2 before cluster_10; run columns first
     cols = list(df.columns)
-    assert cols[:5] == ["run_id", "run_name", "start_time", "end_time", "status"]
+    assert cols[:6] == ["run_id", "run_name", "experiment_name", "start_time", "end_time", "status"]
     assert cols.index("cluster_2_best_geometry") < cols.index("cluster_10_best_geometry")
     assert cols.index("force_k") < cols.index("metrics.final_loss") < cols.index("layer")
     assert "n_clusters" not in cols  # exactly the format's columns

@@ -97,6 +97,6 @@ def test_param_colliding_with_a_column_is_prefixed():
     tb = TableBuilder()
     tb.add_run(_Run, [{"layer": 0, "v": [1, 2]}], ["layer"])
     df = tb.frame()
-    assert list(df.columns) == ["run_id", "run_name", "start_time", "end_time", "status", "lr",
-                                "params.layer", "params.status", "metrics.loss", "layer", "v"]
+    assert list(df.columns) == ["run_id", "run_name", "experiment_name", "start_time", "end_time", "status",
+                                "lr", "params.layer", "params.status", "metrics.loss", "layer", "v"]
     assert df["params.layer"][0] == "7" and df["layer"][0] == 0 and df["v"][0] == "[1, 2]"

@@ -53,7 +53,8 @@ def run_columns(run, experiment_names=None) -> dict:
     return {
         "run_id": info.run_id,
         "run_name": getattr(info, "run_name", None) or run.data.tags.get("mlflow.runName"),
-        "experiment_name": (experiment_names or {}).get(info.experiment_id, info.experiment_id),
+        "experiment_name": (experiment_names or {}).get(getattr(info, "experiment_id", None),
+                                                        getattr(info, "experiment_id", None)),
         "start_time": ms_to_datetime(info.start_time),
         "end_time": ms_to_datetime(info.end_time),
         "status": info.status,
