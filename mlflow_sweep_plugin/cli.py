@@ -88,9 +88,12 @@ def main():
                    "retries (left out by default; --run-view all includes both).")
 @click.option("--tag", "tag_keys", multiple=True, metavar="KEY",
               help="Add the run tag KEY as a tags.KEY column (repeatable).")
+@click.option("--history", "history", multiple=True, metavar="METRIC:AGG",
+              help="Add a per-run aggregate of a metric's history as METRIC.AGG (AGG: min, max, "
+                   "last, mean, argmin, argmax; comma-separated; repeatable).")
 def export_command(experiment_names, experiment_ids, tracking_uri, output, fmt, filter_string,
                    run_view, parser_names, artifact_patterns, spreadsheet_safe, strict, quiet,
-                   workers=None, no_cache=False, refresh=False, include=(), tag_keys=()):
+                   workers=None, no_cache=False, refresh=False, include=(), tag_keys=(), history=()):
     """Export an experiment's runs and their summary artifacts as one table.
 
     One row per record (e.g. per layer per run) with run info, params, latest metrics
@@ -117,7 +120,7 @@ def export_command(experiment_names, experiment_ids, tracking_uri, output, fmt, 
                 spreadsheet_safe=spreadsheet_safe, plugin_manager=pm,
                 progress=bar if bar.enabled else None, workers=workers, cache=not no_cache,
                 refresh=refresh, include=[k.strip() for v in include for k in v.split(",") if k.strip()],
-                tags=tag_keys,
+                tags=tag_keys, history=history,
             )
     if not quiet:
         eprint(result.summary(len(warned)))

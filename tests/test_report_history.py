@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from mlflow_sweep_plugin.errors import UsageError
-from mlflow_sweep_plugin.report.history import add_history_columns, parse_history_specs, reduce_points
+from mlflow_sweep_plugin.export.history import add_history_columns, parse_history_specs, reduce_points
 from mlflow_sweep_plugin.warning_types import SweepWarning
 from test_report_command import last_line, report_cli  # noqa: F401 - the fixture
 
@@ -147,3 +147,25 @@ def test_history_option_of_the_report_command(sweep_store, report_cli, tmp_path)
     last = summary[summary.metric == "metrics.val_loss"].set_index("opt")["mean"]
     assert last["a"] == pytest.approx(np.mean([0.55, 0.7]))
     assert "best val_loss.min (min): opt=b" in last_line(res)
+
+
+def test_export_takes_history_too(sweep_store, make_sweep, sweep_cli, tmp_path):
+    from mlflow.tracking import MlflowClient
+
+    sweep = make_sweep(2)
+    client = MlflowClient(sweep_store.tracking_uri)
+    for i, run_id in enumerate(sweep.run_ids):
+        for step, value in enumerate([3.0, 1.0 + i, 2.0]):
+            client.log_metric(run_id, "val_loss", value, step=step)
+    out = tmp_path / "t.csv"
+    sweep_cli("export", "--experiment-name", "sweep", "--tracking-uri", sweep_store.tracking_uri,
+              "-o", str(out), "--history", "val_loss:min,argmin").assert_success()
+    import pandas as pd
+
+    df = pd.read_csv(out).set_index("run_id")
+    assert [df.loc[r, "val_loss.min"] for r in sweep.run_ids] == [1.0, 2.0]
+    assert [df.loc[r, "val_loss.argmin"] for r in sweep.run_ids] == [1, 1]
+    assert [df.loc[r, "metrics.val_loss"] for r in sweep.run_ids] == [2.0, 2.0]  # the latest
+    bad = sweep_cli("export", "--experiment-name", "sweep", "--tracking-uri", sweep_store.tracking_uri,
+                    "-o", str(out), "--history", "val_loss")
+    assert bad.exit_code == 2 and "METRIC:AGG" in bad.stderr

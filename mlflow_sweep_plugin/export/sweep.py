@@ -22,6 +22,7 @@ from ..plugins import get_plugin_manager
 from ..stores import require_store
 from ..uri import resolve_tracking_uri
 from .cache_store import ExportCache
+from .history import add_history_columns, parse_history_specs
 from .memo import TableMemo
 from .pipeline import INCLUDABLE, export_runs
 from .result import ExportResult
@@ -61,7 +62,7 @@ def export_sweep(*, experiment_names=(), experiment_ids=(), tracking_uri=None, o
                  fmt=None, filter_string="", run_view="active", parser_names=(),
                  artifact_patterns=(), spreadsheet_safe=False, plugin_manager=None,
                  write=True, progress=None, workers=None, cache=True, refresh=False,
-                 cache_dir=None, include=(), tags=()) -> ExportResult:
+                 cache_dir=None, include=(), tags=(), history=()) -> ExportResult:
     """Export the runs of one or more experiments.
 
     Returns an :class:`ExportResult` (the DataFrame, the warnings, the run count and
@@ -76,7 +77,8 @@ def export_sweep(*, experiment_names=(), experiment_ids=(), tracking_uri=None, o
     or the user cache dir); ``refresh``: re-read every run and update the cache.
     Superseded retries and sweep parents without a record are left out unless
     ``include`` names them (``"parents"``, ``"superseded"``; ``run_view="all"`` includes
-    both); ``tags`` are run tags shown as ``tags.<key>`` columns.
+    both); ``tags`` are run tags shown as ``tags.<key>`` columns; ``history``
+    (``"val_loss:min"``...) adds per-run aggregates of metric histories (:mod:`.history`).
     ``progress`` is called with the number of runs done; if it has a ``found(n, last)``
     method, that is called as pages of runs arrive. MLflow's HTTP retries are lowered
     for the export's duration (:func:`~mlflow_sweep_plugin.failures.fail_fast_http`).
@@ -86,6 +88,7 @@ def export_sweep(*, experiment_names=(), experiment_ids=(), tracking_uri=None, o
     n_workers = DEFAULT_WORKERS if workers is None else int(workers)
     if fmt is not None and fmt not in FORMATS:
         raise UsageError(f"--format must be one of {', '.join(FORMATS)}")
+    history_specs = parse_history_specs(history)  # a bad spec fails before any work
     include = set(include)
     unknown = include - set(INCLUDABLE)
     if unknown:
@@ -121,11 +124,15 @@ def export_sweep(*, experiment_names=(), experiment_ids=(), tracking_uri=None, o
             table = TableBuilder(names, tags)
             stats: dict = {}
             memo = None
-            if session.cache is not None and not refresh:
+            if session.cache is not None and not refresh and not history_specs:  # histories are not in its key
                 memo = TableMemo(session.cache, f"{session.store_id}\0{session.parsers_digest}",
                                  (sorted(names.items()), list(tags), sorted(include)), stats)
             result = export_runs(runs, session, progress=progress, probe=probe, table=table, include=include,
                                  memo=memo)
+            if history_specs:
+                result.df = add_history_columns(result.df, client, history_specs, tracking_uri=uri,
+                                                workers=n_workers, cache=cache, refresh=refresh,
+                                                cache_dir=cache_dir)
             if write:
                 path = output or default_output()
                 result.format = format_for(path, fmt)

@@ -147,7 +147,7 @@ def load(*, experiment_names=(), experiment_ids=(), tracking_uri=None, filter_st
     from mlflow.tracking import MlflowClient
 
     from ..uri import resolve_tracking_uri
-    from .history import add_history_columns, parse_history_specs
+    from ..export.history import add_history_columns, parse_history_specs
 
     specs = parse_history_specs(history)  # a bad spec fails before any export work
     uri = resolve_tracking_uri(tracking_uri)
