@@ -147,7 +147,7 @@ class MLflowSweepCallback(_Base):
         try:
             from omegaconf import OmegaConf
 
-            from .hydra_sweep import HydraSweepLog
+            from .hydra_sweep import TAG_SWEEPER, HydraSweepLog
             from .sweep_record import identity_env, write_record
 
             sweep_dir = os.path.abspath(str(OmegaConf.select(config, "hydra.sweep.dir")))
@@ -163,7 +163,9 @@ class MLflowSweepCallback(_Base):
                                         sweep_name=self.sweep_name or job_name,
                                         include_models=self.include_models, flatten=self.flatten,
                                         redact=self.redact_keys)
-            self._sweep.open_parent(overrides)
+            choices = OmegaConf.select(config, "hydra.runtime.choices") or {}
+            sweeper = choices.get("hydra/sweeper") if hasattr(choices, "get") else None
+            self._sweep.open_parent(overrides, tags={TAG_SWEEPER: str(sweeper)} if sweeper else None)
             self._open = True
             self._launcher = _launcher_of(config)[0]
             atexit.register(self._close_at_exit)

@@ -48,7 +48,11 @@ TAG_LOGGED = "mlflow_sweep.hydra.logged"
 TAG_METRICS_FILE = "mlflow_sweep.metrics_file"
 TAG_OVERRIDES = "mlflow_sweep.hydra.overrides"
 CONFIG_PREFIX = "config"
+TAG_SWEEPER = "mlflow_sweep.hydra.sweeper"
 KIND = "hydra"
+#: files of the sweep directory logged on the parent: Hydra's record of the sweep and the
+#: Optuna sweeper's best trial (``best_params``, ``best_value``)
+SWEEP_FILES = ("multirun.yaml", "optimization_results.yaml")
 
 
 
@@ -143,20 +147,20 @@ class HydraSweepLog:
         return get_or_create_experiment(self.client, name)  # another process may create it meanwhile
 
     # -- the parent ---------------------------------------------------------------------
-    def open_parent(self, overrides=None) -> str:
+    def open_parent(self, overrides=None, tags: dict | None = None) -> str:
         """Find the sweep's parent run (reopening it) or create it, under the sweep
         directory's lock (:func:`~.sweep_record.sweep_lock`)."""
         with sweep_lock(self.sweep_dir):  # processes starting at once: one parent
-            return self._open_parent(overrides)
+            return self._open_parent(overrides, tags or {})
 
-    def _open_parent(self, overrides) -> str:
+    def _open_parent(self, overrides, extra_tags: dict) -> str:
         from mlflow.entities import RunTag
 
         found = find_runs(self.client, self.experiment_id,
                           {TAG_KIND: KIND, TAG_ROLE: "parent", TAG_SWEEP_DIR: self.sweep_dir})
         if overrides is None:
             overrides = ((self.multirun.get("hydra") or {}).get("overrides") or {}).get("task")
-        tags = {TAG_SWEEP_DIR: self.sweep_dir}
+        tags = {TAG_SWEEP_DIR: self.sweep_dir, **extra_tags}
         if isinstance(overrides, list):
             tags[TAG_OVERRIDES] = " ".join(self._redacted_override(o) for o in overrides)[:5000]
         if found:
@@ -199,10 +203,11 @@ class HydraSweepLog:
                                     "the sweep stopped before its end: Hydra did not call "
                                     "on_multirun_end (its sweeper or launcher raised; see the "
                                     "command's output)")
-        multirun = os.path.join(self.sweep_dir, "multirun.yaml")
-        if os.path.isfile(multirun):
-            with contextlib.suppress(Exception):
-                self._log_file(self.parent_id, multirun, None)
+        for name in SWEEP_FILES:  # multirun.yaml; a sampling sweeper's results (Optuna's best trial)
+            path = os.path.join(self.sweep_dir, name)
+            if os.path.isfile(path):
+                with contextlib.suppress(Exception):
+                    self._log_file(self.parent_id, path, None)
         return finish_parent(self.client, self.experiment_id, self.parent_id, self.sweep_id,
                              n_children=len(children), n_failed=n_failed, n_skipped=self.n_skipped,
                              exclude_run_ids=superseded, status=status, told=self.told)
