@@ -9,6 +9,7 @@ the module is cheap to load from MLflow's own CLI.
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 import click
@@ -169,7 +170,7 @@ def plugins_command(as_json):
 @click.option("-o", "--output", default=None, help="Export path (default as for export).")
 @click.pass_context
 def demo_command(ctx, kind, experiment_name, n_runs, seed, tracking_uri, output):
-    """Log a small realistic sweep into the tracking store, then export it.
+    """Log a small realistic sweep into the tracking store, export it and report it.
 
     Runs again on the same experiment reuse the runs already there.
     """
@@ -205,10 +206,17 @@ def demo_command(ctx, kind, experiment_name, n_runs, seed, tracking_uri, output)
                 eprint(f"mlflow-sweep: logging a {n_runs}-run {kind} demo sweep into "
                        f"{experiment_name!r} at {redact_uri(uri)}")
                 demos[kind].func(experiment_name=experiment_name, n_runs=n_runs, seed=seed)
+    from .export import default_output
+
+    output = output or default_output()
     ctx.invoke(export_command, experiment_names=(experiment_name,), experiment_ids=(),
                tracking_uri=uri, output=output, fmt=None, filter_string="", run_view="active",
                parser_names=(), artifact_patterns=(), spreadsheet_safe=False, strict=False,
                quiet=False)
+    report_dir = os.path.splitext(output)[0] + "_report"
+    ctx.invoke(report_command, experiment_names=(experiment_name,), tracking_uri=uri, output=report_dir)
+    eprint(f"mlflow-sweep: open {os.path.join(report_dir, 'report.html')} in a browser, or browse the "
+           f"runs with: mlflow ui --backend-store-uri {redact_uri(uri)}")
 
 
 for _command in (flatten_command, sync_command, import_hydra_command):

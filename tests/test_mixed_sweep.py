@@ -139,3 +139,7 @@ def test_demo_command(sweep_store, sweep_cli, tmp_path, kind, n_rows):
                     "-o", str(out)).assert_success()
     assert "0 warnings" in res.stderr + res.stdout
     assert len(pd.read_csv(out)) == n_rows
+    # the demo ends with its report beside the CSV, and says how to look at both
+    report = tmp_path / f"{kind}_report"
+    assert (report / "report.html").is_file() and (report / "summary.csv").is_file()
+    assert "mlflow ui --backend-store-uri" in res.stderr
