@@ -40,6 +40,17 @@ _API = {
     "sync_spool": "mlflow_sweep_plugin.tracking.sync",
     "add_mlflow_arguments": "mlflow_sweep_plugin.tracking.cli_args",
     "sweep_run_from_args": "mlflow_sweep_plugin.tracking.cli_args",
+    # reports
+    "summarize": "mlflow_sweep_plugin.report.stats",
+    "Summary": "mlflow_sweep_plugin.report.stats",
+    "rank": "mlflow_sweep_plugin.report.best",
+    "Best": "mlflow_sweep_plugin.report.best",
+    "build_report": "mlflow_sweep_plugin.report.build",
+    "ReportOptions": "mlflow_sweep_plugin.report.build",
+    "Report": "mlflow_sweep_plugin.report.build",
+    "log_report": "mlflow_sweep_plugin.report.parent",
+    "report_parent": "mlflow_sweep_plugin.report.parent",
+    "add_history_columns": "mlflow_sweep_plugin.export.history",
 }
 
 __all__ = sorted(_API) + ["__version__"]

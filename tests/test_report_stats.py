@@ -277,6 +277,9 @@ def test_over_run_id_averages_over_runs():
 
 
 def test_the_package_names_resolve():
-    import mlflow_sweep_plugin.report as report
+    import mlflow_sweep_plugin as package
 
-    assert [n for n in report.__all__ if getattr(report, n, None) is None] == []
+    names = ["summarize", "Summary", "rank", "Best", "build_report", "ReportOptions", "Report", "log_report",
+             "report_parent", "add_history_columns"]
+    assert set(names) <= set(package.__all__)
+    assert [n for n in names if getattr(package, n, None) is None] == []
