@@ -465,6 +465,10 @@ class MlflowServer:
                "--workers", "1"]
         env = dict(os.environ)
         env.pop("MLFLOW_TRACKING_URI", None)
+        # MLflow 3.x's server also starts a job runner and eight huey consumers (GenAI
+        # scorers), each a Python process importing MLflow: tens of seconds of start-up on
+        # a busy machine for nothing a sweep needs
+        env.setdefault("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "false")
         for key, value in self.extra_env.items():
             if value is None:
                 env.pop(key, None)
