@@ -15,13 +15,16 @@ import sys
 import warnings
 
 from .errors import SweepError
+from .uri import redact_text
 from .warning_types import SweepWarning
 
 PREFIX = "mlflow-sweep: "
 
 
 def eprint(message: str) -> None:
-    """One line on stderr, flushed (the backend's children write there too)."""
+    """One line on stderr, flushed (the backend's children write there too); URI
+    credentials in it masked."""
+    message = redact_text(message)
     sys.stderr.write(message if message.endswith("\n") else message + "\n")
     sys.stderr.flush()
 
@@ -43,7 +46,7 @@ def printing_warnings(echo=None, collected: list | None = None):
 
         def show(message, category, filename, lineno, file=None, line=None):
             if isinstance(message, SweepWarning):
-                text = str(message)
+                text = redact_text(str(message))
                 text = text[len(PREFIX):] if text.startswith(PREFIX) else text
                 echo(f"{PREFIX}warning: {text}")
                 if collected is not None:

@@ -19,6 +19,13 @@ variables for the duration of their calls to ``MLFLOW_SWEEP_HTTP_MAX_RETRIES``
 (default 1), ``MLFLOW_SWEEP_HTTP_BACKOFF_FACTOR`` (default 1) and
 ``MLFLOW_SWEEP_HTTP_TIMEOUT`` (default 30 s); a ``MLFLOW_HTTP_REQUEST_*`` variable the
 user set wins. The previous environment is restored after.
+
+What MLflow prints (:func:`no_credential_urls`): ending a run against an HTTP store,
+MLflow writes "View run ... at: <tracking URI>/#/..." on stdout, the URI with its
+user-info. Where our code ends runs against a URI with credentials that line is
+switched off (``MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT``): for the call in the library
+(``sweep_run``, ``sync``), for the whole process in the hooks (the sweep backend,
+the Hydra sweep and ``import-hydra``), whose grid points inherit it.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ import os
 import re
 
 from .envvars import scoped_environ
+from .uri import has_credentials
 
 #: ours -> (MLflow's variable, default)
 HTTP_SETTINGS = {
@@ -153,3 +161,23 @@ def fail_fast_http(extra: dict | None = None):
             yield
     finally:
         pool_log.setLevel(level)
+
+
+@contextlib.contextmanager
+def no_credential_urls(uri: str | None):
+    """MLflow prints no "View run ... at: <URI>" line inside when ``uri`` carries
+    credentials (see the module docstring); otherwise nothing changes."""
+    if not has_credentials(uri):
+        yield
+        return
+    with scoped_environ({"MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true"}):
+        yield
+
+
+def hide_run_urls(uri: str | None) -> None:
+    """From now on in this process (and the processes it starts), MLflow prints no
+    "View run ... at: <URI>" lines, when ``uri`` carries credentials; else nothing
+    changes. For the hooks, which end runs in many places (see the module docstring)."""
+    if has_credentials(uri):
+        os.environ["MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"] = "true"
+

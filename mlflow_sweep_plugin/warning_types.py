@@ -10,11 +10,18 @@ A warning about one run or one artifact carries ``run_id``, ``path`` and ``parse
 so its text names them; ``kind`` is ``"artifact"`` for bad input (the same every
 time) and ``"read"`` when a file or listing could not be fetched (a run with such a
 warning is not cached).
+
+Every warning's text is passed through :func:`mlflow_sweep_plugin.uri.redact_text` when
+the warning is made: a URI with credentials inside an exception's message (MLflow's
+``API request to http://user:pw@host/... failed``) is told as ``http://***@host/...``,
+wherever the warning goes (printed, collected, cached).
 """
 
 from __future__ import annotations
 
 import warnings
+
+from .uri import redact_text
 
 
 class SweepWarning(UserWarning):
@@ -22,6 +29,7 @@ class SweepWarning(UserWarning):
 
     def __init__(self, message: str, *, run_id: str = "", path: str = "", parser: str = "",
                  kind: str = "artifact"):
+        message = redact_text(message)
         super().__init__(message)
         self.message = message
         self.run_id = run_id

@@ -46,6 +46,8 @@ from mlflow.projects.submitted_run import SubmittedRun
 
 from ..console import printing_warnings
 from ..console import say as _say
+from ..failures import hide_run_urls
+from ..uri import redact_text
 from ..warning_types import warn as _warn
 from .backend_config import grid_points, typed_value
 from .job_output import capturing_output
@@ -136,6 +138,7 @@ class _SweepRunner:
                  params, config, sweep_name, source_tags):
         self.client = client
         self.tracking_uri = tracking_uri
+        hide_run_urls(tracking_uri)  # MLflow's "View run ... at: <URI>" never shows credentials
         self.experiment_id = str(experiment_id)
         self.work_dir = work_dir
         self.project = project
@@ -386,7 +389,7 @@ class _SweepRunner:
         except Exception as exc:  # noqa: BLE001 - this point fails; the sweep goes on
             _say(f"[{child.index}] {_run_name(child.point)}: could not start: {type(exc).__name__}: {exc}")
             with contextlib.suppress(Exception):
-                self.client.log_batch(child.run_id, tags=[RunTag(TAG_ERROR, str(exc)[:5000])])
+                self.client.log_batch(child.run_id, tags=[RunTag(TAG_ERROR, redact_text(exc)[:5000])])
             self._end_child(child, "FAILED")
 
     def _end_child(self, child: _Child, status: str, exit_code=None) -> None:
@@ -430,7 +433,7 @@ class _SweepRunner:
             if not error:
                 error = (f"exit code {exit_code}" if exit_code not in (None, 0)
                          else "the job ended its run FAILED")
-            tags[TAG_ERROR] = error[:5000]
+            tags[TAG_ERROR] = redact_text(error)[:5000]
         if tags:
             self.client.log_batch(child.run_id, tags=[RunTag(k, v) for k, v in tags.items()])
         with tempfile.TemporaryDirectory(prefix="mlflow-sweep-logs-") as tmp:
@@ -439,7 +442,7 @@ class _SweepRunner:
                     continue
                 path = os.path.join(tmp, name)
                 with open(path, "w", encoding="utf-8") as fh:
-                    fh.write("".join(line + "\n" for line in lines))
+                    fh.write("".join(redact_text(line) + "\n" for line in lines))
                 self.client.log_artifact(child.run_id, path, "logs")
 
 

@@ -33,6 +33,8 @@ import contextlib
 import os
 import tempfile
 
+from ..failures import hide_run_urls
+from ..uri import redact_text
 from ..warning_types import warn as _warn
 from .hydra_jobs import (HydraJob, MetricsTable, find_jobs, job_files, job_status, metrics_file_state,
                          override_params, read_job, read_metrics, read_multirun_yaml, redacted_text,
@@ -100,6 +102,7 @@ class HydraSweepLog:
 
         self.sweep_dir = os.path.realpath(sweep_dir)
         self.tracking_uri = absolute_uri(tracking_uri)
+        hide_run_urls(self.tracking_uri)  # MLflow's "View run ... at: <URI>" never shows credentials
         self.client = MlflowClient(self.tracking_uri)
         self.include_models = include_models
         self.flatten = flatten
@@ -383,7 +386,7 @@ class HydraSweepLog:
             reason = redact_overrides_text(str(reason), self.secrets)
             for value in sorted(values, key=len, reverse=True):
                 reason = reason.replace(value, REDACTED)
-            tags.append(RunTag(TAG_ERROR, reason[:5000]))
+            tags.append(RunTag(TAG_ERROR, redact_text(reason)[:5000]))
         self.client.log_batch(run_id, tags=tags)
         self.client.set_terminated(run_id, status=status, end_time=end_time)
 

@@ -119,8 +119,18 @@ def flatten_artifacts(run_id: str, *, parsers=None, tracking_uri: str | None = N
     """Parse run ``run_id``'s artifacts with the registered parsers (or ``parsers``:
     names or :class:`~mlflow_sweep_plugin.Parser` objects) and log their numeric fields
     as metrics of the run. Bad artifacts become warnings on the result (naming run and
-    path); the other files still count. Running it again logs nothing new.
+    path); the other files still count. Running it again logs nothing new. MLflow's
+    HTTP calls fail fast meanwhile (:func:`~mlflow_sweep_plugin.failures.fail_fast_http`):
+    a file the server cannot serve is a warning in seconds, not after minutes of retries.
     """
+    from ..failures import fail_fast_http
+
+    with fail_fast_http():
+        return _flatten_artifacts(run_id, parsers=parsers, tracking_uri=tracking_uri,
+                                  plugin_manager=plugin_manager, step=step, client=client)
+
+
+def _flatten_artifacts(run_id: str, *, parsers, tracking_uri, plugin_manager, step, client) -> FlattenResult:
     from mlflow.tracking import MlflowClient
 
     from ..export.parse import read_run

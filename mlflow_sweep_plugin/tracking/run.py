@@ -24,7 +24,7 @@ from __future__ import annotations
 import contextlib
 import os
 
-from ..failures import fail_fast_http, is_offline
+from ..failures import fail_fast_http, is_offline, no_credential_urls
 from ..uri import redact_uri
 from ..warning_types import SweepWarning, warn
 from . import sink as _sink
@@ -105,6 +105,9 @@ class SweepRun(BoundLogging):
         import mlflow
         from mlflow.tracking import MlflowClient
 
+        from ..stores import ensure_sqlite_store
+
+        ensure_sqlite_store(self.tracking_uri)  # a new sqlite file: created once, under a lock
         client = MlflowClient(self.tracking_uri)
         with fail_fast_http():
             exp_id = self._experiment_id(client)
@@ -154,7 +157,7 @@ class SweepRun(BoundLogging):
         if active is None or active.info.run_id != self._online.run_id:
             return
         try:
-            with fail_fast_http():
+            with fail_fast_http(), no_credential_urls(self.tracking_uri):
                 mlflow.end_run(status)  # pops first, then calls the (dead) server
         except Exception:  # noqa: BLE001 - the spool has the status
             pass
@@ -168,7 +171,7 @@ class SweepRun(BoundLogging):
         end_time = _sink.now_ms()
         if self._spool is None:
             try:
-                with fail_fast_http():
+                with fail_fast_http(), no_credential_urls(self.tracking_uri):
                     if self._fluent:
                         self._fluent = False
                         import mlflow

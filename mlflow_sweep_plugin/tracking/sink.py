@@ -68,7 +68,11 @@ class ClientSink:
         self.client.log_artifact(self.run_id, local_path, artifact_path or None)
 
     def end(self, status: str = "FINISHED", end_time: int | None = None) -> None:
-        self.client.set_terminated(self.run_id, status=status, end_time=end_time)
+        from ..failures import no_credential_urls
+
+        # MLflow prints "View run ... at: <tracking URI>" here: never with credentials
+        with no_credential_urls(getattr(self.client, "tracking_uri", None)):
+            self.client.set_terminated(self.run_id, status=status, end_time=end_time)
 
 
 def get_or_create_experiment(client, name: str) -> str:
@@ -104,7 +108,12 @@ def resolve_sink(run_id: str | None = None, client=None):
     if run_id is None:
         import mlflow
 
-        run = mlflow.active_run() or mlflow.start_run()
+        from ..stores import ensure_sqlite_store
+
+        run = mlflow.active_run()
+        if run is None:
+            ensure_sqlite_store(mlflow.get_tracking_uri())  # a new sqlite file: created once, under a lock
+            run = mlflow.start_run()
         run_id = run.info.run_id
     return ClientSink(run_id, client)
 

@@ -20,6 +20,11 @@ One directory per run under ``MLFLOW_SWEEP_SPOOL_DIR`` (default
 
 Each line is flushed and fsynced as it is written; a torn last line (the job died
 mid-write) is ignored. Synced spools are moved to ``<spool_dir>/.synced/``.
+
+No URI credential is written: ``run.json`` and ``sync.json`` (the tracking URI, the
+offline reason, the initial tags such as a git remote with a token in it) and the tag
+values of ``events.jsonl`` pass through :func:`mlflow_sweep_plugin.uri.redact_data`.
+Params are spooled as logged (they must match the server's when synced).
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ import shutil
 import socket
 import time
 import uuid
+
+from ..uri import redact_data
 
 SPOOL_DIR_ENV = "MLFLOW_SWEEP_SPOOL_DIR"
 DEFAULT_SPOOL_DIR = os.path.join(".", ".mlflow-sweep", "spool")
@@ -49,7 +56,7 @@ def spool_root(spool_dir=None) -> pathlib.Path:
 def _write_json_atomic(path: pathlib.Path, data: dict) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, indent=2, sort_keys=True)
+        json.dump(redact_data(data), fh, indent=2, sort_keys=True)
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
@@ -141,7 +148,7 @@ class Spool:
             self._append({"op": "params", "params": params})
             self._known_params.update(params)
         if tags:
-            self._append({"op": "tags", "tags": {str(k): str(v) for k, v in tags.items()}})
+            self._append({"op": "tags", "tags": redact_data({str(k): str(v) for k, v in tags.items()})})
         if metrics:
             self._append({"op": "metrics",
                           "metrics": [[k, float(v), int(ts), int(s)] for k, v, ts, s in metrics]})
