@@ -129,3 +129,51 @@ def require_store(uri: str) -> str:
         raise NoTrackingStore(f"no tracking store at {redact_uri(uri)}: {directory} is not a "
                               "directory (this command reads a store; it never creates one)")
     return uri
+
+
+# -- the writing side: a fresh sqlite store under concurrent writers ---------------------------
+
+#: sqlite files this process has initialised (or seen initialised) under the lock
+_READY: set = set()
+
+
+def lock_path(path: str) -> str:
+    """The lock file beside a sqlite database: ``<db>.lock``."""
+    return path + ".lock"
+
+
+def ensure_sqlite_store(uri: str | None) -> None:
+    """Create (or open) the sqlite store of ``uri`` once, under an exclusive
+    ``fcntl.flock`` on ``<db>.lock`` beside it, before any writer of this process uses it.
+
+    Why: MLflow creates a sqlite store by running its schema migrations in the first
+    process that opens it. Processes starting at once on a new file (a ``max_parallel``
+    sweep, a joblib launcher, 8 jobs on ``sqlite:///mlflow.db``) each see an empty
+    database and all migrate it: runs fail, and the file can be left unopenable
+    ("table _alembic_tmp_experiments already exists"). Under the lock the first process
+    migrates; the others wait, then find the tables and only open it. Once per file and
+    process (MLflow keeps the opened store); other stores, and systems without ``fcntl``,
+    are left to MLflow. Errors are MLflow's (the caller decides whether that is "offline").
+    """
+    path = sqlite_path(uri)
+    if not path or (path in _READY and os.path.exists(path)):
+        return
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: no cross-process lock here
+        return
+    from mlflow.tracking import MlflowClient
+
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        fh = open(lock_path(path), "a")  # noqa: SIM115 - held for the block below
+    except OSError:  # a read-only place: nothing can be created there, nothing to race
+        return
+    try:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        # opening the store runs MLflow's migrations when the file is new, else checks them;
+        # MLflow keeps the store per URI, so the writer's own client opens no second one
+        MlflowClient(tracking_uri=uri).search_experiments(max_results=1)
+        _READY.add(path)
+    finally:
+        fh.close()  # closing releases the lock

@@ -529,6 +529,9 @@ class SweepBackend(AbstractBackend):
         first = dict(params, **config.points()[0])
         work_dir = fetch_and_validate_project(project_uri, version, entry_point, first)
         project = load_project(work_dir)
+        from ..stores import ensure_sqlite_store
+
+        ensure_sqlite_store(tracking_uri)  # a new sqlite file: created once, under a lock
         runner = _SweepRunner(
             client=MlflowClient(tracking_uri), tracking_uri=tracking_uri,
             experiment_id=experiment_id, work_dir=work_dir, project=project,

@@ -103,6 +103,10 @@ class HydraSweepLog:
         self.sweep_dir = os.path.realpath(sweep_dir)
         self.tracking_uri = absolute_uri(tracking_uri)
         hide_run_urls(self.tracking_uri)  # MLflow's "View run ... at: <URI>" never shows credentials
+        from ..stores import ensure_sqlite_store
+
+        # a new sqlite file: created once, under a lock (the callback's jobs start together)
+        ensure_sqlite_store(self.tracking_uri)
         self.client = MlflowClient(self.tracking_uri)
         self.include_models = include_models
         self.flatten = flatten
