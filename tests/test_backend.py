@@ -14,6 +14,7 @@ import pytest
 
 from mlflow_sweep_plugin.integrations.backend_config import (SweepConfigError, grid_points,
                                                              parse_backend_config)
+from mlflow_sweep_plugin.testing import artifact_paths
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 PROJECT = ROOT / "examples" / "sweep_project"
@@ -116,7 +117,7 @@ def _table(client, run_id):
 def test_mlflow_run_sweep_backend_grid_then_resume(sweep_store):
     client = sweep_store.client
     config = {"grid": {"lr": [0.1, 0.5], "layers": [1, 2]}, "max_parallel": 2,
-              "sweep_name": "grid-test"}
+              "sweep_name": "grid-test", "report": {"objective": "metrics.loss", "mode": "min"}}
     proc = _mlflow_run(sweep_store, config, "eval_run=1")
     assert proc.returncode == 1, proc.stderr[-3000:]
     assert "Sweep 'grid-test'" in proc.stderr and "1 of 4 grid points failed" in proc.stderr
@@ -187,6 +188,20 @@ def test_mlflow_run_sweep_backend_grid_then_resume(sweep_store):
     table = _table(client, parent.info.run_id)
     assert old_failed.info.run_id not in set(table["run_id"])
     assert len(table) == 1 + 2 + 1 + 2
+
+    # the sweep's report on its parent: the best point as tags, its mean as a metric
+    paths = artifact_paths(client, parent.info.run_id)
+    assert {"report/report.html", "report/summary.csv", "report/best.json"} <= set(paths)
+    best = json.loads(open(client.download_artifacts(parent.info.run_id, "report/best.json")).read())
+    assert best["objective"] == "metrics.loss" and best["mode"] == "min"
+    losses = {(c.data.params["lr"], c.data.params["layers"]): c.data.metrics["loss"]
+              for c in _runs(client, exp_id) if c.data.tags.get("mlflow_sweep.role") == "child"
+              and c.info.status == "FINISHED"}
+    lowest = min(losses, key=losses.get)
+    assert parent2.info.run_id == parent.info.run_id
+    tags = client.get_run(parent.info.run_id).data.tags
+    assert tags["mlflow_sweep.best.lr"] == lowest[0]
+    assert client.get_run(parent.info.run_id).data.metrics  # the objective's mean is a parent metric
 
 
 def test_projects_run_api_returns_a_submitted_run_to_wait_on(sweep_store):

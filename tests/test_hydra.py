@@ -23,6 +23,13 @@ EXAMPLE_CSV = (DATA / "hydra_multirun" / "0" / "facts" / "metrics.csv").read_tex
 
 
 # -- reading a job ------------------------------------------------------------------------
+
+def sweep_files(client, parent_id):
+    """A sweep parent's artifacts beside its report (which must be there, under report/)."""
+    paths = artifact_paths(client, parent_id)
+    assert "report/report.html" in paths and "report/summary.csv" in paths, paths
+    return [p for p in paths if not p.startswith("report/")]
+
 def test_metrics_csv_of_the_format_example():
     table = parse_metrics_csv(EXAMPLE_CSV)
     assert table.complete and table.problems == []
@@ -126,7 +133,7 @@ def test_import_the_format_example_twice(sweep_store, sweep_cli, tmp_path):
                                  "facts/metrics.csv"]
     assert parent.info.status == "FINISHED"
     assert parent.data.tags["mlflow_sweep.hydra.sweep_dir"] == os.path.realpath(sweep)
-    assert artifact_paths(client, parent.info.run_id) == ["sweep_table.csv"]
+    assert sweep_files(client, parent.info.run_id) == ["sweep_table.csv"]
 
     res = _import(sweep_cli, sweep, "--experiment-name", "phase1")
     assert "imported 0 job(s) (0 failed), skipped 1 already logged" in res.stderr
@@ -213,7 +220,7 @@ def test_import_generated_sweep_with_crashed_jobs_twice(sweep_store, sweep_cli, 
     parent = parents[0]
     assert parent.info.status == "FAILED"
     assert (parent.data.tags["mlflow_sweep.n_children"], parent.data.tags["mlflow_sweep.n_failed"]) == ("3", "2")
-    assert artifact_paths(client, parent.info.run_id) == ["multirun.yaml", "sweep_table.csv"]
+    assert sweep_files(client, parent.info.run_id) == ["multirun.yaml", "sweep_table.csv"]
 
     # again: nothing new
     res = _import(sweep_cli, sweep)
@@ -288,7 +295,7 @@ def test_hydra_multirun_with_the_callback_then_import_gives_the_same_runs(sweep_
     parent = parents[0]
     assert parent.info.status == "FAILED"
     assert parent.data.tags["mlflow_sweep.n_failed"] == "2"
-    assert artifact_paths(client, parent.info.run_id) == ["multirun.yaml", "sweep_table.csv"]
+    assert sweep_files(client, parent.info.run_id) == ["multirun.yaml", "sweep_table.csv"]
     assert [children[k].info.status for k in "0123"] == ["FINISHED", "FINISHED", "FAILED", "FAILED"]
     assert children["2"].data.tags["mlflow_sweep.error"].startswith("FloatingPointError: loss diverged")
     live = {k: _snapshot(client, c) for k, c in children.items()}

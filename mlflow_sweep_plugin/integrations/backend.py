@@ -348,7 +348,7 @@ class _SweepRunner:
         self.final_status = finish_parent(
             self.client, self.experiment_id, self.parent_id, self.sweep_id,
             n_children=n_total, n_failed=n_failed, n_skipped=len(self.skipped),
-            exclude_run_ids=exclude, status=status, told=self.told)
+            exclude_run_ids=exclude, status=status, told=self.told, report=self.config.report)
         _say(f"sweep {self.sweep_name!r} {self.final_status}: {len(ran) - n_failed} finished, "
              f"{n_failed} failed, {len(self.skipped)} skipped (parent run {self.parent_id})")
 

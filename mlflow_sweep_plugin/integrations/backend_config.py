@@ -12,6 +12,9 @@ YAML file is named inside the JSON: ``-c '{"config_file": "sweep.yaml"}'``. Keys
   identifies the sweep for ``resume``.
 - ``resume`` (default false): skip grid points that already have a FINISHED child run of
   a sweep with the same ``sweep_name`` in the experiment (matched on the grid params).
+- ``report`` (default true): when the sweep ends, its report is logged on the parent
+  run under ``report/``; ``{"objective": COLUMN, "mode": "min"|"max"}`` also ranks the
+  configurations (the best as parent tags ``mlflow_sweep.best.<param>``); false: none.
 - ``config_file``: a JSON or YAML file holding any of the keys above; keys given inline
   win over the file's.
 
@@ -25,7 +28,7 @@ import json
 import os
 from dataclasses import dataclass, field
 
-KNOWN_KEYS = ("grid", "max_parallel", "sweep_name", "resume", "config_file")
+KNOWN_KEYS = ("grid", "max_parallel", "sweep_name", "resume", "report", "config_file")
 
 
 class SweepConfigError(ValueError):
@@ -39,6 +42,7 @@ class SweepConfig:
     sweep_name: str | None = None
     resume: bool = False
     extra: dict = field(default_factory=dict)  # MLflow's own keys (ENV_MANAGER, ...)
+    report: dict | None = field(default_factory=dict)  # report_parent's objective/mode; None: no report
 
     def points(self) -> list[dict]:
         """Every grid point as ``{param: value-as-text}``, in sweep order."""
@@ -155,14 +159,14 @@ def parse_backend_config(config) -> SweepConfig:
         unknown = sorted(k for k in merged if k not in KNOWN_KEYS or k == "config_file")
         if unknown:
             raise SweepConfigError(f"config_file {ours['config_file']!r}: unknown key(s) "
-                                   f"{', '.join(unknown)}; known: grid, max_parallel, sweep_name, resume")
+                                   f"{', '.join(unknown)}; known: grid, max_parallel, sweep_name, resume, report")
         merged.update({k: v for k, v in ours.items() if k != "config_file"})
         ours = merged
     unknown = sorted(k for k in extra if not (k.isupper() or k.startswith("_")
                                               or k in ("build_image", "docker_auth")))
     if unknown:
         raise SweepConfigError(f"unknown backend config key(s) {', '.join(unknown)}; known: "
-                               "grid, max_parallel, sweep_name, resume, config_file")
+                               "grid, max_parallel, sweep_name, resume, report, config_file")
     grid = _check_grid(ours.get("grid"))
     max_parallel = ours.get("max_parallel", 1)
     if isinstance(max_parallel, bool) or not isinstance(max_parallel, int) or max_parallel < 1:
@@ -174,4 +178,22 @@ def parse_backend_config(config) -> SweepConfig:
     if not isinstance(resume, bool):
         raise SweepConfigError(f'"resume" must be true or false, got {resume!r}')
     return SweepConfig(grid=grid, max_parallel=max_parallel, sweep_name=name, resume=resume,
-                       extra=extra)
+                       extra=extra, report=_check_report(ours.get("report", True)))
+
+
+def _check_report(value) -> dict | None:
+    """``true`` (a report, nothing ranked), ``false`` (none) or ``{"objective", "mode"}``."""
+    if value is True:
+        return {}
+    if value is False or value is None:
+        return None
+    if not isinstance(value, dict) or set(value) - {"objective", "mode"}:
+        raise SweepConfigError('"report" must be true, false or {"objective": COLUMN, "mode": "min"|"max"}, '
+                               f"got {value!r}")
+    mode = value.get("mode", "min")
+    if mode not in ("min", "max"):
+        raise SweepConfigError(f'"report": "mode" must be "min" or "max", got {mode!r}')
+    objective = value.get("objective")
+    if objective is not None and (not isinstance(objective, str) or not objective):
+        raise SweepConfigError(f'"report": "objective" must be a column name, got {objective!r}')
+    return {"objective": objective, "mode": mode}

@@ -25,8 +25,13 @@ import click
                    "*** (repeatable); password, token, api_key and the like always are.")
 @click.option("--no-redact", is_flag=True,
               help="Log credential-looking keys (password, token, ...) as they are.")
+@click.option("--report-objective", default=None, metavar="COLUMN",
+              help="Rank the configurations by COLUMN in the sweep's report on its parent run.")
+@click.option("--report-mode", type=click.Choice(["min", "max"]), default="min", show_default=True,
+              help="Whether the best --report-objective is the smallest or the largest.")
+@click.option("--no-report", is_flag=True, help="Log no report on the parent run.")
 def import_hydra_command(sweep_dir, experiment_name, tracking_uri, include_models, no_flatten,
-                         redact_keys, no_redact):
+                         redact_keys, no_redact, report_objective=None, report_mode="min", no_report=False):
     """Log a Hydra multirun directory that ran without a tracking server.
 
     One parent run for the sweep, one child run per job (overrides and composed config as
@@ -34,7 +39,8 @@ def import_hydra_command(sweep_dir, experiment_name, tracking_uri, include_model
     the Hydra callback would have logged them. A job is FAILED when its directory says so
     (the callback's .hydra/job_return.yaml, a traceback its log ends with, a partial
     facts/metrics.csv); a job without facts/metrics.csv is not a failure (tag
-    mlflow_sweep.metrics_file = absent). Credential-looking keys are logged as ***.
+    mlflow_sweep.metrics_file = absent). Credential-looking keys are logged as ***. The
+    sweep's report (see mlflow-sweep report) is logged on the parent under report/.
     Importing again adds only jobs that are not logged yet: nothing is duplicated.
 
     A sweep the callback logged (its mlflow_sweep.yaml) is imported into the callback's
@@ -61,7 +67,9 @@ def import_hydra_command(sweep_dir, experiment_name, tracking_uri, include_model
             check_scheme(uri)
             result = import_sweep(sweep_dir, tracking_uri=uri, experiment_name=experiment_name,
                                   include_models=include_models, flatten=not no_flatten,
-                                  redact=redact)
+                                  redact=redact,
+                                  report=False if no_report else {"objective": report_objective,
+                                                                  "mode": report_mode})
     except (FileNotFoundError, ValueError) as exc:
         click.echo(f"mlflow-sweep: error: {exc}", err=True)
         sys.exit(2)

@@ -102,7 +102,8 @@ class MLflowSweepCallback(_Base):
 
     def __init__(self, experiment_name: str | None = None, tracking_uri: str | None = None,
                  sweep_name: str | None = None, include_models: bool = False,
-                 flatten: bool = True, redact_keys=None):
+                 flatten: bool = True, redact_keys=None, report: bool = True,
+                 report_objective: str | None = None, report_mode: str = "min"):
         self.experiment_name = experiment_name
         self.tracking_uri = tracking_uri
         self.sweep_name = sweep_name
@@ -110,6 +111,8 @@ class MLflowSweepCallback(_Base):
         self.flatten = bool(flatten)
         # credential names beyond the defaults; [] turns redaction off (see tracking.redact)
         self.redact_keys = _redact_keys(redact_keys)
+        # the sweep's report on its parent when it ends (report_objective ranks the configurations)
+        self.report = {"objective": report_objective, "mode": report_mode} if report else None
         self._multirun = False  # a multirun started: record each job's end in its directory
         self._identity = None  # the sweep's identity (sweep_record.IDENTITY_KEYS), travels to the jobs
         self._process_state()
@@ -163,6 +166,7 @@ class MLflowSweepCallback(_Base):
                                         sweep_name=self.sweep_name or job_name,
                                         include_models=self.include_models, flatten=self.flatten,
                                         redact=self.redact_keys)
+            self._sweep.report = self.report
             choices = OmegaConf.select(config, "hydra.runtime.choices") or {}
             sweeper = choices.get("hydra/sweeper") if hasattr(choices, "get") else None
             self._sweep.open_parent(overrides, tags={TAG_SWEEPER: str(sweeper)} if sweeper else None)
@@ -253,11 +257,13 @@ class MLflowSweepCallback(_Base):
         if identity:
             identity = dict(identity, tracking_uri=identity.get("tracking_uri") or self.tracking_uri)
             self._sweep = HydraSweepLog.attach(identity, sweep_dir=sweep_dir, **options)
+            self._sweep.report = self.report
         else:
             job_name = OmegaConf.select(config, "hydra.job.name")
             experiment = self.experiment_name or os.environ.get("MLFLOW_EXPERIMENT_NAME") or job_name
             self._sweep = HydraSweepLog(sweep_dir, tracking_uri=self.tracking_uri, experiment_name=experiment,
                                         sweep_name=self.sweep_name or job_name, **options)
+            self._sweep.report = self.report
             self._sweep.open_parent()
         self._identity = self._sweep.identity()
         return self._sweep

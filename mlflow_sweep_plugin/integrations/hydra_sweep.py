@@ -112,6 +112,8 @@ class HydraSweepLog:
         self.flatten = flatten
         self.secrets = redactor(redact)  # None: redaction turned off
         self.told: set = set()  # warnings told (the sweep table does not repeat them)
+        # the sweep's report on its parent when it ends: report_parent's objective/mode; None: none
+        self.report: dict | None = {}
         self.problems: list = []
         self.multirun: dict = {}
         self.parent_id: str | None = None
@@ -217,7 +219,7 @@ class HydraSweepLog:
                     self._log_file(self.parent_id, path, None)
         return finish_parent(self.client, self.experiment_id, self.parent_id, self.sweep_id,
                              n_children=len(children), n_failed=n_failed, n_skipped=self.n_skipped,
-                             exclude_run_ids=superseded, status=status, told=self.told)
+                             exclude_run_ids=superseded, status=status, told=self.told, report=self.report)
 
     def end_unfinished(self, runs, unrecorded: str | None) -> int:
         """End the children in ``runs`` that are RUNNING without a complete log, as
@@ -427,7 +429,8 @@ def _warn_orphans(sweep_dir: str, job_ids) -> None:
 
 
 def import_sweep(sweep_dir: str, *, tracking_uri: str | None = None, experiment_name: str | None = None,
-                 include_models: bool = False, flatten: bool = True, redact=None) -> dict:
+                 include_models: bool = False, flatten: bool = True, redact=None,
+                 report: dict | bool = True) -> dict:
     """Log a finished Hydra multirun directory (``mlflow-sweep import-hydra``).
 
     ``redact``: as for :func:`~mlflow_sweep_plugin.tracking.params.log_config` (credential
@@ -449,6 +452,8 @@ def import_sweep(sweep_dir: str, *, tracking_uri: str | None = None, experiment_
         experiment_name = record.get("experiment_name")
     sweep = HydraSweepLog(sweep_dir, tracking_uri=tracking_uri, experiment_name=experiment_name,
                           include_models=include_models, flatten=flatten, redact=redact)
+    # the sweep's report on its parent, as the callback logs it (a dict: objective and mode)
+    sweep.report = {} if report is True else (report or None)
     unrecorded = "KILLED" if record is not None else "FINISHED"
     for problem in sweep.problems:
         _warn(f"{sweep_dir}: {problem}")

@@ -218,15 +218,22 @@ def export_table(client, experiment_id: str, parent_run_id: str, sweep_id: str,
 
 def finish_parent(client, experiment_id: str, parent_run_id: str, sweep_id: str, *,
                   n_children: int, n_failed: int, n_skipped: int = 0, exclude_run_ids=(),
-                  status: str | None = None, told: set | None = None) -> str:
-    """Record the counts, attach the export table and end the parent: FAILED when any
-    child failed (or ``status`` when given). Returns the status set."""
+                  status: str | None = None, told: set | None = None, report: dict | None = None) -> str:
+    """Record the counts, attach the export table (and, with ``report``, the sweep's
+    report: ``{"objective": COLUMN or None, "mode": "min"|"max"}``) and end the parent:
+    FAILED when any child failed (or ``status`` when given). Returns the status set."""
     from mlflow.entities import RunTag
 
     client.log_batch(parent_run_id, tags=[RunTag(TAG_N_CHILDREN, str(n_children)),
                                           RunTag(TAG_N_FAILED, str(n_failed)),
                                           RunTag(TAG_N_SKIPPED, str(n_skipped))])
     export_table(client, experiment_id, parent_run_id, sweep_id, exclude_run_ids, told=told)
+    if report is not None:  # a failure to report is one warning, never the sweep's
+        from ..report.parent import report_parent
+
+        with told_once(told):
+            report_parent(client, parent_run_id, experiment_id, sweep_id=sweep_id,
+                          exclude_run_ids=exclude_run_ids, **report)
     status = status or ("FAILED" if n_failed else "FINISHED")
     client.set_terminated(parent_run_id, status=status)
     return status

@@ -15,7 +15,6 @@ it never raises.
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import re
 import tempfile
@@ -28,7 +27,6 @@ TAG_BEST = "mlflow_sweep.best."
 TAG_SWEEP_ID = "mlflow_sweep.sweep_id"
 TAG_ROLE = "mlflow_sweep.role"
 _KEY = re.compile(r"[^A-Za-z0-9_\-./ ]")
-log = logging.getLogger("mlflow_sweep_plugin.report")
 
 
 def mlflow_key(text: str) -> str:
@@ -114,22 +112,18 @@ def log_report(report, run_id: str, *, client=None, tracking_uri: str | None = N
 
 
 def report_parent(client, parent_run_id: str, experiment_id: str, objective: str | None = None,
-                  mode: str = "min", *, sweep_id: str | None = None, exclude_run_ids=(),
-                  warn=None, **options):
+                  mode: str = "min", *, sweep_id: str | None = None, exclude_run_ids=(), **options):
     """Build the report of a sweep's children and log it on the parent run.
 
     ``options``: more :class:`~.build.ReportOptions` fields (``over``, ``band``, ...).
-    Returns the :class:`~.build.Report`, or None when it could not be made (one warning:
-    through ``warn`` when given, else the library's warning channel)."""
+    Returns the :class:`~.build.Report`, or None when it could not be made (one
+    :class:`SweepWarning` through the library's warning channel)."""
     try:
         return _report_parent(client, parent_run_id, experiment_id, objective, mode, sweep_id,
                               exclude_run_ids, options)
     except Exception as exc:  # noqa: BLE001 - a report never fails the sweep
-        message = f"run {parent_run_id}: the sweep report could not be made: {type(exc).__name__}: {exc}"
-        if warn is not None:
-            warn(message)
-        else:
-            channel_warn(SweepWarning(message))
+        channel_warn(SweepWarning(
+            f"run {parent_run_id}: the sweep report could not be made: {type(exc).__name__}: {exc}"))
         return None
 
 
