@@ -19,6 +19,7 @@ from .paths import local_path_of
 from .plan import ListingPlan
 from .readers import ArtifactReader, LocalArtifactReader
 from .remote import RemoteArtifactReader, ScratchFiles
+from . import s3
 
 #: default parallelism for remote artifact stores (runs in flight, and file downloads)
 DEFAULT_WORKERS = 8
@@ -49,6 +50,9 @@ class ReadSession:
     scratch: ScratchFiles | None = field(default=None, init=False)
     store_id: str = field(default="", init=False)
     parsers_digest: str = field(default="", init=False)
+    #: what one kind of reader shares across the export's runs (``"s3"``: the client and
+    #: the experiments' shared listings, :class:`~.s3.S3Listings`)
+    shared: dict = field(default_factory=dict, init=False)
 
     def __post_init__(self):
         self.parsers = list(self.parsers)
@@ -76,6 +80,31 @@ class ReadSession:
     def reader(self, artifact_uri: str, guess_literals: bool = True) -> ArtifactReader:
         return reader_for(artifact_uri, self.plan, self, guess_literals)
 
+    def look_ahead(self, runs, n: int = 1000):
+        """``runs``, unchanged, but read up to ``n`` ahead (a page of ``search_runs``,
+        already in memory) so readers know which runs of the export share an artifact
+        prefix (S3 lists such a prefix once for all of them, :mod:`.s3`)."""
+        import collections
+
+        buffered: collections.deque = collections.deque()
+        listings = None
+        for run in runs:
+            uri = run.info.artifact_uri
+            if s3.is_s3_uri(uri):
+                if listings is None:
+                    listings = s3.listings_of(self)
+                listings.expect(uri)
+            buffered.append(run)
+            if len(buffered) >= n:
+                yield buffered.popleft()
+        while buffered:
+            yield buffered.popleft()
+
+    def requests(self) -> dict:
+        """Artifact requests counted by the readers that count them (``s3_list``, ``s3_get``)."""
+        listings = self.shared.get("s3")
+        return {f"s3_{k}": v for k, v in listings.requests.items()} if listings is not None else {}
+
     def close(self) -> None:
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)
@@ -87,12 +116,15 @@ class ReadSession:
 
 def reader_for(artifact_uri: str, plan: ListingPlan | None = None, session: ReadSession | None = None,
                guess_literals: bool = True) -> ArtifactReader:
-    """A local reader when the artifact URI is on this machine, else a remote one
-    using ``session``'s tracking URI and scratch files.
+    """A local reader when the artifact URI is on this machine, an S3 one for ``s3://``
+    URIs (when boto3 is installed), else a remote one using ``session``'s tracking URI
+    and scratch files.
 
     ``guess_literals=False`` makes a remote reader list every directory it needs (the
     cache check does: it must see sizes without downloading)."""
     local = local_path_of(artifact_uri)
     if local is not None:
         return LocalArtifactReader(local, plan)
+    if s3.is_s3_uri(artifact_uri) and s3.boto3_available():
+        return s3.S3ArtifactReader(artifact_uri, plan, session=session)  # one listing per run, or none
     return RemoteArtifactReader(artifact_uri, plan, session=session, guess_literals=guess_literals)

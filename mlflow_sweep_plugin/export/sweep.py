@@ -127,8 +127,8 @@ def export_sweep(*, experiment_names=(), experiment_ids=(), tracking_uri=None, o
             if session.cache is not None and not refresh and not history_specs:  # histories are not in its key
                 memo = TableMemo(session.cache, f"{session.store_id}\0{session.parsers_digest}",
                                  (sorted(names.items()), list(tags), sorted(include)), stats)
-            result = export_runs(runs, session, progress=progress, probe=probe, table=table, include=include,
-                                 memo=memo)
+            result = export_runs(session.look_ahead(runs), session, progress=progress, probe=probe, table=table,
+                                 include=include, memo=memo)
             if history_specs:
                 result.df = add_history_columns(result.df, client, history_specs, tracking_uri=uri,
                                                 workers=n_workers, cache=cache, refresh=refresh,
@@ -145,6 +145,7 @@ def export_sweep(*, experiment_names=(), experiment_ids=(), tracking_uri=None, o
                     raise _write_error(path, exc) from None
                 result.path = os.path.abspath(path)
             result.stats.update(stats)
+            result.stats.update(session.requests())
         finally:
             session.close()
             if store is not None:
