@@ -178,7 +178,7 @@ def demo_command(ctx, kind, experiment_name, n_runs, seed, tracking_uri, output)
     from mlflow.tracking import MlflowClient
 
     from .export.runs import store_errors
-    from .failures import fail_fast_http
+    from .failures import fail_fast_http, require_reachable
     from .plugins import get_plugin_manager
     from .stores import check_scheme
     from .uri import redact_uri, resolve_tracking_uri
@@ -194,6 +194,7 @@ def demo_command(ctx, kind, experiment_name, n_runs, seed, tracking_uri, output)
             raise SweepError(f"unknown demo {kind!r}; available: {', '.join(sorted(demos))}")
         uri = resolve_tracking_uri(tracking_uri)
         check_scheme(uri)  # demo creates its store (as MLflow does), of a kind MLflow knows
+        require_reachable(uri)  # a SQL server that does not answer: exit 3 in seconds
         mlflow.set_tracking_uri(uri)
         client = MlflowClient(uri)
         # a dead server is exit 3 in seconds (not MLflow's minutes of retries)

@@ -20,6 +20,14 @@ variables for the duration of their calls to ``MLFLOW_SWEEP_HTTP_MAX_RETRIES``
 ``MLFLOW_SWEEP_HTTP_TIMEOUT`` (default 30 s); a ``MLFLOW_HTTP_REQUEST_*`` variable the
 user set wins. The previous environment is restored after.
 
+The SQL policy (:func:`probe_database`, :func:`require_reachable`): MLflow opens a
+database store (``postgresql``, ``mysql``, ``mssql``) with 10 attempts and a growing
+sleep between them, about 110 s before a store that is not there is an error. The
+commands (``export``, ``flatten``, ``sync``, ``import-hydra``, ``report``) and
+``sweep_run`` connect once first, through SQLAlchemy with the driver's connect timeout
+(``MLFLOW_SWEEP_DB_CONNECT_TIMEOUT``, default 5 s); a store that does not answer is
+exit 3 (``sweep_run``: the spool) within seconds, its URI told without credentials.
+
 What MLflow prints (:func:`no_credential_urls`): ending a run against an HTTP store,
 MLflow writes "View run ... at: <tracking URI>/#/..." on stdout, the URI with its
 user-info. Where our code ends runs against a URI with credentials that line is
@@ -34,9 +42,11 @@ import contextlib
 import logging
 import os
 import re
+import threading
+from urllib.parse import urlsplit
 
 from .envvars import scoped_environ
-from .uri import has_credentials
+from .uri import has_credentials, redact_text, redact_uri
 
 #: ours -> (MLflow's variable, default)
 HTTP_SETTINGS = {
@@ -181,3 +191,133 @@ def hide_run_urls(uri: str | None) -> None:
     if has_credentials(uri):
         os.environ["MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"] = "true"
 
+
+# -- SQL stores ---------------------------------------------------------------------------
+
+DB_CONNECT_TIMEOUT_ENV = "MLFLOW_SWEEP_DB_CONNECT_TIMEOUT"
+DB_CONNECT_TIMEOUT = 5.0
+#: the database stores MLflow opens through SQLAlchemy (sqlite is a local file)
+DATABASE_SCHEMES = ("postgresql", "postgres", "mysql", "mssql")
+_DEFAULT_PORTS = {"postgresql": 5432, "postgres": 5432, "mysql": 3306, "mssql": 1433}
+#: driver -> the connect() argument that bounds its connection attempt, in seconds
+_TIMEOUT_ARGS = {"psycopg2": "connect_timeout", "psycopg": "connect_timeout",
+                 "psycopg2cffi": "connect_timeout", "pg8000": "timeout",
+                 "pymysql": "connect_timeout", "mysqldb": "connect_timeout",
+                 "mysqlconnector": "connection_timeout", "mariadbconnector": "connect_timeout",
+                 "pyodbc": "timeout", "pymssql": "login_timeout"}
+
+
+def is_database_uri(uri: str | None) -> bool:
+    """Whether ``uri`` is a SQL server store (``postgresql://``, ``mysql+pymysql://``...)."""
+    scheme = urlsplit(uri or "").scheme.lower()
+    return scheme.split("+", 1)[0] in DATABASE_SCHEMES
+
+
+def db_connect_timeout() -> float:
+    """``$MLFLOW_SWEEP_DB_CONNECT_TIMEOUT`` seconds (default 5; at least 1)."""
+    try:
+        value = float(os.environ.get(DB_CONNECT_TIMEOUT_ENV, "") or DB_CONNECT_TIMEOUT)
+    except ValueError:
+        value = DB_CONNECT_TIMEOUT
+    return max(1.0, value)
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    text = redact_text(lines[0])[:300] if lines else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _tcp_probe(uri: str, timeout: float) -> str | None:
+    """Without the database's driver: can a TCP connection to its host and port be made?"""
+    import socket
+
+    try:
+        parts = urlsplit(uri)
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        return None
+    if not host:
+        return None  # a local socket: nothing to probe here
+    scheme = parts.scheme.lower().split("+", 1)[0]
+    try:
+        with socket.create_connection((host, port or _DEFAULT_PORTS.get(scheme, 0)), timeout=timeout):
+            return None
+    except OSError as exc:
+        return _first_line(exc)
+
+
+def _sqlalchemy_probe(uri: str, timeout: float) -> str | None:
+    """Connect once through SQLAlchemy with the driver's connect timeout; ``None`` when
+    the connection was made, the reason when not. Raises ImportError when the driver
+    (or SQLAlchemy) is not installed."""
+    import sqlalchemy
+    from sqlalchemy.engine.url import make_url
+    from sqlalchemy.exc import NoSuchModuleError
+    from sqlalchemy.pool import NullPool
+
+    try:
+        url = make_url(uri)
+    except Exception:  # noqa: BLE001 - a URI SQLAlchemy cannot read: MLflow will say so
+        return None
+    connect_args = {}
+    try:
+        driver = url.get_driver_name()
+    except Exception:  # noqa: BLE001
+        driver = ""
+    arg = _TIMEOUT_ARGS.get(driver)
+    if arg and arg not in url.query:
+        connect_args[arg] = max(1, int(round(timeout)))
+    try:
+        engine = sqlalchemy.create_engine(url, poolclass=NullPool, connect_args=connect_args)
+    except NoSuchModuleError as exc:
+        raise ImportError(str(exc)) from None
+    try:
+        with engine.connect():
+            return None
+    except sqlalchemy.exc.DBAPIError as exc:
+        return _first_line(getattr(exc, "orig", None) or exc)
+    finally:
+        engine.dispose()
+
+
+def probe_database(uri: str, timeout: float | None = None) -> str | None:
+    """``None`` when the SQL store at ``uri`` accepts a connection (or ``uri`` is no SQL
+    server store, or it cannot be told here), else why not, in a few seconds: one
+    connection through SQLAlchemy with the driver's connect timeout (``timeout``,
+    default :func:`db_connect_timeout`); without the driver, a TCP connection to its
+    host and port. The reason has no credentials in it."""
+    if not is_database_uri(uri):
+        return None
+    timeout = db_connect_timeout() if timeout is None else float(timeout)
+    outcome: list = []
+
+    def attempt():
+        try:
+            try:
+                outcome.append(_sqlalchemy_probe(uri, timeout))
+            except ImportError:
+                outcome.append(_tcp_probe(uri, timeout))
+        except Exception as exc:  # noqa: BLE001 - anything else: let MLflow's call tell
+            outcome.append(None if not is_unreachable(exc) else _first_line(exc))
+
+    # the driver's timeout bounds connecting; a name lookup that hangs is bounded here
+    worker = threading.Thread(target=attempt, name="mlflow-sweep-db-probe", daemon=True)
+    worker.start()
+    worker.join(timeout * 2 + 1)
+    if not outcome:
+        return f"no answer within {timeout * 2 + 1:.0f} s"
+    return outcome[0]
+
+
+def require_reachable(uri: str) -> str:
+    """``uri``, after checking that a SQL server store answers (:func:`probe_database`);
+    raises :class:`~mlflow_sweep_plugin.errors.TrackingUnreachable` (exit 3, the URI
+    without credentials) when it does not. Other stores are left to their first call
+    (HTTP ones fail fast under :func:`fail_fast_http`)."""
+    reason = probe_database(uri)
+    if reason is not None:
+        from .errors import TrackingUnreachable
+
+        raise TrackingUnreachable(f"tracking store {redact_uri(uri)} is unreachable ({reason})")
+    return uri

@@ -16,7 +16,7 @@ from datetime import datetime
 from mlflow.tracking import MlflowClient
 
 from ..errors import UsageError
-from ..failures import fail_fast_http
+from ..failures import fail_fast_http, require_reachable
 from ..parsers.generic import generic_parser
 from ..plugins import get_plugin_manager
 from ..stores import require_store
@@ -106,6 +106,7 @@ def export_sweep(*, experiment_names=(), experiment_ids=(), tracking_uri=None, o
         except ValueError as exc:
             raise UsageError(f"invalid --artifact pattern: {exc}") from None
         uri = require_store(resolve_tracking_uri(tracking_uri))  # read it, never create it
+        require_reachable(uri)  # a SQL server that does not answer: exit 3 in seconds
         client = MlflowClient(tracking_uri=uri)
         experiments = resolve_experiments(client, uri, experiment_names, experiment_ids)
         exp_ids = [e.experiment_id for e in experiments]

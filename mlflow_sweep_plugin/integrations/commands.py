@@ -50,7 +50,7 @@ def import_hydra_command(sweep_dir, experiment_name, tracking_uri, include_model
     """
     from ..console import printing_warnings, sweep_errors
     from ..export.runs import store_errors
-    from ..failures import fail_fast_http
+    from ..failures import fail_fast_http, require_reachable
     from ..stores import check_scheme
     from ..uri import resolve_tracking_uri
     from .hydra_sweep import import_sweep
@@ -65,6 +65,7 @@ def import_hydra_command(sweep_dir, experiment_name, tracking_uri, include_model
         # server in seconds (fail_fast_http), not MLflow's minutes of retries
         with sweep_errors(), fail_fast_http(), store_errors(uri), printing_warnings():
             check_scheme(uri)
+            require_reachable(uri)  # a SQL server that does not answer: exit 3 in seconds
             result = import_sweep(sweep_dir, tracking_uri=uri, experiment_name=experiment_name,
                                   include_models=include_models, flatten=not no_flatten,
                                   redact=redact,

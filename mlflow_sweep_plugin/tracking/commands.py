@@ -35,7 +35,7 @@ def flatten_command(run_ids, experiment_names, filter_string, parser_names, trac
 
     from ..errors import UsageError
     from ..export.runs import iter_runs, resolve_experiments, store_errors
-    from ..failures import fail_fast_http, is_unreachable
+    from ..failures import fail_fast_http, is_unreachable, require_reachable
     from ..plugins import get_plugin_manager
     from ..stores import require_store
     from ..uri import resolve_tracking_uri
@@ -49,6 +49,7 @@ def flatten_command(run_ids, experiment_names, filter_string, parser_names, trac
         pm = get_plugin_manager()
         pm.select_parsers(parser_names)
         uri = require_store(resolve_tracking_uri(tracking_uri))  # read it, never create it
+        require_reachable(uri)  # a SQL server that does not answer: exit 3 in seconds
         client = MlflowClient(uri)
         ids = list(run_ids)
         if experiment_names:

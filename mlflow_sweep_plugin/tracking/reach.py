@@ -1,7 +1,9 @@
 """Is the tracking server there? Answer in seconds, not minutes.
 
 ``sweep_run`` and ``sync`` probe ``<uri>/health`` once before they start, with a short
-timeout (``MLFLOW_SWEEP_PROBE_TIMEOUT``, default 3 s), and make their MLflow calls
+timeout (``MLFLOW_SWEEP_PROBE_TIMEOUT``, default 3 s), or connect once to a SQL server
+store (:func:`mlflow_sweep_plugin.failures.probe_database`,
+``MLFLOW_SWEEP_DB_CONNECT_TIMEOUT``, default 5 s), and make their MLflow calls
 under the project's fail-fast HTTP policy (:func:`mlflow_sweep_plugin.failures.
 fail_fast_http`); what an exception means is :mod:`mlflow_sweep_plugin.failures`' job.
 """
@@ -28,11 +30,14 @@ def is_http(uri: str) -> bool:
 def probe(uri: str, timeout: float | None = None) -> str | None:
     """``None`` when the tracking server at ``uri`` answers, else the reason it does not.
 
-    Only HTTP(S) URIs are probed (any HTTP answer, even 401 or 404, means the server
-    is there); other stores are found out by the first real call.
+    HTTP(S) URIs are probed at ``/health`` (any HTTP answer, even 401 or 404, means the
+    server is there), SQL server stores (``postgresql``, ``mysql``, ``mssql``) by one
+    connection with a short timeout; other stores are found out by the first real call.
     """
     if not is_http(uri):
-        return None
+        from ..failures import probe_database
+
+        return probe_database(uri, timeout)
     import urllib.error
     import urllib.request
 
