@@ -71,6 +71,77 @@ def test_failed_write_leaves_previous_file_and_no_temp(tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == ["keep.csv"]
 
 
+KILLED_MID_WRITE = r"""
+import os, signal, sys
+import pandas as pd
+from mlflow_sweep_plugin.export import writers
+
+def killed(df, path):
+    with open(path, "w") as fh:
+        fh.write("partial,")
+        fh.flush()
+    os.kill(os.getpid(), signal.SIGKILL)   # the node is lost before the rename
+
+writers._write_csv = killed
+writers.write_table(pd.DataFrame({"a": [1]}), sys.argv[1])
+"""
+
+WRITE = r"""
+import sys
+import pandas as pd
+from mlflow_sweep_plugin.export import writers
+writers.write_table(pd.DataFrame({"a": [1, 2]}), sys.argv[1])
+"""
+
+
+def test_a_write_killed_before_its_rename_is_cleaned_up_by_the_next_one(tmp_path):
+    import subprocess
+    import sys
+
+    out = tmp_path / "result.csv"
+    out.write_text("a\n0\n")
+    killed = subprocess.run([sys.executable, "-c", KILLED_MID_WRITE, str(out)], capture_output=True)
+    assert killed.returncode == -9, killed.stderr
+    left = [p.name for p in tmp_path.iterdir() if p.name != "result.csv"]
+    assert len(left) == 1 and left[0].startswith(".result.csv.") and left[0].endswith(".tmp")
+    assert out.read_text() == "a\n0\n"  # the old table is intact
+    again = subprocess.run([sys.executable, "-c", WRITE, str(out)], capture_output=True)
+    assert again.returncode == 0, again.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["result.csv"]
+    assert out.read_text() == "a\n1\n2\n"
+
+
+def test_only_stale_temp_files_of_our_own_naming_are_removed(tmp_path):
+    import fcntl
+    import os
+    import time
+
+    out = tmp_path / "result.csv"
+    old = time.time() - 3600
+
+    def temp(name, mtime=old):
+        path = tmp_path / name
+        path.write_text("partial")
+        os.utime(path, (mtime, mtime))
+        return path
+
+    stale = [temp(".result.csv.abcd1234.tmp"), temp(".result.csv.x_9y8z7w.tmp")]
+    kept = [temp(".result.csv.notes.tmp"), temp(".other.csv.abcd1234.tmp"),
+            temp("result.csv.abcd1234.tmp"), temp(".result.csv.abcd1234.tmp.bak"),
+            temp(".result.csv.new12345.tmp", mtime=time.time() + 5)]  # newer than this process
+    held = temp(".result.csv.held1234.tmp")  # a writer still filling it (it holds the lock)
+    fd = os.open(held, os.O_RDONLY)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        writers.write_table(_frame(), str(out))
+    finally:
+        os.close(fd)
+    assert not any(p.exists() for p in stale)
+    assert all(p.exists() for p in kept) and held.exists()
+    assert out.is_file()
+    assert writers.remove_stale_temps(str(tmp_path / "missing" / "x.csv")) == []
+
+
 def test_format_from_extension():
     assert writers.format_for("a.parquet", None) == "parquet"
     assert writers.format_for("a.ndjson", None) == "jsonl"

@@ -4,6 +4,13 @@ Values round-trip exactly: floats are written with ``repr`` precision, strings a
 logged (``=x`` stays ``=x``). ``spreadsheet_safe=True`` is the opt-in for files meant
 for Excel or Sheets: text cells that a spreadsheet would run as a formula get a
 leading apostrophe.
+
+Interrupted writes leave nothing behind for long: the table is written to
+``.<name>.<random>.tmp`` beside the output and renamed into place; a write killed
+before the rename (SIGKILL, a lost node) leaves that temp file, and the next write to
+the same path removes every temp file of that naming that is older than the current
+process and that no writer holds (each writer holds an ``flock`` on its temp file until
+the rename), so two exports writing one path at once never remove each other's.
 """
 
 from __future__ import annotations
@@ -11,7 +18,9 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import tempfile
+import time
 from datetime import datetime
 
 import pandas as pd
@@ -142,16 +151,75 @@ def write_bytes(path: str, data: bytes) -> None:
     _atomic(path, dump)
 
 
+#: when this process started writing tables (no temp file of its own is older)
+_STARTED = time.time()
+
+
+def _temp_name_pattern(name: str) -> re.Pattern:
+    """The names :func:`tempfile.mkstemp` gives our temp files for output ``name``:
+    ``.<name>.`` + 8 random characters + ``.tmp``."""
+    return re.compile(rf"\.{re.escape(name)}\.[a-z0-9_]{{8}}\.tmp")
+
+
+def _lock(fd: int) -> bool:
+    """An exclusive, non-blocking ``flock`` on ``fd``; False when another holds one
+    (True where there is no ``fcntl``: the age rule alone decides)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    return True
+
+
+def remove_stale_temps(path: str, started: float | None = None) -> list[str]:
+    """Remove the temp files an interrupted write to ``path`` left beside it (see the
+    module docstring): ``.<name>.<random>.tmp`` files older than ``started`` (default:
+    when this process began writing) that no writer holds. Returns the removed paths;
+    never raises."""
+    directory = os.path.dirname(os.path.abspath(path))
+    pattern = _temp_name_pattern(os.path.basename(path))
+    started = _STARTED if started is None else started
+    removed = []
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return removed
+    for entry in entries:
+        if not pattern.fullmatch(entry.name):
+            continue
+        try:
+            if not entry.is_file(follow_symlinks=False) or entry.stat(follow_symlinks=False).st_mtime >= started:
+                continue
+            fd = os.open(entry.path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
+        except OSError:
+            continue
+        try:
+            if _lock(fd):  # no writer holds it: the write that made it is gone
+                os.unlink(entry.path)
+                removed.append(entry.path)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+    return removed
+
+
 def _atomic(path: str, fill) -> None:
-    """``fill(tmp)`` writes a temp file beside ``path``, which then replaces ``path``."""
+    """``fill(tmp)`` writes a temp file beside ``path``, which then replaces ``path``;
+    stale temp files of earlier, interrupted writes to ``path`` are removed first."""
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
+    remove_stale_temps(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 would make the result private
     try:
+        _lock(fd)  # held until the rename: a concurrent writer's cleanup leaves it alone
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 would make the result private
         fill(tmp)
         os.replace(tmp, path)
     except BaseException:
@@ -160,3 +228,5 @@ def _atomic(path: str, fill) -> None:
         except OSError:
             pass
         raise
+    finally:
+        os.close(fd)
