@@ -7,7 +7,7 @@ from __future__ import annotations
 TAG_SWEEP_ID = "mlflow_sweep.sweep_id"
 TAG_SWEEP_INDEX = "mlflow_sweep.index"        # a child's job number / grid point, stable across resumes
 TAG_SWEEP_NAME = "mlflow_sweep.sweep_name"
-TAG_ROLE = "mlflow_sweep.role"                # "parent" | "child"
+TAG_ROLE = "mlflow_sweep.role"                # "parent" | "child" (made by the hooks) | "job" (made by a job)
 TAG_SUPERSEDED = "mlflow_sweep.superseded_by"  # a failed child re-run by a resumed sweep
 TAG_PARENT = "mlflow.parentRunId"
 TAG_EXECUTOR = "mlflow_sweep.executor"        # where a child ran: local/submitit (backend), the Hydra launcher
@@ -15,3 +15,4 @@ TAG_JOB_ID = "mlflow_sweep.job_id"            # the scheduler's job id (submitit
 TAG_LOG_DIR = "mlflow_sweep.log_dir"          # submitit's folder holding the job's stdout/stderr
 ROLE_PARENT = "parent"
 ROLE_CHILD = "child"
+ROLE_JOB = "job"

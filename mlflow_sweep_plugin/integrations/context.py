@@ -15,6 +15,9 @@ from __future__ import annotations
 
 import os
 
+# the tag names are the hooks' and the export's (a tiny module: nothing for import mlflow)
+from ..tags import ROLE_JOB, TAG_PARENT, TAG_ROLE, TAG_SWEEP_ID, TAG_SWEEP_INDEX, TAG_SWEEP_NAME
+
 # No ``import mlflow`` here, not even for MLflow's ``RunContextProvider`` base class
 # (MLflow only calls ``in_context()`` and ``tags()``): when this module is imported
 # before mlflow (``mlflow-sweep`` commands, tests), importing mlflow from its first lines
@@ -26,12 +29,6 @@ ENV_SWEEP_INDEX = "MLFLOW_SWEEP_INDEX"
 ENV_PARENT_RUN_ID = "MLFLOW_SWEEP_PARENT_RUN_ID"
 ENV_SWEEP_NAME = "MLFLOW_SWEEP_NAME"
 
-TAG_SWEEP_ID = "mlflow_sweep.sweep_id"
-TAG_SWEEP_INDEX = "mlflow_sweep.index"
-TAG_SWEEP_NAME = "mlflow_sweep.sweep_name"
-TAG_PARENT = "mlflow.parentRunId"
-TAG_ROLE = "mlflow_sweep.role"  # "parent" | "child" (made by the hooks) | "job" (made by a job)
-ROLE_JOB = "job"
 
 
 def sweep_tags(environ=None) -> dict:

@@ -20,6 +20,7 @@ import os
 import tempfile
 import warnings
 
+from ..tags import TAG_SUPERSEDED  # noqa: F401 - the hooks' modules import it from here
 from ..warning_types import SweepWarning
 from ..warning_types import warn as _warn
 import uuid
@@ -40,7 +41,6 @@ TAG_KIND = "mlflow_sweep.kind"  # "mlflow-run" | "hydra"
 TAG_POINT = "mlflow_sweep.point"  # JSON of a child's swept values (grid values, Hydra overrides)
 TAG_ERROR = "mlflow_sweep.error"  # why a child failed (the last line of its error)
 TAG_EXIT_CODE = "mlflow_sweep.exit_code"  # a backend child's exit code
-TAG_SUPERSEDED = "mlflow_sweep.superseded_by"  # a failed child re-run by a resumed sweep
 TAG_N_CHILDREN = "mlflow_sweep.n_children"
 TAG_N_FAILED = "mlflow_sweep.n_failed"
 TAG_N_SKIPPED = "mlflow_sweep.n_skipped"
@@ -94,6 +94,13 @@ def quote(value: str) -> str:
     if '"' not in value:
         return f'"{value}"'
     raise ValueError(f"cannot search for a value holding both quote characters: {value!r}")
+
+
+def without_runs(df, run_ids):
+    """The table without the rows of ``run_ids`` (a sweep's parent, superseded retries)."""
+    if len(df) and "run_id" in df.columns:
+        return df[~df["run_id"].isin(set(run_ids))].reset_index(drop=True)
+    return df
 
 
 def tag_filter(tags: dict) -> str:
@@ -202,10 +209,7 @@ def export_table(client, experiment_id: str, parent_run_id: str, sweep_id: str,
                                   tracking_uri=client_uri(client),
                                   filter_string=tag_filter({TAG_SWEEP_ID: sweep_id, TAG_ROLE: "child"}),
                                   write=False)
-        df = result.df
-        drop = {parent_run_id, *exclude_run_ids}
-        if len(df) and "run_id" in df.columns:
-            df = df[~df["run_id"].isin(drop)].reset_index(drop=True)
+        df = without_runs(result.df, {parent_run_id, *exclude_run_ids})
         with tempfile.TemporaryDirectory(prefix="mlflow-sweep-table-") as tmp:
             path = os.path.join(tmp, TABLE_ARTIFACT)
             write_table(df, path, "csv")

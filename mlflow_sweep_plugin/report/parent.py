@@ -20,46 +20,20 @@ import re
 import tempfile
 
 from ..errors import UsageError
-from ..warning_types import SweepWarning, warn as channel_warn
+from ..integrations.sweep_runs import client_uri, tag_filter, without_runs
+from ..tags import TAG_ROLE, TAG_SWEEP_ID
+from ..tracking.sink import tracking_uri_set_to
+from ..warning_types import SweepWarning
+from ..warning_types import warn as channel_warn
 
 ARTIFACT_PATH = "report"
 TAG_BEST = "mlflow_sweep.best."
-TAG_SWEEP_ID = "mlflow_sweep.sweep_id"
-TAG_ROLE = "mlflow_sweep.role"
 _KEY = re.compile(r"[^A-Za-z0-9_\-./ ]")
 
 
 def mlflow_key(text: str) -> str:
     """A valid MLflow tag / metric key (other characters become ``_``, at most 250)."""
     return _KEY.sub("_", str(text))[:250]
-
-
-def _client_uri(client) -> str | None:
-    uri = getattr(client, "tracking_uri", None)
-    if uri is None:
-        uri = getattr(getattr(client, "_tracking_client", None), "tracking_uri", None)
-    return uri
-
-
-@contextlib.contextmanager
-def _tracking_uri(uri: str | None):
-    """MLflow 2.x resolves ``mlflow-artifacts:/`` against the *current* tracking URI."""
-    import mlflow
-
-    if not uri:
-        yield
-        return
-    previous_env = os.environ.get("MLFLOW_TRACKING_URI")
-    previous = mlflow.get_tracking_uri()
-    mlflow.set_tracking_uri(uri)
-    try:
-        yield
-    finally:
-        mlflow.set_tracking_uri(previous)
-        if previous_env is None:
-            os.environ.pop("MLFLOW_TRACKING_URI", None)
-        else:
-            os.environ["MLFLOW_TRACKING_URI"] = previous_env
 
 
 def best_tags(best) -> dict:
@@ -96,7 +70,7 @@ def log_report(report, run_id: str, *, client=None, tracking_uri: str | None = N
         if "RESOURCE_DOES_NOT_EXIST" in str(getattr(exc, "error_code", "")) or "not found" in str(exc).lower():
             raise UsageError(f"--log-to: no run {run_id!r} in this tracking store") from None
         raise
-    with _tracking_uri(_client_uri(client)):
+    with _maybe_uri(client_uri(client)):
         client.log_artifacts(run_id, report.directory, artifact_path)
     best = report.best
     tags = [RunTag(k, v) for k, v in best_tags(best).items()]
@@ -127,6 +101,11 @@ def report_parent(client, parent_run_id: str, experiment_id: str, objective: str
         return None
 
 
+def _maybe_uri(uri: str | None):
+    """MLflow 2.x resolves ``mlflow-artifacts:/`` against the *current* tracking URI."""
+    return tracking_uri_set_to(uri) if uri else contextlib.nullcontext()
+
+
 def _report_parent(client, parent_run_id, experiment_id, objective, mode, sweep_id, exclude_run_ids,
                    options):
     from .build import ReportOptions, build_report
@@ -138,13 +117,9 @@ def _report_parent(client, parent_run_id, experiment_id, objective, mode, sweep_
         raise UsageError(f"run {parent_run_id} has no {TAG_SWEEP_ID} tag: it is not a sweep parent")
     if "'" in sweep_id:
         raise UsageError(f"unexpected sweep id {sweep_id!r}")
-    filter_string = f"tags.`{TAG_SWEEP_ID}` = '{sweep_id}' and tags.`{TAG_ROLE}` = 'child'"
-    source = load(experiment_ids=[str(experiment_id)], tracking_uri=_client_uri(client),
-                  filter_string=filter_string)
-    df = source.df
-    drop = {parent_run_id, *exclude_run_ids}
-    if len(df) and "run_id" in df.columns:
-        df = df[~df["run_id"].isin(drop)].reset_index(drop=True)
+    source = load(experiment_ids=[str(experiment_id)], tracking_uri=client_uri(client),
+                  filter_string=tag_filter({TAG_SWEEP_ID: sweep_id, TAG_ROLE: "child"}))
+    df = without_runs(source.df, {parent_run_id, *exclude_run_ids})
     with tempfile.TemporaryDirectory(prefix="mlflow-sweep-report-") as tmp:
         report = build_report(df, os.path.join(tmp, ARTIFACT_PATH),
                               ReportOptions(objective=objective, mode=mode, **options),

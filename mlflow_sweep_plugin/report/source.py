@@ -9,11 +9,9 @@ import contextlib
 import warnings
 from dataclasses import dataclass, field
 
+from ..tags import TAG_ROLE, TAG_SUPERSEDED
 from ..warning_types import SweepWarning, warn
 from .columns import ROLE_COLUMN, SUPERSEDED_COLUMN, capture_names
-
-TAG_ROLE = "mlflow_sweep.role"
-TAG_SUPERSEDED = "mlflow_sweep.superseded_by"
 
 
 @dataclass
@@ -146,8 +144,8 @@ def load(*, experiment_names=(), experiment_ids=(), tracking_uri=None, filter_st
     (``KEY:AGG`` specs) added."""
     from mlflow.tracking import MlflowClient
 
-    from ..uri import resolve_tracking_uri
     from ..export.history import add_history_columns, parse_history_specs
+    from ..uri import resolve_tracking_uri
 
     specs = parse_history_specs(history)  # a bad spec fails before any export work
     uri = resolve_tracking_uri(tracking_uri)
