@@ -52,13 +52,6 @@ log = logging.getLogger(__name__)
 
 
 @hydra.main(config_path="conf", config_name="config", version_base=None)
-
-def sweep_files(client, parent_id):
-    """A sweep parent's artifacts beside its report (which must be there, under report/)."""
-    paths = artifact_paths(client, parent_id)
-    assert "report/report.html" in paths and "report/summary.csv" in paths, paths
-    return [p for p in paths if not p.startswith("report/")]
-
 def main(cfg):
     time.sleep(cfg.sleep)
     if cfg.mode == "raise":
@@ -83,6 +76,13 @@ if __name__ == "__main__":
 _IDENTITY_TAGS = {"mlflow.parentRunId", "mlflow_sweep.sweep_id", "mlflow.user", "mlflow.source.name",
                   "mlflow.source.type", "mlflow.source.git.commit", "mlflow_sweep.hydra.sweep_dir",
                   "mlflow_sweep.executor", "mlflow_sweep.job_id", "mlflow_sweep.log_dir"}
+
+
+def sweep_files(client, parent_id):
+    """A sweep parent's artifacts beside its report (which must be there, under report/)."""
+    paths = artifact_paths(client, parent_id)
+    assert "report/report.html" in paths and "report/summary.csv" in paths, paths
+    return [p for p in paths if not p.startswith("report/")]
 
 
 @pytest.fixture
@@ -287,6 +287,8 @@ def test_the_callback_state_is_plain_and_a_job_needs_nothing_of_the_submitting_h
         assert all(isinstance(v, str) for v in identity.values())
         assert identity["tracking_uri"] == sweep_store.tracking_uri
         blob = pickle.dumps(callback)
+        settings = {k: v for k, v in vars(callback).items() if not k.startswith("_")}
+        assert {k: v for k, v in vars(pickle.loads(blob)).items() if not k.startswith("_")} == settings
         for word in (b"MlflowClient", b"sqlalchemy", b"HydraSweepLog", b"ExitStack"):
             assert word not in blob, word
         state_file = tmp_path / "callback.pkl"

@@ -48,13 +48,6 @@ import hydra
 
 
 @hydra.main(config_path="conf", config_name="config", version_base=None)
-
-def sweep_files(client, parent_id):
-    """A sweep parent's artifacts beside its report (which must be there, under report/)."""
-    paths = artifact_paths(client, parent_id)
-    assert "report/report.html" in paths and "report/summary.csv" in paths, paths
-    return [p for p in paths if not p.startswith("report/")]
-
 def main(cfg):
     loss = (cfg.lr - 0.05) ** 2 + cfg.layers
     import mlflow
@@ -66,6 +59,13 @@ def main(cfg):
 if __name__ == "__main__":
     main()
 """
+
+
+def sweep_files(client, parent_id):
+    """A sweep parent's artifacts beside its report (which must be there, under report/)."""
+    paths = artifact_paths(client, parent_id)
+    assert "report/report.html" in paths and "report/summary.csv" in paths, paths
+    return [p for p in paths if not p.startswith("report/")]
 
 
 def test_optuna_sweeper_one_child_per_trial_with_its_sampled_params(sweep_store, tmp_path):

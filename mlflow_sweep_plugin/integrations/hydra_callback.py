@@ -130,9 +130,10 @@ class MLflowSweepCallback(_Base):
     def __getstate__(self) -> dict:
         from ..uri import redact_uri
 
-        state = {k: self.__dict__.get(k) for k in ("experiment_name", "tracking_uri", "sweep_name",
-                                                   "include_models", "flatten", "redact_keys",
-                                                   "_multirun")}
+        # the callback's settings (every public attribute: what its config gave), not what
+        # belongs to this process (the clients, the open job, the exported environment)
+        state = {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
+        state["_multirun"] = self._multirun
         identity = dict(self._identity) if self._identity else None
         if identity and identity.get("tracking_uri") and redact_uri(identity["tracking_uri"]) != identity["tracking_uri"]:
             identity["tracking_uri"] = None  # no credentials in the job's pickle: $MLFLOW_TRACKING_URI
