@@ -98,6 +98,7 @@ class _Child:
         self.run_id: str | None = None
         self.submitted = None
         self.status: str | None = None
+        self.reason: str | None = None  # why a submitit job the cluster killed ended
         self.output = (None, None)  # OutputTail of its stdout and stderr (job_output.py)
 
 
@@ -156,6 +157,7 @@ class _SweepRunner:
         self.error: str | None = None
         self.caller_prints_warnings = False  # the caller waits inside printing_warnings()
         self.told: set = set()  # warnings told (the sweep table does not repeat them)
+        self.executor = None  # a submitit.AutoExecutor with "executor": "submitit"; None: local processes
         self._cancel = threading.Event()
 
     # -- planning (in the caller's thread: errors surface as ExecutionException) --------
@@ -333,11 +335,11 @@ class _SweepRunner:
                     running.append(child)
             time.sleep(POLL_SECONDS if running else 0)
             for child in list(running):
-                code = child.submitted.command_proc.poll()
-                if code is None:
+                done, code, status = self._poll(child)
+                if not done:
                     continue
                 running.remove(child)
-                self._end_child(child, "FINISHED" if code == 0 else "FAILED", exit_code=code)
+                self._end_child(child, status, exit_code=code)
         ran = [c for c in self.children if c.status is not None]
         n_failed = sum(1 for c in ran if c.status != "FINISHED")
         exclude = []
@@ -352,6 +354,42 @@ class _SweepRunner:
         _say(f"sweep {self.sweep_name!r} {self.final_status}: {len(ran) - n_failed} finished, "
              f"{n_failed} failed, {len(self.skipped)} skipped (parent run {self.parent_id})")
 
+    def _poll(self, child: _Child) -> tuple[bool, int | None, str | None]:
+        """``(done, exit code, status)`` of a running grid point: a local process, or a
+        submitit job (whose status may be KILLED/FAILED with ``child.reason`` when the
+        cluster ended it: time limit, out of memory, preemption)."""
+        if self.executor is None:
+            code = child.submitted.command_proc.poll()
+            if code is None:
+                return False, None, None
+            return True, code, "FINISHED" if code == 0 else "FAILED"
+        code = child.submitted.poll()
+        if child.submitted.status is None:
+            return False, None, None
+        child.reason = child.submitted.reason
+        return True, code, child.submitted.status
+
+    def _submit(self, child: _Child, local_config: dict, env: dict) -> None:
+        """Start a grid point as a submitit job (:mod:`.submitit_executor`): the job runs
+        the entry point through MLflow's local backend on its node; the environment
+        travels as an argument too (``sbatch --export=NONE`` clusters)."""
+        from mlflow.entities import RunTag
+
+        from ..tags import TAG_JOB_ID, TAG_LOG_DIR
+        from .sweep_record import absolute_uri
+        from .submitit_executor import SubmititChild, run_grid_point
+
+        with _environ(env):  # submitit's local executor and sbatch copy this process's environment
+            job = self.executor.submit(run_grid_point, self.work_dir, self.entry_point, dict(child.params),
+                                       local_config, absolute_uri(self.tracking_uri), self.experiment_id,
+                                       dict(env))
+        child.submitted = SubmititChild(job, getattr(self.executor, "cluster", None))
+        with contextlib.suppress(Exception):
+            self.client.log_batch(child.run_id, tags=[RunTag(TAG_JOB_ID, child.submitted.job_id),
+                                                      RunTag(TAG_LOG_DIR, child.submitted.log_dir)])
+        _say(f"[{child.index}] {_run_name(child.point)}: submitit job {child.submitted.job_id} "
+             f"(logs in {child.submitted.log_dir})")
+
     def _start_child(self, child: _Child) -> None:
         from mlflow.entities import RunTag
         from mlflow.projects.backend.local import LocalBackend
@@ -359,11 +397,12 @@ class _SweepRunner:
 
         from ..tracking.sink import ClientSink
 
+        from ..tags import TAG_EXECUTOR
         from .sweep_runs import TAG_KIND, TAG_POINT, TAG_SUPERSEDED, create_child, sweep_env
 
         point_key = _point_key(child.point)
         tags = dict(self.source_tags)
-        tags.update({TAG_POINT: point_key, TAG_KIND: "mlflow-run"})
+        tags.update({TAG_POINT: point_key, TAG_KIND: "mlflow-run", TAG_EXECUTOR: self.config.executor})
         run = create_child(self.client, self.experiment_id, self.parent_id, self.sweep_id,
                            self.sweep_name, child.index, _run_name(child.point), tags=tags)
         child.run_id = run.info.run_id
@@ -381,6 +420,9 @@ class _SweepRunner:
                 path = os.environ.get("PATH", "")
                 env["PATH"] = os.path.dirname(sys.executable) + (os.pathsep + path if path else "")
             _say(f"[{child.index}] {_run_name(child.point)}: run {child.run_id}")
+            if self.executor is not None:
+                self._submit(child, local_config, env)
+                return
             with _environ(env), capturing_output() as output:
                 child.output = output
                 child.submitted = LocalBackend().run(self.work_dir, self.entry_point, child.params,
@@ -399,10 +441,16 @@ class _SweepRunner:
             with contextlib.suppress(Exception):  # the job may have failed its own run
                 if self.client.get_run(child.run_id).info.status in ("FAILED", "KILLED"):
                     status = "FAILED"
-        out, err = child.output
-        out_lines = out.finish(timeout=1 if status == "KILLED" else 10) if out else []
-        err_lines = err.finish(timeout=1 if status == "KILLED" else 10) if err else []
-        if status == "FAILED":
+        if self.executor is not None and child.submitted is not None:  # submitit's log files
+            out_lines, err_lines = child.submitted.output()
+        else:
+            out, err = child.output
+            out_lines = out.finish(timeout=1 if status == "KILLED" else 10) if out else []
+            err_lines = err.finish(timeout=1 if status == "KILLED" else 10) if err else []
+        if child.reason:  # the cluster's reason (submitit's record) comes first
+            with contextlib.suppress(Exception):
+                self.client.set_tag(child.run_id, TAG_ERROR, child.reason[:5000])
+        if status == "FAILED" or (status == "KILLED" and child.reason):
             with contextlib.suppress(Exception):  # the reason is a bonus; the status is what counts
                 self._record_failure(child, exit_code, out_lines, err_lines)
         elif exit_code is not None:
@@ -538,6 +586,13 @@ class SweepBackend(AbstractBackend):
             entry_point=entry_point, params=params, config=config,
             sweep_name=config.sweep_name or default_sweep_name(project, project_uri, entry_point),
             source_tags=_source_tags(project_uri, work_dir, entry_point))
+        if config.executor == "submitit":  # refused settings: before any run is made
+            from .submitit_executor import SubmititConfigError, make_executor
+
+            try:
+                runner.executor = make_executor(config.submitit, name=runner.sweep_name)
+            except SubmititConfigError as exc:
+                raise ExecutionException(f"sweep backend config: {exc}") from None
         runner.plan()
         runner.start_parent()
         return runner

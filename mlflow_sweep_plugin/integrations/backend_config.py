@@ -12,6 +12,12 @@ YAML file is named inside the JSON: ``-c '{"config_file": "sweep.yaml"}'``. Keys
   identifies the sweep for ``resume``.
 - ``resume`` (default false): skip grid points that already have a FINISHED child run of
   a sweep with the same ``sweep_name`` in the experiment (matched on the grid params).
+- ``executor`` (default ``"local"``): where grid points run: ``"local"``, processes of
+  this machine; ``"submitit"``, one submitit job each (``submitit.AutoExecutor``: SLURM
+  on a cluster, submitit's local executor elsewhere), see :mod:`.submitit_executor`.
+- ``submitit``: submitit's parameters for ``"executor": "submitit"`` (``partition``,
+  ``time``, ``gpus``, ``mem``, ``cpus``, any of submitit's own names, ``cluster``,
+  ``folder``).
 - ``report`` (default true): when the sweep ends, its report is logged on the parent
   run under ``report/``; ``{"objective": COLUMN, "mode": "min"|"max"}`` also ranks the
   configurations (the best as parent tags ``mlflow_sweep.best.<param>``); false: none.
@@ -28,7 +34,8 @@ import json
 import os
 from dataclasses import dataclass, field
 
-KNOWN_KEYS = ("grid", "max_parallel", "sweep_name", "resume", "report", "config_file")
+KNOWN_KEYS = ("grid", "max_parallel", "sweep_name", "resume", "executor", "submitit", "report", "config_file")
+EXECUTORS = ("local", "submitit")
 
 
 class SweepConfigError(ValueError):
@@ -42,6 +49,8 @@ class SweepConfig:
     sweep_name: str | None = None
     resume: bool = False
     extra: dict = field(default_factory=dict)  # MLflow's own keys (ENV_MANAGER, ...)
+    executor: str = "local"
+    submitit: dict = field(default_factory=dict)
     report: dict | None = field(default_factory=dict)  # report_parent's objective/mode; None: no report
 
     def points(self) -> list[dict]:
@@ -159,14 +168,15 @@ def parse_backend_config(config) -> SweepConfig:
         unknown = sorted(k for k in merged if k not in KNOWN_KEYS or k == "config_file")
         if unknown:
             raise SweepConfigError(f"config_file {ours['config_file']!r}: unknown key(s) "
-                                   f"{', '.join(unknown)}; known: grid, max_parallel, sweep_name, resume, report")
+                                   f"{', '.join(unknown)}; known: grid, max_parallel, sweep_name, "
+                                   "resume, executor, submitit, report")
         merged.update({k: v for k, v in ours.items() if k != "config_file"})
         ours = merged
     unknown = sorted(k for k in extra if not (k.isupper() or k.startswith("_")
                                               or k in ("build_image", "docker_auth")))
     if unknown:
         raise SweepConfigError(f"unknown backend config key(s) {', '.join(unknown)}; known: "
-                               "grid, max_parallel, sweep_name, resume, report, config_file")
+                               "grid, max_parallel, sweep_name, resume, executor, submitit, report, config_file")
     grid = _check_grid(ours.get("grid"))
     max_parallel = ours.get("max_parallel", 1)
     if isinstance(max_parallel, bool) or not isinstance(max_parallel, int) or max_parallel < 1:
@@ -177,8 +187,24 @@ def parse_backend_config(config) -> SweepConfig:
     resume = ours.get("resume", False)
     if not isinstance(resume, bool):
         raise SweepConfigError(f'"resume" must be true or false, got {resume!r}')
+    executor = ours.get("executor", "local")
+    if executor not in EXECUTORS:
+        raise SweepConfigError(f'"executor" must be one of {", ".join(EXECUTORS)}, got {executor!r}')
+    submitit = ours.get("submitit") or {}
+    if not isinstance(submitit, dict):
+        raise SweepConfigError(f'"submitit" must be a mapping of submitit parameters, got {submitit!r}')
+    if submitit and executor != "submitit":
+        raise SweepConfigError('"submitit" settings are given but "executor" is not "submitit"')
+    if executor == "submitit":
+        from .submitit_executor import SubmititConfigError, submitit_parameters
+
+        try:
+            submitit_parameters(submitit)
+        except SubmititConfigError as exc:
+            raise SweepConfigError(str(exc)) from None
     return SweepConfig(grid=grid, max_parallel=max_parallel, sweep_name=name, resume=resume,
-                       extra=extra, report=_check_report(ours.get("report", True)))
+                       extra=extra, executor=executor, submitit=dict(submitit),
+                       report=_check_report(ours.get("report", True)))
 
 
 def _check_report(value) -> dict | None:
