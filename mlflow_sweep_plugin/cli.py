@@ -84,6 +84,10 @@ def main():
               help="Neither read nor write the cache of ended runs' records.")
 @click.option("--refresh", is_flag=True,
               help="Re-read every run and replace its cache entry.")
+@click.option("--trust-ended-runs", "trust_ended_runs", is_flag=True,
+              help="Serve ended runs found in the cache without listing their artifacts (no "
+                   "artifact request; an artifact logged after a run ended is missed until "
+                   "--refresh). Off by default.")
 @click.option("--include", "include", multiple=True, metavar="parents,superseded",
               help="Also export sweep parents without a record of their own and superseded "
                    "retries (left out by default; --run-view all includes both).")
@@ -94,7 +98,8 @@ def main():
                    "last, mean, argmin, argmax; comma-separated; repeatable).")
 def export_command(experiment_names, experiment_ids, tracking_uri, output, fmt, filter_string,
                    run_view, parser_names, artifact_patterns, spreadsheet_safe, strict, quiet,
-                   workers=None, no_cache=False, refresh=False, include=(), tag_keys=(), history=()):
+                   workers=None, no_cache=False, refresh=False, include=(), tag_keys=(), history=(),
+                   trust_ended_runs=False):
     """Export an experiment's runs and their summary artifacts as one table.
 
     One row per record (e.g. per layer per run) with run info, params, latest metrics
@@ -121,7 +126,7 @@ def export_command(experiment_names, experiment_ids, tracking_uri, output, fmt, 
                 spreadsheet_safe=spreadsheet_safe, plugin_manager=pm,
                 progress=bar if bar.enabled else None, workers=workers, cache=not no_cache,
                 refresh=refresh, include=[k.strip() for v in include for k in v.split(",") if k.strip()],
-                tags=tag_keys, history=history,
+                tags=tag_keys, history=history, trust_ended_runs=trust_ended_runs,
             )
     if not quiet:
         eprint(result.summary(len(warned)))

@@ -223,9 +223,17 @@ def test_remote_cache_hits_and_sees_a_file_logged_after_the_run_ended(server_swe
     src = tmp_path / "upload" / "layer_0"
     src.mkdir(parents=True)
     (src / "cluster_summary.json").write_text(json.dumps({"layer": 0, "energy_contrast_ratio": 0.123}))
+    added = tmp_path / "added" / "layer_1"
+    added.mkdir(parents=True)
+    (added / "cluster_summary.json").write_text(json.dumps({"layer": 1, "energy_contrast_ratio": 0.5}))
     with tracking_uri_set_to(server.url):
         client.log_artifacts(sweep.run_ids[0], str(src.parent))
+        client.log_artifacts(sweep.run_ids[1], str(added.parent))  # nan_and_gap had no layer_1
     again = export(server.url, name, tmp_path / "c")
+    # the new directory is seen; the rewrite inside layer_0/, a directory that was there,
+    # is not (the cache's shallow check lists the run's root only) until --refresh
     assert again.stats["cache_misses"] == 1 and again.stats["cache_hits"] == ended - 1
-    row = again.df[(again.df["run_id"] == sweep.run_ids[0]) & (again.df["layer"] == 0)].iloc[0]
+    assert sorted(again.df[again.df["run_id"] == sweep.run_ids[1]]["layer"]) == [0, 1, 2]
+    fresh = export(server.url, name, tmp_path / "c", refresh=True)
+    row = fresh.df[(fresh.df["run_id"] == sweep.run_ids[0]) & (fresh.df["layer"] == 0)].iloc[0]
     assert row["energy_contrast_ratio"] == 0.123

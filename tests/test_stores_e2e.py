@@ -135,8 +135,10 @@ def test_export_cold_warm_refresh_same_table_as_sqlite(store, reference, tmp_pat
     export_cli(store, "prod", cold)
     export_cli(store, "prod", warm)
     export_cli(store, "prod", refresh, "--refresh")
+    trusted = tmp_path / "trusted.csv"
+    export_cli(store, "prod", trusted, "--trust-ended-runs")
     assert stable_cells(cold) == stable_cells(ref_csv)
-    assert cold.read_bytes() == warm.read_bytes() == refresh.read_bytes()  # same run ids too
+    assert cold.read_bytes() == warm.read_bytes() == refresh.read_bytes() == trusted.read_bytes()
     header = stable_cells(cold)[0]
     assert "layer" in header and "cluster_0_best_optimal_distance" in header
 

@@ -12,13 +12,25 @@ an entry still stands. Anything else is a miss, never a stale row:
   and cache schema;
 - the **listing fingerprint** (:func:`listing_fingerprint` of :func:`snapshot`): every
   path the patterns can match with its size (and mtime for local stores), plus any
-  directory a parser read from outside its pattern (:func:`scope_of`). Remote stores
-  give sizes but no mtimes: a same-size rewrite there is only seen with ``--refresh``;
+  directory a parser read from outside its pattern (:func:`scope_of`). S3 gives sizes
+  and ETags (a same-size rewrite is seen); an ``mlflow server`` gives sizes only (a
+  same-size rewrite there is only seen with ``--refresh``);
 - the **quick check** on local stores (:func:`manifest`): the directories listed (their
   mtime taken before listing) and the files of the snapshot are re-stat'ed instead of
   listed; a difference falls back to the listing. No quick check when anything changed
   less than :data:`RACY_NS` ago (git's "racy clean" rule: a timestamp tick could hide a
   change made in the same tick).
+- the **shallow check** over an ``mlflow server`` (:func:`shallow_manifest`), whose API
+  lists one directory per request: only the plan's roots are listed again (one request
+  for ``layer_{layer}/cluster_summary.json``: the run's root), and the entry stands when
+  each root still holds the same matching files with the same sizes and the same
+  directories the patterns can reach. What is inside a directory that was there before
+  is not looked at: a file added to or rewritten in ``layer_0/`` after the run ended is
+  seen only with ``--refresh``; a new ``layer_3/`` is seen. A difference falls back to
+  the full listing. S3 (:mod:`.s3`) needs none of this: its listing of a whole run,
+  with ETags, is one request or a share of one.
+- ``--trust-ended-runs`` (the session's ``trust_ended_runs``, checked in the pipeline):
+  an ended run's entry is served without any listing at all.
 
 Only runs whose status is FINISHED, FAILED or KILLED are cached (:func:`cacheable`),
 and only when every file could be read.
@@ -133,15 +145,15 @@ def _stat_digest(values) -> str:
     return hashlib.sha1(repr(values).encode()).hexdigest()
 
 
-def manifest(reader, snap: dict) -> dict | None:
-    """What a later check may stat instead of listing (local readers only): every
+def manifest(reader, snap: dict, scope: dict | None = None) -> dict | None:
+    """What a later check may stat instead of listing (local readers): every
     directory listed with its mtime from before the listing, every file of the snapshot,
     and a digest of their stats. A file added to or removed from a listed directory
     moves the directory's mtime, a rewrite moves the file's, so equal stats mean an
-    equal listing. None when the reader is remote or anything is younger than
-    :data:`RACY_NS`."""
+    equal listing. None when anything is younger than :data:`RACY_NS`. Remote readers
+    that list directory by directory get a :func:`shallow_manifest` instead."""
     if not reader.is_local:
-        return None
+        return shallow_manifest(reader, scope)
     files = sorted(p for p in snap if not p.endswith("/"))
     dirs = sorted(reader.dir_stats)
     values = ([reader.dir_stats[d] for d in dirs], [snap[p] for p in files])
@@ -157,10 +169,46 @@ def manifest_holds(reader, stored: dict) -> bool:
     return _stat_digest(reader.restat(stored["dirs"], stored["files"])) == stored["digest"]
 
 
+def _root_digest(reader, root: str) -> str:
+    """What a shallow check compares of one root: its files the patterns match, with
+    their sizes, and its directories the patterns can reach (others do not matter)."""
+    plan = reader.plan
+    kept = sorted((path, is_dir, None if is_dir else size) for path, is_dir, size in reader.entries(root)
+                  if (plan.may_contain(path) if is_dir else plan.matches_any(path)))
+    return _stat_digest(kept)
+
+
+def shallow_manifest(reader, scope: dict | None) -> dict | None:
+    """The roots of the plan and a digest of each one's listing (see the module
+    docstring), for readers that list one directory per request
+    (:class:`~.remote.RemoteArtifactReader`). None when a root was not listed while
+    reading (a literal path was fetched directly: checking it costs one listing anyway),
+    or a parser listed the run or read beside its pattern (those need the full check)."""
+    if getattr(reader, "dir_entries", None) is None or reader.plan is None:
+        return None
+    scope = scope or {}
+    if scope.get("full") or scope.get("dirs"):
+        return None
+    roots = [root for root, _ in reader.plan.roots()]
+    if not roots or any(root not in reader.dir_entries for root in roots):
+        return None
+    return {"shallow": {root: _root_digest(reader, root) for root in roots}}
+
+
+def shallow_holds(reader, stored: dict) -> bool:
+    """Whether each root of a stored shallow manifest lists as it did (one request each)."""
+    roots = stored.get("shallow") or {}
+    if getattr(reader, "entries", None) is None or reader.plan is None or not roots:
+        return False
+    if sorted(roots) != sorted(root for root, _ in reader.plan.roots()):
+        return False
+    return all(_root_digest(reader, root) == digest for root, digest in roots.items())
+
+
 def record_state(reader, scope: dict) -> tuple[str, dict | None]:
     """The listing fingerprint and the manifest of a reader's record (one snapshot)."""
     snap = snapshot(reader, scope)
-    return listing_fingerprint(snap), manifest(reader, snap)
+    return listing_fingerprint(snap), manifest(reader, snap, scope)
 
 
 def check(reader, entry) -> tuple[bool, object]:
@@ -168,8 +216,11 @@ def check(reader, entry) -> tuple[bool, object]:
     ``reader`` reads, and the manifest to store with it (:data:`KEEP` when unchanged;
     a listing changed where no row looks, a file no pattern matches, renews it so the
     next check need not list again). Raises what listing raises."""
-    if entry.manifest is not None and reader.is_local and manifest_holds(reader, entry.manifest):
+    stored = entry.manifest
+    if stored is not None and reader.is_local and "digest" in stored and manifest_holds(reader, stored):
         return True, KEEP  # nothing listed has changed: no need to list
+    if stored is not None and not reader.is_local and "shallow" in stored and shallow_holds(reader, stored):
+        return True, KEEP  # the roots list as they did: their directories are not listed
     current, renewed = record_state(reader, entry.scope)
     if current != entry.fingerprint:
         return False, KEEP

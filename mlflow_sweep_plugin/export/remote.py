@@ -99,6 +99,9 @@ class RemoteArtifactReader(ArtifactReader):
         # per file instead of one more per directory). Sizes come from the bytes read.
         self.guess_literals = guess_literals and isinstance(self.repo, HttpArtifactRepository)
         self._guessed: set[str] = set()
+        # directory -> its listing, each directory listed once per reader; what a shallow
+        # cache check compares (:func:`~.cache.shallow_manifest`)
+        self.dir_entries: dict[str, list] = {}
 
     def _guessing(self) -> bool:
         return self.guess_literals and getattr(self.session, "guess_literals", True)
@@ -112,14 +115,22 @@ class RemoteArtifactReader(ArtifactReader):
                     out[path] = None
                     self._guessed.add(path)
                 return
-        infos = with_retries(lambda: self.repo.list_artifacts(directory or None))
-        for info in infos:
-            rel = safe_relpath(info.path)
-            if info.is_dir:
+        for rel, is_dir, size in self.entries(directory):
+            if is_dir:
                 if (depth is None or depth > 1) and (not prune or self.plan.may_contain(rel)):
                     self._list_tree(rel, None if depth is None else depth - 1, prune, out)
             else:
-                out[rel] = info.file_size
+                out[rel] = size
+
+    def entries(self, directory: str) -> list:
+        """(path, is_dir, size) of what is directly in ``directory``: one request, the first
+        time a reader asks."""
+        found = self.dir_entries.get(directory)
+        if found is None:
+            infos = with_retries(lambda: self.repo.list_artifacts(directory or None))
+            found = self.dir_entries[directory] = [(safe_relpath(i.path), bool(i.is_dir), i.file_size)
+                                                   for i in infos]
+        return found
 
     def read(self, path: str) -> bytes:
         rel = safe_relpath(path)

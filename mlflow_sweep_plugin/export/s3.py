@@ -328,12 +328,21 @@ class S3ArtifactReader(ArtifactReader):
     def read(self, path: str) -> bytes:
         rel = safe_relpath(path)
         self.accessed.add(rel)
+        limit = getattr(self, "max_bytes", None)  # the session's artifact size limit, when set
         self.listings.count("get")
         try:
             reply = self.listings.client.get_object(Bucket=self.bucket, Key=self._key(rel),
                                                     **self.listings.owner_params)
-            data = reply["Body"].read()
+            size = reply.get("ContentLength")
+            if limit is not None and isinstance(size, int) and size > limit:
+                reply["Body"].close()
+                from ..limits import ArtifactTooLarge
+
+                raise ArtifactTooLarge(size, limit)  # never loaded
+            data = reply["Body"].read() if limit is None else reply["Body"].read(limit + 1)
         except Exception as exc:  # noqa: BLE001
+            if type(exc).__name__ == "ArtifactTooLarge":
+                raise
             if _not_found(exc):
                 raise FileNotFoundError(f"no artifact {rel!r} in {self.artifact_uri}") from None
             self.read_errors += 1

@@ -30,7 +30,9 @@ class ReadSession:
     """The shared state of one export's reads (see the module docstring).
 
     ``cache`` is an :class:`ExportCache` (a disabled one counts as none); ``refresh``
-    re-reads every run and replaces its entry. :meth:`start` is called with the first
+    re-reads every run and replaces its entry; ``trust_ended_runs`` serves an ended run's
+    entry without listing the run (an artifact logged after it ended is then missed
+    until ``refresh``). :meth:`start` is called with the first
     run: remote stores get a pool of ``workers`` file downloads and scratch files.
     :meth:`close` releases them.
     """
@@ -41,6 +43,8 @@ class ReadSession:
     workers: int = DEFAULT_WORKERS
     cache: ExportCache | None = None
     refresh: bool = False
+    #: serve an ended run's cache entry without listing it (``--trust-ended-runs``)
+    trust_ended_runs: bool = False
     plan: ListingPlan = field(init=False)
     #: literal paths may be fetched without listing (off once a server answers a
     #: missing file with anything but 404)

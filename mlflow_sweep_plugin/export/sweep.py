@@ -62,7 +62,7 @@ def export_sweep(*, experiment_names=(), experiment_ids=(), tracking_uri=None, o
                  fmt=None, filter_string="", run_view="active", parser_names=(),
                  artifact_patterns=(), spreadsheet_safe=False, plugin_manager=None,
                  write=True, progress=None, workers=None, cache=True, refresh=False,
-                 cache_dir=None, include=(), tags=(), history=()) -> ExportResult:
+                 cache_dir=None, include=(), tags=(), history=(), trust_ended_runs=False) -> ExportResult:
     """Export the runs of one or more experiments.
 
     Returns an :class:`ExportResult` (the DataFrame, the warnings, the run count and
@@ -74,7 +74,9 @@ def export_sweep(*, experiment_names=(), experiment_ids=(), tracking_uri=None, o
 
     ``workers``: parallel reads for remote artifact stores (default 8). ``cache``: use
     the on-disk cache of ended runs (``cache_dir``, default ``$MLFLOW_SWEEP_CACHE_DIR``
-    or the user cache dir); ``refresh``: re-read every run and update the cache.
+    or the user cache dir); ``refresh``: re-read every run and update the cache;
+    ``trust_ended_runs``: serve an ended run's cache entry without listing the run (no
+    artifact request; an artifact logged after the run ended is missed until ``refresh``).
     Superseded retries and sweep parents without a record are left out unless
     ``include`` names them (``"parents"``, ``"superseded"``; ``run_view="all"`` includes
     both); ``tags`` are run tags shown as ``tags.<key>`` columns; ``history``
@@ -119,7 +121,7 @@ def export_sweep(*, experiment_names=(), experiment_ids=(), tracking_uri=None, o
 
         store = ExportCache(cache_dir) if cache else None
         session = ReadSession(parsers, tracking_uri=uri, client=client, workers=n_workers, cache=store,
-                              refresh=refresh)
+                              refresh=refresh, trust_ended_runs=trust_ended_runs)
         try:
             names = {e.experiment_id: e.name for e in experiments}
             table = TableBuilder(names, tags)
