@@ -19,18 +19,20 @@ formats allow a missing number.
 
 from __future__ import annotations
 
-import json
 from numbers import Real
 from typing import Any
 
 from ..errors import BadArtifact
+from .bounds import preview
 
 SHOWN_CHARS = 60
 
 
 def show(value: Any) -> str:
-    """``value`` for a message: JSON (``str()`` for what JSON cannot write), at most 60 characters."""
-    return json.dumps(value, default=str)[:SHOWN_CHARS]
+    """``value`` for a message: JSON (``str()`` for what JSON cannot write), at most 60
+    characters, visiting at most a few hundred nodes (an alias bomb's expanded tree is
+    never walked: :func:`~.bounds.preview`)."""
+    return preview(value, SHOWN_CHARS)
 
 
 def _is_number(value: Any) -> bool:

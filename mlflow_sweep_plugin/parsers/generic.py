@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 from ..errors import BadArtifact
+from . import bounds
 from .base import Parser
 from .loaders import load_json, load_yaml
 from .pattern import ArtifactPattern
@@ -17,9 +18,13 @@ from .pattern import ArtifactPattern
 _SCALARS = (str, int, float, bool, type(None))
 
 
-def flatten_record(obj: Any, prefix: str = "", sep: str = ".") -> dict:
+def flatten_record(obj: Any, prefix: str = "", sep: str = ".", max_nodes: int | None = None) -> dict:
     """Nested mappings -> dotted keys; lists of scalars -> JSON strings; lists of
-    mappings -> indexed keys (``runs.0.loss``)."""
+    mappings -> indexed keys (``runs.0.loss``). The tree is measured first: more than
+    ``max_nodes`` values (default :func:`~.bounds.max_nodes`) is
+    :class:`~.bounds.TooManyNodes` (a ``BadArtifact``), so an alias bomb is refused,
+    never expanded."""
+    bounds.count_nodes(obj, max_nodes)
     out: dict = {}
 
     def walk(value, key):
@@ -55,6 +60,7 @@ def _parse_generic(content, ctx):
     if isinstance(content, list):
         if content and all(isinstance(item, dict) for item in content):
             return [flatten_record(item) for item in content]
+        bounds.count_nodes(content)  # measured before json.dumps walks it
         return [{"value": json.dumps(content)}]
     raise BadArtifact(f"expected a mapping or a list at the top level, got {type(content).__name__}")
 
