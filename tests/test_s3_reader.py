@@ -145,3 +145,15 @@ def test_an_unreachable_endpoint_is_a_warning_naming_it_and_no_credential(store,
                          "-o", tmp_path / "t.csv")
     assert code == 0 and "S3 endpoint unreachable" in err
     assert secret not in err + out
+
+
+def test_an_artifact_store_gone_for_every_run_is_exit_3(store, monkeypatch, tmp_path):
+    from mlflow_sweep_plugin.testing import free_port
+
+    log_sweep(store, layered(10, layers=1), "s3")
+    monkeypatch.setenv("MLFLOW_S3_ENDPOINT_URL", f"http://127.0.0.1:{free_port()}")
+    code, _, err = cli("export", "--experiment-name", "s3", "--tracking-uri", store.tracking_uri,
+                       "-o", tmp_path / "t.csv", "--no-cache")
+    assert code == 3, err
+    assert f"s3://{store.bucket.name}/" in err and "unreachable" in err
+    assert not (tmp_path / "t.csv").exists()
