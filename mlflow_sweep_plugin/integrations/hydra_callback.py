@@ -285,7 +285,7 @@ class MLflowSweepCallback(_Base):
             from .sweep_runs import sweep_env
 
             output_dir = str(OmegaConf.select(config, "hydra.runtime.output_dir"))
-            job = read_job(output_dir)
+            job = read_job(output_dir, sweep.sweep_dir)  # nothing read through a link out of the sweep
             num = OmegaConf.select(config, "hydra.job.num")
             if isinstance(num, int):
                 job.num, job.key = num, str(num)
@@ -365,7 +365,8 @@ class MLflowSweepCallback(_Base):
             self._end_fluent_run(run_id, status)
             self._restore_env()
             self._job = None
-            self._sweep.log_results(run_id, job, read_metrics(job.path), status, reason)
+            self._sweep.log_results(run_id, job, read_metrics(job.path, self._sweep.sweep_dir, job.problems),
+                                    status, reason)
         except Exception as exc:  # noqa: BLE001
             self._restore_env()
             self._job = None

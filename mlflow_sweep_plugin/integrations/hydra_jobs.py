@@ -60,17 +60,48 @@ class HydraJob:
         return ",".join(self.overrides) if self.overrides else f"job {self.key}"
 
 
-def _read_yaml(path: str, problems: list, what: str):
+def outside(path: str, root: str) -> str | None:
+    """Where ``path`` really is when that lies outside the directory ``root`` (a link on
+    its way, the file or a directory above it, leads out), else None."""
+    real = os.path.realpath(path)
+    base = os.path.realpath(root)
+    if real == base or real.startswith(base.rstrip(os.sep) + os.sep):
+        return None
+    return real
+
+
+def _refused(what: str, real: str) -> str:
+    return f"{what}: a link leading out of the sweep directory (to {real}): not read"
+
+
+def _read_yaml(path: str, problems: list, what: str, root: str | None = None):
+    """A YAML file's data, or None (missing, invalid, or refused: ``problems`` says why).
+    ``root``: the sweep directory; a file that resolves outside it is never opened. Data
+    whose aliases expand to more values than the node limit is refused before anything
+    walks it (:func:`~mlflow_sweep_plugin.parsers.bounds.count_nodes`)."""
     import yaml
 
+    from ..parsers.bounds import TooManyNodes, count_nodes
+
+    if root is not None and os.path.lexists(path):
+        real = outside(path, root)
+        if real is not None:
+            problems.append(_refused(what, real))
+            return None
     try:
         with open(path, encoding="utf-8") as fh:
-            return yaml.safe_load(fh)
+            data = yaml.safe_load(fh)
     except FileNotFoundError:
         return None
     except Exception as exc:  # noqa: BLE001 - bad input: say which file, go on
         problems.append(f"{what}: not valid YAML ({type(exc).__name__}: {str(exc)[:200]})")
         return None
+    try:
+        count_nodes(data)  # measured before OmegaConf (or anything) expands it
+    except TooManyNodes as exc:
+        problems.append(f"{what}: {exc}")
+        return None
+    return data
 
 
 def is_job_dir(path: str) -> bool:
@@ -180,11 +211,16 @@ def plain_config(data):
         return data
 
 
-def read_job(path: str) -> HydraJob:
-    """Read one job directory (never fails: problems are collected on the job)."""
+def read_job(path: str, root: str | None = None) -> HydraJob:
+    """Read one job directory (never fails: problems are collected on the job).
+
+    ``root`` is the sweep directory (default: the job directory's parent): a file of the
+    job that resolves outside it (a linked ``.hydra/``, a ``config.yaml`` that is a link
+    to elsewhere) is not read, one problem each."""
     path = os.path.abspath(path)
+    root = os.path.dirname(path) if root is None else root
     problems: list = []
-    hydra_cfg = _read_yaml(os.path.join(path, ".hydra", "hydra.yaml"), problems, ".hydra/hydra.yaml")
+    hydra_cfg = _read_yaml(os.path.join(path, ".hydra", "hydra.yaml"), problems, ".hydra/hydra.yaml", root)
     num = job_id = launcher = submitit_folder = None
     if isinstance(hydra_cfg, dict):
         hydra = hydra_cfg.get("hydra") or {}
@@ -196,7 +232,8 @@ def read_job(path: str) -> HydraJob:
     if num is None and base.isdigit():
         num = int(base)
     key = str(num) if num is not None else base
-    overrides = _read_yaml(os.path.join(path, ".hydra", "overrides.yaml"), problems, ".hydra/overrides.yaml")
+    overrides = _read_yaml(os.path.join(path, ".hydra", "overrides.yaml"), problems, ".hydra/overrides.yaml",
+                           root)
     if overrides is None and isinstance(hydra_cfg, dict):
         overrides = (((hydra_cfg.get("hydra") or {}).get("overrides") or {}).get("task"))
     if overrides is not None and not (isinstance(overrides, list)
@@ -205,7 +242,7 @@ def read_job(path: str) -> HydraJob:
         overrides = None
     config, source = None, None
     for rel in (".hydra/config.yaml", "cfg.yaml"):
-        data = _read_yaml(os.path.join(path, *rel.split("/")), problems, rel)
+        data = _read_yaml(os.path.join(path, *rel.split("/")), problems, rel, root)
         if data is None:
             continue
         if not isinstance(data, dict):
@@ -313,10 +350,17 @@ def parse_metrics_csv(text: str, where: str = METRICS_CSV) -> MetricsTable:
     return table
 
 
-def read_metrics(job_path: str) -> MetricsTable | None:
-    """``facts/metrics.csv`` of a job, or None when the job has none."""
+def read_metrics(job_path: str, root: str | None = None, problems: list | None = None) -> MetricsTable | None:
+    """``facts/metrics.csv`` of a job, or None when the job has none. ``root``: the sweep
+    directory (default: the job directory's parent); a file resolving outside it (itself
+    or ``facts/`` a link to elsewhere) is not read: None, and why in ``problems``."""
     path = os.path.join(job_path, *METRICS_CSV.split("/"))
     if not os.path.isfile(path):
+        return None
+    real = outside(path, os.path.dirname(os.path.abspath(job_path)) if root is None else root)
+    if real is not None:
+        if problems is not None:
+            problems.append(_refused(METRICS_CSV, real))
         return None
     try:
         with open(path, encoding="utf-8", errors="replace", newline="") as fh:
@@ -371,10 +415,12 @@ def write_job_return(job_path: str, status: str, error: str | None = None) -> No
     os.replace(tmp, path)
 
 
-def read_job_return(job_path: str, problems: list | None = None):
-    """``(status, error)`` from ``.hydra/job_return.yaml``, or None without a usable one."""
+def read_job_return(job_path: str, problems: list | None = None, root: str | None = None):
+    """``(status, error)`` from ``.hydra/job_return.yaml``, or None without a usable one
+    (or one resolving outside ``root``, default the job directory's parent)."""
+    root = os.path.dirname(os.path.abspath(job_path)) if root is None else root
     data = _read_yaml(os.path.join(job_path, *JOB_RETURN.split("/")),
-                      problems if problems is not None else [], JOB_RETURN)
+                      problems if problems is not None else [], JOB_RETURN, root)
     if not isinstance(data, dict):
         return None
     status = _STATUSES.get(str(data.get("status", "")).upper())
@@ -430,7 +476,7 @@ def job_status(job: HydraJob, metrics: MetricsTable | None, *, sweep_dir: str | 
     without ``facts/metrics.csv`` is not a failure: most apps write none); KILLED where
     the callback ran (it records every end it sees); None to leave the job alone (it may
     still be running)."""
-    record = read_job_return(job.path)
+    record = read_job_return(job.path, job.problems, sweep_dir)
     if record is not None:
         status, error = record
         return status, (error or "the job failed") if status != "FINISHED" else None
@@ -513,9 +559,12 @@ def redacted_text(path: str, secrets, values=()) -> str | None:
     if is_yaml:
         import yaml
 
+        from ..parsers.bounds import count_nodes
+
         try:
             data = yaml.safe_load(text)
-        except Exception:  # noqa: BLE001 - not YAML after all: scrub it as text
+            count_nodes(data)  # an alias bomb is scrubbed as text, never walked
+        except Exception:  # noqa: BLE001 - not YAML after all (or a bomb): scrub it as text
             data = None
             is_yaml = False
         if is_yaml:
@@ -540,5 +589,5 @@ def redacted_text(path: str, secrets, values=()) -> str | None:
 
 
 def read_multirun_yaml(sweep_dir: str, problems: list) -> dict:
-    data = _read_yaml(os.path.join(sweep_dir, "multirun.yaml"), problems, "multirun.yaml")
+    data = _read_yaml(os.path.join(sweep_dir, "multirun.yaml"), problems, "multirun.yaml", sweep_dir)
     return data if isinstance(data, dict) else {}

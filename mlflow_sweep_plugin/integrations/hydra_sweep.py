@@ -36,7 +36,7 @@ import tempfile
 from ..failures import hide_run_urls
 from ..uri import redact_text
 from ..warning_types import warn as _warn
-from .hydra_jobs import (HydraJob, MetricsTable, find_jobs, job_files, job_status, metrics_file_state,
+from .hydra_jobs import (HydraJob, MetricsTable, find_jobs, job_files, job_status, metrics_file_state, outside,
                          override_params, read_job, read_metrics, read_multirun_yaml, redacted_text,
                          secret_values)
 from .sweep_record import absolute_uri, read_record, sweep_lock
@@ -214,6 +214,11 @@ class HydraSweepLog:
                                     "command's output)")
         for name in SWEEP_FILES:  # multirun.yaml; a sampling sweeper's results (Optuna's best trial)
             path = os.path.join(self.sweep_dir, name)
+            real = outside(path, self.sweep_dir) if os.path.lexists(path) else None
+            if real is not None:  # a link to a file elsewhere: its content is not the sweep's
+                _warn(f"{self.sweep_dir}: {name}: a link leading out of the sweep directory "
+                      f"(to {real}): not logged")
+                continue
             if os.path.isfile(path):
                 with contextlib.suppress(Exception):
                     self._log_file(self.parent_id, path, None)
@@ -233,7 +238,7 @@ class HydraSweepLog:
             return 0
         jobs = {}
         for path in find_jobs(self.sweep_dir):
-            job = read_job(path)
+            job = read_job(path, self.sweep_dir)
             jobs[job.key] = job
         ended = 0
         for run in open_runs:
@@ -245,7 +250,7 @@ class HydraSweepLog:
                     self.client.set_terminated(run_id, status="KILLED")
                     ended += 1
                     continue
-                metrics = read_metrics(job.path)
+                metrics = read_metrics(job.path, self.sweep_dir, job.problems)
                 status, reason = job_status(job, metrics, sweep_dir=self.sweep_dir, unrecorded=unrecorded)
                 if status is None:
                     _warn(f"run {run_id}, job {job.path}: no record of its end yet (submitit job "
@@ -461,7 +466,7 @@ def import_sweep(sweep_dir: str, *, tracking_uri: str | None = None, experiment_
     imported = failed = 0
     job_ids = []
     for path in jobs:
-        job = read_job(path)
+        job = read_job(path, sweep_dir)
         job_ids.append(job.job_id)
         start, end = _job_times(job)
         run, complete = sweep.child_for(job, live=False, start_time=start)
@@ -469,7 +474,7 @@ def import_sweep(sweep_dir: str, *, tracking_uri: str | None = None, experiment_
             sweep.n_skipped += 1
             continue
         run_id = run.info.run_id
-        metrics = read_metrics(job.path)
+        metrics = read_metrics(job.path, sweep_dir, job.problems)
         status, reason = job_status(job, metrics, sweep_dir=sweep_dir, unrecorded=unrecorded)
         sweep.log_params(run_id, job)
         sweep.log_results(run_id, job, metrics, status, reason, end_time=end)

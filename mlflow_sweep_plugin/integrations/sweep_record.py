@@ -107,8 +107,15 @@ def read_record(sweep_dir: str) -> dict | None:
     """The sweep record of ``sweep_dir`` (``mlflow_sweep.yaml``), or None."""
     import yaml
 
+    path = os.path.join(sweep_dir, RECORD)
+    real = os.path.realpath(path)
+    if os.path.lexists(path) and os.path.dirname(real) != os.path.realpath(sweep_dir):
+        from ..warning_types import warn
+
+        warn(f"{sweep_dir}: {RECORD}: a link leading out of the sweep directory (to {real}): not read")
+        return None
     try:
-        with open(os.path.join(sweep_dir, RECORD), encoding="utf-8") as fh:
+        with open(path, encoding="utf-8") as fh:
             data = yaml.safe_load(fh)
     except (OSError, ValueError, yaml.YAMLError):
         return None
