@@ -102,6 +102,11 @@ class SweepRun(BoundLogging):
         return self
 
     def _start_online(self) -> None:
+        # a sqlite file another writer holds locked (MLflow waits 5 s to open a store, 20 s
+        # in a call): wait for it rather than spool a run nobody is offline for
+        _sink.retry_locked(self._open_online)
+
+    def _open_online(self) -> None:
         import mlflow
         from mlflow.tracking import MlflowClient
 

@@ -25,6 +25,49 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
+# -- "database is locked" ----------------------------------------------------------------
+#: SQLite's answer to a writer that waited its busy timeout (MLflow 3 sets 20 s) for other
+#: writers of the same file; through an ``mlflow server`` on sqlite, the server's 503 says it
+LOCKED_TEXT = ("database is locked", "database table is locked")
+LOCK_RETRY_SECONDS_ENV = "MLFLOW_SWEEP_LOCK_RETRY_SECONDS"
+DEFAULT_LOCK_RETRY_SECONDS = 300.0
+#: how many calls this process retried because the database was locked (benchmarks print it)
+LOCK_RETRIES = {"count": 0}
+
+
+def is_locked(exc: BaseException) -> bool:
+    """Whether ``exc`` (or one it was raised from) is SQLite's "database is locked"."""
+    from ..failures import exception_chain
+
+    return any(any(t in str(link) for t in LOCKED_TEXT) for link in exception_chain(exc))
+
+
+def retry_locked(call, *args, **kwargs):
+    """``call(*args, **kwargs)``, tried again with backoff (0.05 s doubling to 2 s, with
+    jitter) while it fails with "database is locked", for up to
+    ``$MLFLOW_SWEEP_LOCK_RETRY_SECONDS`` (default 300 s; then the error is raised, and a
+    ``sweep_run`` spools what it could not log). Safe because MLflow's SQL store writes
+    each call in one transaction, rolled back when it fails: nothing is logged twice."""
+    import os
+    import random
+
+    try:
+        budget = float(os.environ.get(LOCK_RETRY_SECONDS_ENV, DEFAULT_LOCK_RETRY_SECONDS))
+    except ValueError:
+        budget = DEFAULT_LOCK_RETRY_SECONDS
+    deadline = time.monotonic() + budget
+    delay = 0.05
+    while True:
+        try:
+            return call(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - only "locked" is retried; the rest is raised
+            if not is_locked(exc) or time.monotonic() + delay > deadline:
+                raise
+        LOCK_RETRIES["count"] += 1
+        time.sleep(delay * (0.5 + random.random()))
+        delay = min(delay * 2, 2.0)
+
+
 def batches(params: dict, metrics: list, tags: dict):
     """Split into ``log_batch``-sized chunks: <= 100 params, <= 100 tags,
     <= 1000 metrics and <= 1000 entities per request; as few requests as possible."""
@@ -50,14 +93,15 @@ class ClientSink:
         self.run_id = run_id
 
     def existing_params(self) -> dict:
-        return dict(self.client.get_run(self.run_id).data.params)
+        return dict(retry_locked(self.client.get_run, self.run_id).data.params)
 
     def log_batch(self, params=None, metrics=(), tags=None) -> None:
         """``metrics`` are ``(key, value, timestamp_ms, step)`` tuples."""
         from mlflow.entities import Metric, Param, RunTag
 
         for p, m, t in batches(params or {}, metrics, tags or {}):
-            self.client.log_batch(
+            retry_locked(
+                self.client.log_batch,
                 self.run_id,
                 metrics=[Metric(k, float(v), int(ts), int(s)) for k, v, ts, s in m],
                 params=[Param(k, str(v)) for k, v in p.items()],
@@ -65,14 +109,14 @@ class ClientSink:
             )
 
     def log_artifact(self, local_path: str, artifact_path: str | None = None) -> None:
-        self.client.log_artifact(self.run_id, local_path, artifact_path or None)
+        retry_locked(self.client.log_artifact, self.run_id, local_path, artifact_path or None)
 
     def end(self, status: str = "FINISHED", end_time: int | None = None) -> None:
         from ..failures import no_credential_urls
 
         # MLflow prints "View run ... at: <tracking URI>" here: never with credentials
         with no_credential_urls(getattr(self.client, "tracking_uri", None)):
-            self.client.set_terminated(self.run_id, status=status, end_time=end_time)
+            retry_locked(self.client.set_terminated, self.run_id, status=status, end_time=end_time)
 
 
 def get_or_create_experiment(client, name: str) -> str:
