@@ -23,7 +23,7 @@ from ..errors import BadArtifact
 
 #: values (mappings, lists and scalars, each time reached) a tree may have before it is
 #: refused: far above any summary flattened into columns, far below a bomb's 9^9
-MAX_NODES = 1_000_000
+MAX_NODES = 2_000_000
 MAX_NODES_ENV = "MLFLOW_SWEEP_MAX_NODES"
 #: nodes a message's preview visits at most
 PREVIEW_NODES = 300
