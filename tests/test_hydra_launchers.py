@@ -94,15 +94,15 @@ def app(tmp_path) -> pathlib.Path:
     return root
 
 
-def _multirun(store, app, sweep_dir, experiment, *overrides, wait=True):
+def _multirun(store, app, sweep_dir, experiment, *overrides, wait=True, stderr=False):
     env = dict(os.environ, MLFLOW_TRACKING_URI=store.tracking_uri, PYTHONUNBUFFERED="1")
     for var in ("MLFLOW_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_ID", "MLFLOW_RUN_ID"):
         env.pop(var, None)
     cmd = [sys.executable, str(app / "app.py"), "--multirun", f"hydra.sweep.dir={sweep_dir}",
            f"hydra.callbacks.mlflow_sweep.experiment_name={experiment}", *overrides]
-    if not wait:
-        return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                env=env, cwd=app)
+    if not wait:  # stderr: its own pipe (else merged into stdout)
+        return subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=env, cwd=app,
+                                stderr=subprocess.PIPE if stderr else subprocess.STDOUT)
     return subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=app, timeout=400)
 
 
@@ -137,17 +137,20 @@ def _submitit_logs(sweep_dir: pathlib.Path) -> str:
 
 def test_joblib_and_submitit_jobs_log_what_the_basic_launcher_logs(sweep_store, app, tmp_path):
     client = sweep_store.client
-    sweeps = {}
+    sweeps, procs = {}, {}
+    started = time.monotonic()
     for launcher, extra in (("basic", []), ("joblib", ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"]),
                             ("submitit_local", ["hydra/launcher=submitit_local"])):
-        sweep_dir = tmp_path / launcher
         modes = "ok,raise,sigkill" if launcher == "submitit_local" else "ok,raise"
-        started = time.monotonic()
-        proc = _multirun(sweep_store, app, sweep_dir, launcher, "lr=0.5", f"mode={modes}", *extra)
-        took = time.monotonic() - started
-        assert proc.returncode == 1, (launcher, proc.stderr[-3000:])
+        # the three sweeps at once, into one store (their jobs too: 7 writers)
+        procs[launcher] = _multirun(sweep_store, app, tmp_path / launcher, launcher, "lr=0.5",
+                                    f"mode={modes}", *extra, wait=False, stderr=True)
+    for launcher, proc in procs.items():
+        _out, err = proc.communicate(timeout=400)
+        assert proc.returncode == 1, (launcher, err[-3000:])
         parent, children = _sweep(client, launcher)
-        sweeps[launcher] = (parent, children, proc, sweep_dir, took)
+        done = subprocess.CompletedProcess(proc.args, proc.returncode, _out, err)
+        sweeps[launcher] = (parent, children, done, tmp_path / launcher, time.monotonic() - started)
 
     basic = {k: _snapshot(client, c) for k, c in sweeps["basic"][1].items()}
     assert [basic[k]["status"] for k in "01"] == ["FINISHED", "FAILED"]
@@ -229,11 +232,14 @@ from omegaconf import OmegaConf
 
 state_file, job_dir, job_id = sys.argv[1:4]
 if state_file == "fresh":  # a callback built anew on the node: no state, no environment
+    import time
+    import mlflow
     from mlflow_sweep_plugin.hydra import MLflowSweepCallback
     callback = MLflowSweepCallback(experiment_name="fresh", tracking_uri=sys.argv[4])
-    import time
-    while time.time() < float(sys.argv[5]):  # every process starts at the same moment
-        time.sleep(0.005)
+    barrier, n = sys.argv[5], int(sys.argv[6])
+    open(os.path.join(barrier, f"ready.{job_id}"), "w").close()
+    while len(os.listdir(barrier)) < n:  # every process starts at the same moment
+        time.sleep(0.002)
 else:
     with open(state_file, "rb") as fh:
         callback = pickle.load(fh)
@@ -316,9 +322,10 @@ def test_the_callback_state_is_plain_and_a_job_needs_nothing_of_the_submitting_h
 def test_jobs_that_start_at_once_without_a_parent_make_one(sweep_store, tmp_path):
     client = sweep_store.client
     sweep_dir = tmp_path / "sweep"
-    at = str(time.time() + 8)
+    barrier = tmp_path / "barrier"
+    barrier.mkdir()
     procs = [subprocess.Popen([sys.executable, "-c", JOB_SCRIPT, "fresh", str(sweep_dir / str(i)), f"77_{i}",
-                               sweep_store.tracking_uri, at], stdout=subprocess.PIPE,
+                               sweep_store.tracking_uri, str(barrier), "3"], stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True, env=_scrubbed_env(), cwd=tmp_path)
              for i in range(3)]
     outs = [p.communicate(timeout=300) for p in procs]
