@@ -80,6 +80,13 @@ def main():
 @click.option("-q", "--quiet", is_flag=True, help="No summary line and no progress bar.")
 @click.option("--workers", type=click.IntRange(1, 64), default=None, metavar="N",
               help="Parallel reads for remote artifact stores (default 8).")
+@click.option("--max-artifact-bytes", "max_artifact_bytes", default=None, metavar="SIZE",
+              help="Largest artifact read (bytes, or e.g. 500MB, 2GiB; default "
+                   "$MLFLOW_SWEEP_MAX_ARTIFACT_BYTES, else 1GiB); a larger one is a warning, "
+                   "and an .npz that would inflate beyond it is never opened.")
+@click.option("--max-columns", "max_columns", type=click.IntRange(1, None), default=None, metavar="N",
+              help="Most columns one record may have (default $MLFLOW_SWEEP_MAX_COLUMNS, else "
+                   "10000); a record with more is a warning and gives no row.")
 @click.option("--no-cache", "no_cache", is_flag=True,
               help="Neither read nor write the cache of ended runs' records.")
 @click.option("--refresh", is_flag=True,
@@ -99,6 +106,7 @@ def main():
 def export_command(experiment_names, experiment_ids, tracking_uri, output, fmt, filter_string,
                    run_view, parser_names, artifact_patterns, spreadsheet_safe, strict, quiet,
                    workers=None, no_cache=False, refresh=False, include=(), tag_keys=(), history=(),
+                   max_artifact_bytes=None, max_columns=None,
                    trust_ended_runs=False):
     """Export an experiment's runs and their summary artifacts as one table.
 
@@ -126,7 +134,8 @@ def export_command(experiment_names, experiment_ids, tracking_uri, output, fmt, 
                 spreadsheet_safe=spreadsheet_safe, plugin_manager=pm,
                 progress=bar if bar.enabled else None, workers=workers, cache=not no_cache,
                 refresh=refresh, include=[k.strip() for v in include for k in v.split(",") if k.strip()],
-                tags=tag_keys, history=history, trust_ended_runs=trust_ended_runs,
+                tags=tag_keys, history=history, max_artifact_bytes=max_artifact_bytes,
+                max_columns=max_columns, trust_ended_runs=trust_ended_runs,
             )
     if not quiet:
         eprint(result.summary(len(warned)))

@@ -4,6 +4,13 @@ Why a stage of its own: this is the one place a parser's code runs, and so the o
 place bad input is contained. A file that fails to parse is a warning naming the run,
 the path and the parser; a file that cannot be fetched is a ``"read"`` warning (the run
 is then not cached); neither stops the run's other files or the export.
+
+It is also where the work one file may cost is bounded (:mod:`mlflow_sweep_plugin.limits`,
+the session's :class:`~mlflow_sweep_plugin.limits.Limits`): a file listed larger than
+the artifact limit is not fetched, a fetched one over it is not parsed (the readers
+check a local file's size before reading it, a download's before loading it), the
+loaders see the limits while the parser runs, and a record with more columns than the
+column limit gives no row. Each is one bad-input warning.
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ from __future__ import annotations
 import collections
 from dataclasses import dataclass, field
 
+from .. import limits as _limits
 from ..errors import BadArtifact
 from ..failures import is_unreachable
 from ..parsers import ParseContext, Parser
@@ -39,9 +47,10 @@ class _ContextReader:
     read it beside their own file (the causal parsers all read ``ground_truth.yaml``).
     Those bytes are kept until the run is done; a parser's own file is not kept."""
 
-    def __init__(self, reader):
+    def __init__(self, reader, limits: _limits.Limits | None = None):
         self._reader = reader
         self._read: dict[str, bytes] = {}
+        self._limits = limits or _limits.current()
 
     def list(self):
         return self._reader.list_all()
@@ -49,42 +58,60 @@ class _ContextReader:
     def read(self, path: str) -> bytes:
         data = self._read.get(path)
         if data is None:
-            data = self._read[path] = self._reader.read(path)
+            self._limits.check_size(listed_size(self._reader, path))
+            data = self._reader.read(path)
+            self._limits.check_size(len(data))
+            self._read[path] = data
         return data
 
 
+def listed_size(reader, path: str) -> int | None:
+    """The size a reader's listing gave ``path`` (None when it was not listed, or the
+    listing had no size)."""
+    st = reader.stats.get(path)
+    if isinstance(st, tuple):
+        st = st[0] if st else None
+    return st if isinstance(st, int) else None
+
+
 def parse_artifact(parser: Parser, reader, run, path: str, captures: dict, data: bytes | None = None,
-                   ctx_reader=None) -> list[dict]:
+                   ctx_reader=None, limits: _limits.Limits | None = None) -> list[dict]:
     """Load one file and run one parser on it; raises on bad input.
 
     ``data`` is the file's bytes when already fetched; a failure to fetch them is raised
     as :class:`_ReadFailed` so it is not mistaken for bad input. ``ctx_reader`` is what
     the parser's context reads other files through (one per run, see _ContextReader).
+    ``limits`` bound the work (default: :func:`mlflow_sweep_plugin.limits.current`).
     """
+    limits = limits or _limits.current()
     if data is None:
+        limits.check_size(listed_size(reader, path))
         try:
             data = reader.read(path)
-        except UnsafeArtifactPath:
+        except (UnsafeArtifactPath, _limits.ArtifactTooLarge):
             raise
         except Exception as exc:  # noqa: BLE001
             raise _ReadFailed(exc) from exc
-    content = parser.load(data)
-    del data
-    ctx = ParseContext(run_id=run.info.run_id, path=path, captures=dict(captures),
-                       params=dict(run.data.params), tags=dict(run.data.tags),
-                       _reader=ctx_reader or _ContextReader(reader))
-    out = []
-    result = parser.parse(content, ctx)
-    if result is None:
-        return out
-    if isinstance(result, dict):
-        result = [result]
-    for rec in result:
-        if not isinstance(rec, dict):
-            raise BadArtifact(f"parser returned a {type(rec).__name__}, expected a dict per record")
-        row = dict(captures)
-        row.update(rec)
-        out.append(row)
+    limits.check_size(len(data))
+    with _limits.applied(limits):  # what the loaders (and ctx reads) obey
+        content = parser.load(data)
+        del data
+        ctx = ParseContext(run_id=run.info.run_id, path=path, captures=dict(captures),
+                           params=dict(run.data.params), tags=dict(run.data.tags),
+                           _reader=ctx_reader or _ContextReader(reader, limits))
+        out = []
+        result = parser.parse(content, ctx)
+        if result is None:
+            return out
+        if isinstance(result, dict):
+            result = [result]
+        for rec in result:
+            if not isinstance(rec, dict):
+                raise BadArtifact(f"parser returned a {type(rec).__name__}, expected a dict per record")
+            limits.check_columns(len(rec) + len(captures))
+            row = dict(captures)
+            row.update(rec)
+            out.append(row)
     return out
 
 
@@ -155,9 +182,11 @@ def read_run(run, session, reader=None, parsers=None) -> RunOutcome:
     and reader settings; never raises for bad or unreadable input."""
     run_id = run.info.run_id
     parsers = session.parsers if parsers is None else parsers
+    limits = getattr(session, "limits", None) or _limits.current()
     outcome = RunOutcome(run, [], [], [])
     try:
         reader = reader or session.reader(run.info.artifact_uri)
+        reader.max_bytes = limits.max_artifact_bytes  # what the reader checks before loading a file
         paths = reader.list()
     except Exception as exc:  # noqa: BLE001 - one unreadable run never stops the export
         outcome.warnings.append(SweepWarning.for_run(
@@ -166,10 +195,15 @@ def read_run(run, session, reader=None, parsers=None) -> RunOutcome:
         outcome.unreachable = is_unreachable(exc)
         return outcome
     outcome.reader = reader
-    ctx_reader = _ContextReader(reader)
+    ctx_reader = _ContextReader(reader, limits)
     matches = _matches(parsers, paths)
     unique = list(dict.fromkeys(path for _, path, _ in matches))
     fetched: dict = {}
+    for path in unique:  # listed larger than the limit: never fetched
+        size = listed_size(reader, path)
+        if size is not None and size > limits.max_artifact_bytes:
+            fetched[path] = _limits.ArtifactTooLarge(size, limits.max_artifact_bytes)
+    unique = [p for p in unique if p not in fetched]
     users = collections.Counter(path for _, path, _ in matches)
     fetch_iter = _fetch_all(reader, unique, session.pool, session.window)
     connection_failures = 0
@@ -188,10 +222,11 @@ def read_run(run, session, reader=None, parsers=None) -> RunOutcome:
             fetched.pop(path, None)  # hold no file's bytes longer than its parsers need
         try:
             if isinstance(data, BaseException):
-                if isinstance(data, UnsafeArtifactPath):
+                if isinstance(data, (UnsafeArtifactPath, _limits.ArtifactTooLarge)):
                     raise data
                 raise _ReadFailed(data)
-            outcome.records.extend(parse_artifact(parser, reader, run, path, captures, data, ctx_reader))
+            outcome.records.extend(parse_artifact(parser, reader, run, path, captures, data, ctx_reader,
+                                                  limits))
             outcome.files_read += 1
         except _ReadFailed as failed:
             if isinstance(failed.exc, ArtifactMissing):

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import stat as stat_module
 
+from ..limits import ArtifactTooLarge
 from .paths import UnsafeArtifactPath, resolve_inside, safe_relpath
 from .plan import ListingPlan
 
@@ -38,27 +39,48 @@ def _kind(mode: int) -> str:
     return "not a file"
 
 
-def read_regular_file(full: str, shown: str | None = None) -> bytes:
-    """The bytes of the regular file ``full``; :class:`NotRegularFile` for anything else.
+def read_regular_file(full: str, shown: str | None = None, max_bytes: int | None = None) -> bytes:
+    """The bytes of the regular file ``full``; :class:`NotRegularFile` for anything else,
+    :class:`~mlflow_sweep_plugin.limits.ArtifactTooLarge` for one larger than ``max_bytes``.
 
     Checked with ``stat`` before opening (a device is never opened), then again on the
-    open descriptor (opened non-blocking, so a FIFO swapped in meanwhile cannot block)."""
+    open descriptor (opened non-blocking, so a FIFO swapped in meanwhile cannot block);
+    at most ``max_bytes`` + 1 bytes are read (a file growing meanwhile is refused too)."""
     shown = full if shown is None else shown
-    mode = os.stat(full).st_mode
-    if not stat_module.S_ISREG(mode):
-        raise NotRegularFile(f"artifact path {shown!r} is {_kind(mode)}, not a regular file: not read")
+    st = os.stat(full)
+    if not stat_module.S_ISREG(st.st_mode):
+        raise NotRegularFile(f"artifact path {shown!r} is {_kind(st.st_mode)}, not a regular file: not read")
+    if max_bytes is not None and st.st_size > max_bytes:
+        raise ArtifactTooLarge(st.st_size, max_bytes)
     fd = os.open(full, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     with open(fd, "rb", closefd=True) as fh:
-        mode = os.fstat(fd).st_mode
-        if not stat_module.S_ISREG(mode):
-            raise NotRegularFile(f"artifact path {shown!r} is {_kind(mode)}, not a regular file: not read")
-        return fh.read()
+        st = os.fstat(fd)
+        if not stat_module.S_ISREG(st.st_mode):
+            raise NotRegularFile(f"artifact path {shown!r} is {_kind(st.st_mode)}, not a regular file: not read")
+        if max_bytes is None:
+            return fh.read()
+        # read what stat said (a read's buffer is as large as asked for), then on, bounded,
+        # in case the file grew since
+        chunks, total, want = [], 0, min(st.st_size, max_bytes) + 1
+        while True:
+            chunk = fh.read(want)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+            if total > max_bytes:
+                raise ArtifactTooLarge(max(total, os.fstat(fd).st_size), max_bytes)
+            want = min(1 << 20, max_bytes + 1 - total)
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 class ArtifactReader:
     """Plan-aware listing and the record of what was listed and read (both readers)."""
 
     is_local = False
+    #: the largest file :meth:`read` loads (None: no limit); set by the read session
+    #: (:func:`~.parse.read_run`) from its :class:`~mlflow_sweep_plugin.limits.Limits`
+    max_bytes: int | None = None
 
     def __init__(self, plan: ListingPlan | None):
         self.plan = plan
@@ -196,7 +218,7 @@ class LocalArtifactReader(ArtifactReader):
         full = resolve_inside(self.root, path)
         self.accessed.add(safe_relpath(path))
         try:
-            return read_regular_file(full, path)
+            return read_regular_file(full, path, self.max_bytes)
         except (FileNotFoundError, NotRegularFile):
             raise  # an answer, not a failure: its directory is part of the fingerprint
         except OSError:

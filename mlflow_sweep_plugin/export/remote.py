@@ -21,6 +21,7 @@ from mlflow.store.artifact.artifact_repository_registry import get_artifact_repo
 from mlflow.store.artifact.http_artifact_repo import HttpArtifactRepository
 from mlflow.store.artifact.mlflow_artifacts_repo import MlflowArtifactsRepository
 
+from ..limits import ArtifactTooLarge
 from .paths import safe_relpath
 from .plan import ListingPlan
 from .readers import ArtifactMissing, ArtifactReader
@@ -135,6 +136,9 @@ class RemoteArtifactReader(ArtifactReader):
     def read(self, path: str) -> bytes:
         rel = safe_relpath(path)
         self.accessed.add(rel)
+        listed = self.stats.get(rel)
+        if self.max_bytes is not None and isinstance(listed, int) and listed > self.max_bytes:
+            raise ArtifactTooLarge(listed, self.max_bytes)  # listed too large: never fetched
         download = self.repo._download_file  # every MLflow repository has it: one file to one path
         scratch = getattr(self.session, "scratch", None)
         if scratch is not None:
@@ -154,6 +158,11 @@ class RemoteArtifactReader(ArtifactReader):
                 if not _is_not_found(exc):
                     self.read_errors += 1
                 raise
+            size = os.path.getsize(tmp)
+            if self.max_bytes is not None and size > self.max_bytes:
+                if rel in self._guessed:
+                    self.stats[rel] = size
+                raise ArtifactTooLarge(size, self.max_bytes)  # on disk, never loaded
             with open(tmp, "rb") as fh:
                 data = fh.read()
             if rel in self._guessed:

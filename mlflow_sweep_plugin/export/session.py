@@ -11,7 +11,10 @@ signatures.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import hashlib
 from dataclasses import dataclass, field
+
+from ..limits import Limits
 
 from . import cache as cache_rules
 from .cache_store import ExportCache
@@ -57,6 +60,9 @@ class ReadSession:
     #: what one kind of reader shares across the export's runs (``"s3"``: the client and
     #: the experiments' shared listings, :class:`~.s3.S3Listings`)
     shared: dict = field(default_factory=dict, init=False)
+    #: what one artifact may cost (:mod:`mlflow_sweep_plugin.limits`): every reader and
+    #: loader of this session obeys them; default: the environment's, else the defaults
+    limits: Limits = field(default_factory=Limits.from_env)
 
     def __post_init__(self):
         self.parsers = list(self.parsers)
@@ -66,6 +72,9 @@ class ReadSession:
         if self.cache is not None:
             self.store_id = cache_rules.store_identity(self.tracking_uri)
             self.parsers_digest = cache_rules.parsers_key(self.parsers)
+            if self.limits != Limits():  # other limits may give other rows: other entries
+                self.parsers_digest = hashlib.sha256(
+                    f"{self.parsers_digest}\0{self.limits!r}".encode()).hexdigest()
 
     @property
     def window(self) -> int:

@@ -17,6 +17,7 @@ from mlflow.tracking import MlflowClient
 
 from ..errors import UsageError
 from ..failures import fail_fast_http, require_reachable
+from ..limits import Limits
 from ..parsers.generic import generic_parser
 from ..plugins import get_plugin_manager
 from ..stores import require_store
@@ -62,7 +63,8 @@ def export_sweep(*, experiment_names=(), experiment_ids=(), tracking_uri=None, o
                  fmt=None, filter_string="", run_view="active", parser_names=(),
                  artifact_patterns=(), spreadsheet_safe=False, plugin_manager=None,
                  write=True, progress=None, workers=None, cache=True, refresh=False,
-                 cache_dir=None, include=(), tags=(), history=(), trust_ended_runs=False) -> ExportResult:
+                 cache_dir=None, include=(), tags=(), history=(),
+                 max_artifact_bytes=None, max_columns=None, trust_ended_runs=False) -> ExportResult:
     """Export the runs of one or more experiments.
 
     Returns an :class:`ExportResult` (the DataFrame, the warnings, the run count and
@@ -72,6 +74,10 @@ def export_sweep(*, experiment_names=(), experiment_ids=(), tracking_uri=None, o
     is created), bad options); bad artifacts are warnings (sent through :mod:`warnings` as they happen,
     and on the result), never exceptions.
 
+    ``max_artifact_bytes`` (bytes, or a size such as ``"500MB"``) and ``max_columns``
+    bound the work one artifact may cost (:mod:`mlflow_sweep_plugin.limits`; default
+    ``$MLFLOW_SWEEP_MAX_ARTIFACT_BYTES`` / ``$MLFLOW_SWEEP_MAX_COLUMNS``, else 1 GiB and
+    10,000): a file over them is one warning and gives no row.
     ``workers``: parallel reads for remote artifact stores (default 8). ``cache``: use
     the on-disk cache of ended runs (``cache_dir``, default ``$MLFLOW_SWEEP_CACHE_DIR``
     or the user cache dir); ``refresh``: re-read every run and update the cache;
@@ -85,6 +91,12 @@ def export_sweep(*, experiment_names=(), experiment_ids=(), tracking_uri=None, o
     method, that is called as pages of runs arrive. MLflow's HTTP retries are lowered
     for the export's duration (:func:`~mlflow_sweep_plugin.failures.fail_fast_http`).
     """
+    try:
+        limits = Limits.from_env(max_artifact_bytes=max_artifact_bytes, max_columns=max_columns)
+    except ValueError as exc:
+        raise UsageError(f"--max-artifact-bytes: {exc}") from None
+    if limits.max_columns < 1:
+        raise UsageError("--max-columns must be at least 1")
     if workers is not None and int(workers) < 1:
         raise UsageError("--workers must be at least 1")
     n_workers = DEFAULT_WORKERS if workers is None else int(workers)
@@ -121,6 +133,7 @@ def export_sweep(*, experiment_names=(), experiment_ids=(), tracking_uri=None, o
 
         store = ExportCache(cache_dir) if cache else None
         session = ReadSession(parsers, tracking_uri=uri, client=client, workers=n_workers, cache=store,
+                              limits=limits,
                               refresh=refresh, trust_ended_runs=trust_ended_runs)
         try:
             names = {e.experiment_id: e.name for e in experiments}
