@@ -236,8 +236,9 @@ def finish_parent(client, experiment_id: str, parent_run_id: str, sweep_id: str,
         from ..report.parent import report_parent
 
         with told_once(told):
+            # with no objective asked for, a sweep with nothing to summarise is no warning
             report_parent(client, parent_run_id, experiment_id, sweep_id=sweep_id,
-                          exclude_run_ids=exclude_run_ids, **report)
+                          exclude_run_ids=exclude_run_ids, quiet=not report.get("objective"), **report)
     status = status or ("FAILED" if n_failed else "FINISHED")
     client.set_terminated(parent_run_id, status=status)
     return status

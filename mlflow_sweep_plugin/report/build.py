@@ -39,6 +39,9 @@ class ReportOptions:
     max_plots: int = 12
     alpha: float = 0.05
     title: str | None = None
+    #: what could not be summarised is told in the report only, not as warnings (the
+    #: automatic report on a sweep's parent, where nobody asked for a ranking)
+    quiet: bool = False
 
 
 @dataclass
@@ -197,7 +200,8 @@ def build_report(table, output_dir: str, options: ReportOptions | None = None, *
 
     def note(message: str) -> None:
         messages.append(message)
-        warn(SweepWarning(message), stacklevel=3)
+        if not options.quiet:
+            warn(SweepWarning(message), stacklevel=3)
 
     objective = options.objective
     if objective is not None and objective not in table.columns:
