@@ -371,6 +371,11 @@ class MLflowSweepCallback(_Base):
             self._restore_env()
             self._job = None
             _warn(f"run {run_id}: job results not logged: {type(exc).__name__}: {exc}")
+        finally:
+            if self._at_exit and not self._open:  # a job process: nothing left to end at its exit
+                with contextlib.suppress(Exception):
+                    atexit.unregister(self._close_at_exit)
+                self._at_exit = False
 
     @staticmethod
     def _end_fluent_run(run_id: str, status: str) -> None:
