@@ -26,11 +26,11 @@ def _outside(tmp_path) -> pathlib.Path:
     out = tmp_path / "outside"
     (out / "hydra").mkdir(parents=True)
     (out / "facts").mkdir()
-    config = f"db:\n  password: {SECRET}\n  host: evil.example\nlr: 666\n"
+    config = f"db:\n  password: {SECRET}\n  host: evil.example\nlr: qqq_outside\n"
     (out / "config.yaml").write_text(config)
-    (out / "overrides.yaml").write_text("- lr=666\n- db.host=evil.example\n")
+    (out / "overrides.yaml").write_text("- lr=qqq_outside\n- db.host=evil.example\n")
     (out / "hydra" / "config.yaml").write_text(config)
-    (out / "hydra" / "overrides.yaml").write_text("- lr=666\n")
+    (out / "hydra" / "overrides.yaml").write_text("- lr=qqq_outside\n")
     metrics = "epoch,step,stolen_loss\n0,1,42.0\n"
     (out / "metrics.csv").write_text(metrics)
     (out / "facts" / "metrics.csv").write_text(metrics)
@@ -95,7 +95,7 @@ def test_import_hydra_never_reads_through_links_out_of_the_sweep(sweep_store, sw
     assert len(parents) == 1 and sorted(children) == ["0", "1", "2"]
     for key in ("1", "2"):
         logged = _everything_logged(client, children[key])
-        assert SECRET not in logged and "evil.example" not in logged and "666" not in logged, (key, logged)
+        assert SECRET not in logged and "evil.example" not in logged and "qqq_outside" not in logged, (key, logged)
         assert "stolen_loss" not in children[key].data.metrics
         assert children[key].info.status == "FINISHED"  # a refused file is no failure of the job
     good = children["0"].data
