@@ -12,7 +12,9 @@ Exit codes:
   1  --strict was given and there were warnings (the report is still written)
   2  usage error: bad option, unknown experiment, parser or run (--log-to), an
      --objective/--over/--by/--plot that is not a column of the table
-  3  tracking or artifact store unreachable (the URI is shown without credentials)
+  3  tracking or artifact store unreachable (the URI is shown without credentials),
+     or no tracking store at the URI
+  130  interrupted (Ctrl-C)
 """
 
 
