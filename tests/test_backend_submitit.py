@@ -56,7 +56,7 @@ def submitit_process():
 
 
 with mlflow.start_run():
-    time.sleep(1.5)
+    time.sleep(0.5)
     print(f"working on {args.mode}", flush=True)
     if args.max_alpha < 1.5 and args.mode == "killjob":  # as the OOM killer would
         os.kill(submitit_process(), signal.SIGKILL)
@@ -128,7 +128,7 @@ def test_grid_points_as_submitit_jobs_then_resume(sweep_store, project, tmp_path
               # SLURM settings are accepted (the local executor ignores them)
               "submitit": {"cluster": "local", "folder": str(folder), "time": "0:10:00", "mem": "2G",
                            "partition": "gpu", "cpus": 1}}
-    proc = _mlflow_run(sweep_store, project, config)
+    proc = _mlflow_run(sweep_store, project, dict(config, report=False))  # the report: on the resumed run
     assert proc.returncode == 1, proc.stderr[-3000:]
     assert "2 of 3 grid points failed" in proc.stderr
     children = _children(client)
@@ -170,4 +170,5 @@ def test_grid_points_as_submitit_jobs_then_resume(sweep_store, project, tmp_path
         assert client.get_run(old.info.run_id).data.tags["mlflow_sweep.superseded_by"] in {c.info.run_id for c in new}
     parent2 = client.get_run(parent.info.run_id)
     assert parent2.info.status == "FINISHED"
+    assert "report/report.html" in artifact_paths(client, parent.info.run_id)  # as for local processes
     assert (parent2.data.tags["mlflow_sweep.n_skipped"], parent2.data.tags["mlflow_sweep.n_failed"]) == ("1", "0")
