@@ -48,7 +48,7 @@ def import_hydra_command(sweep_dir, experiment_name, tracking_uri, include_model
     that submitted the sweep is gone. A job killed on the cluster (time limit,
     preemption, out of memory) is FAILED/KILLED with the reason submitit recorded.
     """
-    from ..console import printing_warnings, sweep_errors
+    from ..console import eprint, printing_warnings, sweep_errors
     from ..export.runs import store_errors
     from ..failures import fail_fast_http, require_reachable
     from ..stores import check_scheme
@@ -72,7 +72,7 @@ def import_hydra_command(sweep_dir, experiment_name, tracking_uri, include_model
                                   report=False if no_report else {"objective": report_objective,
                                                                   "mode": report_mode})
     except (FileNotFoundError, ValueError) as exc:
-        click.echo(f"mlflow-sweep: error: {exc}", err=True)
+        eprint(f"mlflow-sweep: error: {exc}")  # console redacts URI credentials
         sys.exit(2)
     click.echo(f"mlflow-sweep: imported {result['imported']} job(s) ({result['failed']} failed), "
                f"skipped {result['skipped']} already logged, of {result['jobs']} in {sweep_dir} "
