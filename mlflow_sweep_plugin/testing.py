@@ -613,8 +613,8 @@ def postgres_bindir() -> str | None:
 
 class PostgresCluster:
     """A throwaway PostgreSQL cluster: ``initdb`` in a temp dir, ``pg_ctl start`` on
-    127.0.0.1 and a free port (trust authentication, user ``mlflow``, durability off for
-    speed), ``stop()`` removes it all.
+    127.0.0.1 and a free port (trust authentication, user ``mlflow``, fsync off for speed;
+    committed transactions survive a server crash), ``stop()`` removes it all.
 
     As root, the server binaries run as the ``postgres`` user (``runuser``), as PostgreSQL
     refuses to run as root. :meth:`mlflow_database` gives a fresh, migrated MLflow
@@ -675,10 +675,7 @@ class PostgresCluster:
         last = ""
         for _ in range(3):  # a free port can be taken between choosing it and binding it
             self.port = free_port()
-            options = (f"-h 127.0.0.1 -p {self.port} -k {self.root} -F -c fsync=off "
-                       "-c full_page_writes=off -c synchronous_commit=off -c max_connections=300")
-            started = self._run(os.path.join(self.bindir, "pg_ctl"), "-D", data, "-l",
-                                os.path.join(self.root, "server.log"), "-w", "-t", "60", "-o", options, "start")
+            started = self._pg_ctl_start()
             if started.returncode == 0:
                 return self
             last = self.log_tail() or started.stderr
@@ -717,12 +714,19 @@ class PostgresCluster:
         self._run(os.path.join(self.bindir, "pg_ctl"), "-D", os.path.join(self.root, "data"),
                   "-m", "immediate", "-w", "stop", timeout=60)
 
-    def start_again(self) -> None:
+    def _pg_ctl_start(self):
+        # fsync off: the machine does not crash under a test, only the server does (an
+        # immediate stop), and the OS keeps what was written. synchronous_commit stays on:
+        # a commit the client saw must survive that stop, as on a real server (with it off,
+        # the run a job created just before an outage could vanish).
         options = (f"-h 127.0.0.1 -p {self.port} -k {self.root} -F -c fsync=off "
-                   "-c full_page_writes=off -c synchronous_commit=off -c max_connections=300")
-        started = self._run(os.path.join(self.bindir, "pg_ctl"), "-D", os.path.join(self.root, "data"),
-                            "-l", os.path.join(self.root, "server.log"), "-w", "-t", "60", "-o", options,
-                            "start")
+                   "-c full_page_writes=off -c max_connections=300")
+        return self._run(os.path.join(self.bindir, "pg_ctl"), "-D", os.path.join(self.root, "data"),
+                         "-l", os.path.join(self.root, "server.log"), "-w", "-t", "60", "-o", options,
+                         "start")
+
+    def start_again(self) -> None:
+        started = self._pg_ctl_start()
         if started.returncode != 0:
             raise RuntimeError(f"PostgreSQL did not start again: {self.log_tail(500)}")
 

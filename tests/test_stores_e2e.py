@@ -271,9 +271,6 @@ def spool_dir(tmp_path, monkeypatch):
     return spool
 
 
-@pytest.mark.skip(reason="regressed after the credential and store-init changes of this round: sync "
-                         "replays into PostgreSQL but the run made online before the outage is not "
-                         "found; see the closing note")
 def test_spool_and_sync_when_postgresql_goes_away_mid_run(sweep_store_factory, postgres_cluster, spool_dir,
                                                           tmp_path, monkeypatch):
     # one connection per session: a restarted PostgreSQL leaves no dead pooled connection
