@@ -160,3 +160,22 @@ def test_log_to_puts_the_report_on_a_run(make_sweep, report_cli, sweep_store, tm
     assert run.data.tags["mlflow_sweep.best.opt"] == "b"
     assert run.data.tags["mlflow_sweep.report.objective"] == "metrics.loss"
     assert run.data.metrics["mlflow_sweep.best.metrics.loss"] == pytest.approx((0.30 + 0.36 + 0.29) / 3)
+
+
+def test_trust_ended_runs_serves_the_cache_until_refresh(make_sweep, report_cli, sweep_store, tmp_path):
+    sweep = make_sweep([{"run_name": f"{o}-{s}", "params": {"opt": o, "seed": s},
+                         "artifacts": {"results/score.json": {"loss": v}}} for (o, s), v in LOSS.items()])
+    args = ("--experiment-name", "sweep", "--artifact", "results/score.json", "--objective", "loss",
+            "--max-plots", "0", "-o")
+    assert "best loss (min): opt=b" in last_line(report_cli(*args, tmp_path / "r1"))
+    # one of b's runs is rewritten after it ended: b is no longer the best
+    late = tmp_path / "late" / "score.json"
+    late.parent.mkdir()
+    late.write_text(json.dumps({"loss": 50.0}))
+    sweep_store.client.log_artifact(sweep.run_ids[3], str(late), "results")
+    trusted = report_cli(*args, tmp_path / "r2", "--trust-ended-runs")
+    assert trusted.exit_code == 0, trusted.stderr
+    assert "best loss (min): opt=b" in last_line(trusted)  # the cached record, no listing
+    sound = report_cli(*args, tmp_path / "r3")
+    assert sound.exit_code == 0, sound.stderr
+    assert "best loss (min): opt=a" in last_line(sound)

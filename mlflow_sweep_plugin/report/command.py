@@ -33,6 +33,9 @@ Exit codes:
               help="Also flatten JSON/YAML artifacts matching PATTERN (repeatable).")
 @click.option("--no-cache", "no_cache", is_flag=True, help="Neither read nor write the caches.")
 @click.option("--refresh", is_flag=True, help="Re-read every run and replace its cache entries.")
+@click.option("--trust-ended-runs", "trust_ended_runs", is_flag=True,
+              help="Serve ended runs found in the cache without listing their artifacts (as "
+                   "export's option: an artifact logged after a run ended is missed until --refresh).")
 @click.option("-o", "--output", default=None, metavar="DIR",
               help="Report directory; default mlflow_sweep_report_<YYYYmmdd_HHMMSS> here.")
 @click.option("--objective", default=None, metavar="COLUMN",
@@ -61,7 +64,8 @@ Exit codes:
 @click.option("--title", default=None, help="The report's title.")
 def report_command(experiment_names, experiment_ids, tracking_uri, filter_string, parser_names,
                    artifact_patterns, no_cache, refresh, output, objective, mode, over, by, metrics,
-                   band, plot, max_plots, include_failed, history, strict, log_to, title):
+                   band, plot, max_plots, include_failed, history, strict, log_to, title,
+                   trust_ended_runs=False):
     """Summarise a sweep per configuration over seeds: report.html, summary.csv/.md/.tex,
     best.json and plots, from the export's table.
 
@@ -84,7 +88,7 @@ def report_command(experiment_names, experiment_ids, tracking_uri, filter_string
         source = load(experiment_names=experiment_names, experiment_ids=experiment_ids,
                       tracking_uri=tracking_uri, filter_string=filter_string, parser_names=parser_names,
                       artifact_patterns=artifact_patterns, cache=not no_cache, refresh=refresh,
-                      history=history)
+                      history=history, trust_ended_runs=trust_ended_runs)
         report = build_report(source.df, output or default_output_dir(), options,
                               captures=source.captures, source=source, prior_warnings=list(collected))
         if log_to:

@@ -1,6 +1,7 @@
 """Where a report's table comes from: the export (its public ``export_sweep``), plus what
-the export table does not carry -- which runs are sweep parents or superseded retries
-(two tag searches), the parsers' pattern captures, and metric histories.
+the export table does not carry: the parsers' pattern captures. Which runs are sweep
+parents or superseded retries and the metric histories come from the export itself (its
+``tags`` and ``history``), so a report costs what its export costs.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ import contextlib
 import warnings
 from dataclasses import dataclass, field
 
+from ..failures import is_unreachable
 from ..tags import TAG_ROLE, TAG_SUPERSEDED
 from ..warning_types import SweepWarning, warn
 from .columns import ROLE_COLUMN, SUPERSEDED_COLUMN, capture_names
@@ -74,52 +76,11 @@ def experiment_ids_for(client, names=(), ids=()) -> list[str]:
     return out
 
 
-def _search_all(client, experiment_ids, filter_string):
-    from mlflow.entities import ViewType
-
-    out, token = [], None
-    while True:
-        page = client.search_runs(experiment_ids, filter_string=filter_string, run_view_type=ViewType.ALL,
-                                  max_results=1000, page_token=token)
-        out.extend(page)
-        token = page.token
-        if not token:
-            return out
-
-
-def add_tag_columns(df, client, experiment_ids):
-    """Add ``tags.mlflow_sweep.role`` (``parent``) and ``tags.mlflow_sweep.superseded_by``
-    for the runs of ``df`` that carry those tags (searched by tag, so only those runs
-    are fetched). Nothing is added when no run has them."""
-    if not len(df) or not experiment_ids:
-        return df
-    parents = {r.info.run_id for r in _search_all(client, experiment_ids, f"tags.`{TAG_ROLE}` = 'parent'")}
-    superseded = {r.info.run_id: r.data.tags.get(TAG_SUPERSEDED)
-                  for r in _search_all(client, experiment_ids, f"tags.`{TAG_SUPERSEDED}` LIKE '%'")}
-    ids = df["run_id"]
-    if not (ids.isin(parents).any() or ids.isin(list(superseded)).any()):
-        return df
-    out = df.copy()
-    out[ROLE_COLUMN] = ids.map(lambda r: "parent" if r in parents else None).astype(object)
-    out[SUPERSEDED_COLUMN] = ids.map(lambda r: superseded.get(r)).astype(object)
-    return out
-
-
-_UNREACHABLE = ("max retries exceeded", "connection refused", "failed to establish a new connection",
-                "connection aborted", "connection reset", "timed out", "name or service not known")
-
-
-def _is_unreachable(exc: BaseException) -> bool:
-    seen = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        if isinstance(exc, (ConnectionError, TimeoutError)) or type(exc).__name__ in (
-                "ConnectionError", "ConnectTimeout", "ReadTimeout", "MaxRetryError", "NewConnectionError"):
-            return True
-        if any(m in str(exc).lower() for m in _UNREACHABLE):
-            return True
-        exc = exc.__cause__ or exc.__context__
-    return False
+def drop_empty_tag_columns(df):
+    """The role and superseded columns only when some run has them (what a report shows
+    as run fields)."""
+    empty = [c for c in (ROLE_COLUMN, SUPERSEDED_COLUMN) if c in df.columns and not df[c].notna().any()]
+    return df.drop(columns=empty) if empty else df
 
 
 @contextlib.contextmanager
@@ -131,7 +92,7 @@ def _unreachable_as_error(uri: str):
     try:
         yield
     except Exception as exc:  # noqa: BLE001 - re-raised unless it is a lost connection
-        if _is_unreachable(exc):
+        if is_unreachable(exc):
             raise TrackingUnreachable(f"tracking store {redact_uri(uri)} is unreachable "
                                       f"({type(exc).__name__})") from None
         raise
@@ -139,30 +100,26 @@ def _unreachable_as_error(uri: str):
 
 def load(*, experiment_names=(), experiment_ids=(), tracking_uri=None, filter_string="",
          parser_names=(), artifact_patterns=(), cache=True, refresh=False, history=(),
-         history_workers: int = 8) -> Source:
-    """The export's table of the selected runs, with the tag columns and ``history``
-    (``KEY:AGG`` specs) added."""
+         trust_ended_runs=False) -> Source:
+    """The export's table of the selected runs, with the sweep role and superseded tags
+    (the export's ``tags``) and ``history`` (``KEY:AGG`` specs, the export's ``history``)."""
     from mlflow.tracking import MlflowClient
 
-    from ..export.history import add_history_columns, parse_history_specs
+    from ..export.history import parse_history_specs
     from ..uri import resolve_tracking_uri
 
-    specs = parse_history_specs(history)  # a bad spec fails before any export work
+    parse_history_specs(history)  # a bad spec fails before any export work
     uri = resolve_tracking_uri(tracking_uri)
     result, n_warnings = export_table(
         experiment_names=tuple(experiment_names), experiment_ids=tuple(experiment_ids),
         tracking_uri=uri, filter_string=filter_string or "", parser_names=tuple(parser_names),
-        artifact_patterns=tuple(artifact_patterns), cache=cache, refresh=refresh)
-    client = MlflowClient(uri)
+        artifact_patterns=tuple(artifact_patterns), cache=cache, refresh=refresh,
+        tags=(TAG_ROLE, TAG_SUPERSEDED), history=tuple(history), trust_ended_runs=trust_ended_runs)
     with _unreachable_as_error(uri):
-        exp_ids = experiment_ids_for(client, experiment_names, experiment_ids)
-        df = add_tag_columns(result.df, client, exp_ids)
-        if specs:
-            df = add_history_columns(df, client, specs, tracking_uri=uri, workers=history_workers,
-                                     cache=cache, refresh=refresh)
+        exp_ids = experiment_ids_for(MlflowClient(uri), experiment_names, experiment_ids)
     names = list(experiment_names) + [f"id {i}" for i in experiment_ids]
-    return Source(df=df, captures=parser_captures(parser_names, artifact_patterns), tracking_uri=uri,
-                  experiment_ids=exp_ids, experiments=names, filter_string=filter_string or "",
-                  parser_names=tuple(parser_names), artifact_patterns=tuple(artifact_patterns),
-                  n_export_warnings=n_warnings,
+    return Source(df=drop_empty_tag_columns(result.df), captures=parser_captures(parser_names, artifact_patterns),
+                  tracking_uri=uri, experiment_ids=exp_ids, experiments=names,
+                  filter_string=filter_string or "", parser_names=tuple(parser_names),
+                  artifact_patterns=tuple(artifact_patterns), n_export_warnings=n_warnings,
                   left_out=int((getattr(result, "stats", None) or {}).get("left_out", 0) or 0))
