@@ -131,6 +131,16 @@ def test_a_shared_listing_stops_when_it_would_cost_more_than_the_runs(store, mon
     assert result.stats["s3_list"] <= 2 + 2 * 2  # the budget (2 pages), then each run's own
 
 
+def test_an_export_of_many_pages_equals_the_one_of_few(store, monkeypatch):
+    log_sweep(store, layered(24), "s3")
+    few = export(store, cache=False)
+    monkeypatch.setattr(s3_module, "PAGE_KEYS", 5)  # 72 keys: 15 pages of the shared listing
+    many = export(store, cache=False, workers=4)
+    assert many.stats["s3_list"] == 15 and not many.warnings
+    key = ["run_id", "layer"]
+    assert many.df.sort_values(key).reset_index(drop=True).equals(few.df.sort_values(key).reset_index(drop=True))
+
+
 def test_an_unreachable_endpoint_is_a_warning_naming_it_and_no_credential(store, monkeypatch, tmp_path):
     from mlflow_sweep_plugin.testing import free_port
 
