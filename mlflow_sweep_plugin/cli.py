@@ -27,6 +27,7 @@ Exit codes:
   2    usage error, unknown experiment (similar names are listed) or unknown parser
   3    tracking or artifact store unreachable, or not there (the URI is shown
        without credentials; a command that reads a store never creates one)
+  4    unexpected error: its traceback, credentials masked (please report it)
   130  interrupted (Ctrl-C)
 """
 

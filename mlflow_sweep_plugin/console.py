@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import traceback
 import warnings
 
 from .errors import SweepError
@@ -60,6 +61,8 @@ def printing_warnings(echo=None, collected: list | None = None):
 
 #: the exit code of a command stopped with Ctrl-C (SIGINT): 128 + 2, as shells report it
 INTERRUPTED = 130
+#: the exit code of an error no one foresaw (a bug, or a store's error we do not classify)
+UNEXPECTED = 4
 
 
 def exit_interrupted():
@@ -71,7 +74,9 @@ def exit_interrupted():
 @contextlib.contextmanager
 def sweep_errors():
     """Map :class:`SweepError` subclasses to their exit codes, in one place (and Ctrl-C
-    to 130)."""
+    to 130). Anything else is exit 4 with its traceback, credentials masked: Python's
+    own traceback would print MLflow's exception texts as they are, tracking URIs with
+    their passwords included."""
     try:
         yield
     except SweepError as exc:
@@ -79,3 +84,8 @@ def sweep_errors():
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         exit_interrupted()
+    except Exception as exc:  # noqa: BLE001 - told, masked, then the documented exit code
+        eprint("".join(traceback.format_exception(exc)).rstrip("\n"))
+        eprint(f"{PREFIX}error: unexpected {type(exc).__name__} (the traceback above; "
+               f"please report it): {exc}")
+        sys.exit(UNEXPECTED)

@@ -237,3 +237,21 @@ def test_keyboard_interrupt_in_a_command_is_130(one_run, sweep_cli, monkeypatch)
     monkeypatch.setattr(export_pkg, "export_sweep", interrupted)
     res = sweep_cli("export", "--experiment-name", "sweep")
     assert res.exit_code == 130 and "interrupted" in res.stderr, (res.exit_code, res.stderr)
+
+
+@pytest.mark.parametrize("command", ["export", "report"])
+def test_an_unexpected_error_is_exit_4_with_its_traceback_masked(one_run, sweep_cli, monkeypatch, command):
+    import mlflow_sweep_plugin.export as export_pkg
+
+    secret = "hunter2-never-printed"
+
+    def broken(**_):
+        raise RuntimeError(f"could not reach postgresql://admin:{secret}@db.internal:5432/mlflow")
+
+    monkeypatch.setattr(export_pkg, "export_sweep", broken)
+    res = sweep_cli(command, "--experiment-name", "sweep")
+    assert res.exit_code == 4, (res.exit_code, res.stderr, res.exception)
+    assert "Traceback (most recent call last)" in res.stderr
+    assert "error: unexpected RuntimeError" in res.stderr
+    assert "postgresql://***@db.internal:5432/mlflow" in res.stderr
+    assert secret not in res.stderr + res.stdout

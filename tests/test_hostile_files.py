@@ -276,12 +276,13 @@ def test_flatten_and_the_report_obey_the_limits(make_sweep, sweep_cli, tmp_path,
 @pytest.mark.server
 def test_remote_artifacts_over_the_limit_are_not_loaded(mlflow_server, tmp_path, monkeypatch):
     """Over HTTP: a file listed larger than the limit is never downloaded; a file fetched
-    without a listing (a literal path) is checked on disk before it is loaded."""
+    without a listing (a literal path) is fetched with the limit and never loaded."""
     import uuid
 
     from mlflow.store.artifact.http_artifact_repo import HttpArtifactRepository
 
     from mlflow_sweep_plugin.export import export_sweep
+    from mlflow_sweep_plugin.export import remote as remote_module
     from mlflow_sweep_plugin.plugins import SweepPluginManager
     from scale_test_helpers import log_to_server
 
@@ -296,9 +297,17 @@ def test_remote_artifacts_over_the_limit_are_not_loaded(mlflow_server, tmp_path,
     def download(self, remote_file_path, local_path):
         downloaded.append((sweep.run_ids.index(next(r for r in sweep.run_ids if r in self.artifact_uri)),
                            remote_file_path))
-        return real(self, remote_file_path, local_path)
+        if local_path is not None:
+            return real(self, remote_file_path, local_path)
 
     monkeypatch.setattr(HttpArtifactRepository, "_download_file", download)
+    real_fetch = remote_module.fetch_http
+
+    def fetch(repo, rel, local_path, limit):
+        download(repo, rel, None)  # only recorded
+        return real_fetch(repo, rel, local_path, limit)
+
+    monkeypatch.setattr(remote_module, "fetch_http", fetch)
     result = export_sweep(experiment_names=[name], tracking_uri=mlflow_server.url, write=False,
                           plugin_manager=SweepPluginManager(), parser_names=["cluster_summary"],
                           artifact_patterns=["scores/{split}.json"], max_artifact_bytes="4KB",
@@ -311,3 +320,26 @@ def test_remote_artifacts_over_the_limit_are_not_loaded(mlflow_server, tmp_path,
     assert (0, "layer_0/cluster_summary.json") in downloaded  # a literal path: fetched, never loaded
     df = result.df
     assert df.loc[df["run_id"] == sweep.run_ids[1], "acc"].dropna().tolist() == [0.5]
+
+
+@pytest.mark.server
+def test_a_file_fetched_without_a_listing_never_fills_the_disk_past_the_limit(mlflow_server, tmp_path):
+    """A GET of unknown size stops at the limit: what is on disk is never more."""
+    from mlflow.store.artifact.http_artifact_repo import HttpArtifactRepository
+    from mlflow.tracking import MlflowClient
+
+    from mlflow_sweep_plugin.export.remote import fetch_http, repository
+    from mlflow_sweep_plugin.limits import ArtifactTooLarge
+    from scale_test_helpers import log_to_server
+
+    sweep = log_to_server(mlflow_server, [{"artifacts": {"layer_0/cluster_summary.json": "x" * (3 << 20)}}],
+                          "fills-disk")
+    uri = MlflowClient(mlflow_server.url).get_run(sweep.run_ids[0]).info.artifact_uri
+    repo = repository(uri, mlflow_server.url)
+    assert isinstance(repo, HttpArtifactRepository)
+    target = tmp_path / "part"
+    with pytest.raises(ArtifactTooLarge, match="more than the limit of 1,048,576 bytes"):
+        fetch_http(repo, "layer_0/cluster_summary.json", str(target), 1 << 20)
+    assert not target.exists() or target.stat().st_size <= 1 << 20
+    fetch_http(repo, "layer_0/cluster_summary.json", str(target), 4 << 20)  # under the limit: all of it
+    assert target.stat().st_size == 3 << 20 and target.read_bytes()[:3] == b"xxx"

@@ -76,6 +76,32 @@ def repository(artifact_uri: str, tracking_uri: str | None):
     return get_artifact_repository(artifact_uri)
 
 
+def fetch_http(repo: HttpArtifactRepository, rel: str, local_path: str, limit: int) -> None:
+    """``repo._download_file(rel, local_path)`` that stops past ``limit`` bytes.
+
+    A file fetched without a listing (a guessed literal path) has no size before its
+    GET: MLflow's download would write all of it to disk first, a 50 GB file under a
+    summary's name included. Here the download stops at the declared length, or once
+    ``limit`` bytes have come, with what was written (at most ``limit``) left behind."""
+    from mlflow.utils.rest_utils import augmented_raise_for_status, http_request
+
+    resp = http_request(repo._host_creds, posixpath.join("/", rel), "GET", stream=True)
+    try:
+        augmented_raise_for_status(resp)
+        declared = resp.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise ArtifactTooLarge(int(declared), limit)
+        got = 0
+        with open(local_path, "wb") as fh:
+            for chunk in resp.iter_content(chunk_size=1 << 20):
+                got += len(chunk)
+                if got > limit:
+                    raise ArtifactTooLarge(got, limit)
+                fh.write(chunk)
+    finally:
+        resp.close()
+
+
 def _is_not_found(exc: BaseException) -> bool:
     response = getattr(exc, "response", None)
     return getattr(response, "status_code", None) == 404
@@ -140,6 +166,12 @@ class RemoteArtifactReader(ArtifactReader):
         if self.max_bytes is not None and isinstance(listed, int) and listed > self.max_bytes:
             raise ArtifactTooLarge(listed, self.max_bytes)  # listed too large: never fetched
         download = self.repo._download_file  # every MLflow repository has it: one file to one path
+        if self.max_bytes is not None and not isinstance(listed, int) and hasattr(self.repo, "_host_creds") \
+                and isinstance(self.repo, HttpArtifactRepository):
+            limit = self.max_bytes
+
+            def download(remote_file_path, local_path):  # no size known: stop at the limit
+                fetch_http(self.repo, remote_file_path, local_path, limit)
         scratch = getattr(self.session, "scratch", None)
         if scratch is not None:
             tmp = scratch.path()
@@ -153,6 +185,10 @@ class RemoteArtifactReader(ArtifactReader):
                 else:
                     with_retries(lambda: download(remote_file_path=rel, local_path=tmp))
             except ArtifactMissing:
+                raise
+            except ArtifactTooLarge as exc:  # stopped while fetching (fetch_http)
+                if rel in self._guessed:
+                    self.stats[rel] = exc.size
                 raise
             except Exception as exc:  # noqa: BLE001
                 if not _is_not_found(exc):
@@ -182,6 +218,8 @@ class RemoteArtifactReader(ArtifactReader):
         try:
             download(remote_file_path=rel, local_path=tmp)
             return
+        except ArtifactTooLarge:
+            raise  # there, and too large: no listing will change that
         except Exception as exc:  # noqa: BLE001
             if _is_not_found(exc):
                 self.missing.add(rel)

@@ -449,7 +449,7 @@ class _SweepRunner:
             err_lines = err.finish(timeout=1 if status == "KILLED" else 10) if err else []
         if child.reason:  # the cluster's reason (submitit's record) comes first
             with contextlib.suppress(Exception):
-                self.client.set_tag(child.run_id, TAG_ERROR, child.reason[:5000])
+                self.client.set_tag(child.run_id, TAG_ERROR, redact_text(child.reason)[:5000])
         if status == "FAILED" or (status == "KILLED" and child.reason):
             with contextlib.suppress(Exception):  # the reason is a bonus; the status is what counts
                 self._record_failure(child, exit_code, out_lines, err_lines)

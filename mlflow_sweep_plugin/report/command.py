@@ -14,6 +14,7 @@ Exit codes:
      --objective/--over/--by/--plot that is not a column of the table
   3  tracking or artifact store unreachable (the URI is shown without credentials),
      or no tracking store at the URI
+  4  unexpected error: its traceback, credentials masked (please report it)
   130  interrupted (Ctrl-C)
 """
 
