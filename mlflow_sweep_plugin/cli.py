@@ -17,6 +17,7 @@ import click
 from .console import eprint, exit_interrupted, printing_warnings, sweep_errors
 from .errors import SweepError
 from .integrations.commands import import_hydra_command
+from .cli_options import limit_options
 from .report.command import report_command
 from .tracking.commands import flatten_command, sync_command
 
@@ -81,13 +82,7 @@ def main():
 @click.option("-q", "--quiet", is_flag=True, help="No summary line and no progress bar.")
 @click.option("--workers", type=click.IntRange(1, 64), default=None, metavar="N",
               help="Parallel reads for remote artifact stores (default 8).")
-@click.option("--max-artifact-bytes", "max_artifact_bytes", default=None, metavar="SIZE",
-              help="Largest artifact read (bytes, or e.g. 500MB, 2GiB; default "
-                   "$MLFLOW_SWEEP_MAX_ARTIFACT_BYTES, else 1GiB); a larger one is a warning, "
-                   "and an .npz that would inflate beyond it is never opened.")
-@click.option("--max-columns", "max_columns", type=click.IntRange(1, None), default=None, metavar="N",
-              help="Most columns one record may have (default $MLFLOW_SWEEP_MAX_COLUMNS, else "
-                   "10000); a record with more is a warning and gives no row.")
+@limit_options
 @click.option("--no-cache", "no_cache", is_flag=True,
               help="Neither read nor write the cache of ended runs' records.")
 @click.option("--refresh", is_flag=True,

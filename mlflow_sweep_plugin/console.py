@@ -15,6 +15,8 @@ import sys
 import traceback
 import warnings
 
+import click
+
 from .errors import SweepError
 from .uri import redact_text
 from .warning_types import SweepWarning
@@ -84,6 +86,8 @@ def sweep_errors():
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         exit_interrupted()
+    except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+        raise  # click's own usage errors and exits: click tells them
     except Exception as exc:  # noqa: BLE001 - told, masked, then the documented exit code
         eprint("".join(traceback.format_exception(exc)).rstrip("\n"))
         eprint(f"{PREFIX}error: unexpected {type(exc).__name__} (the traceback above; "

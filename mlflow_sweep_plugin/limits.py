@@ -91,6 +91,20 @@ class Limits:
             else _env_int(MAX_COLUMNS_ENV, MAX_COLUMNS),
         )
 
+    @classmethod
+    def requested(cls, max_artifact_bytes=None, max_columns=None) -> "Limits":
+        """:meth:`from_env` for what a user gave (``--max-artifact-bytes``,
+        ``--max-columns``): a value that does not parse is a usage error (exit 2)."""
+        from .errors import UsageError
+
+        try:
+            limits = cls.from_env(max_artifact_bytes=max_artifact_bytes, max_columns=max_columns)
+        except ValueError as exc:
+            raise UsageError(f"--max-artifact-bytes: {exc}") from None
+        if limits.max_columns < 1:
+            raise UsageError("--max-columns must be at least 1")
+        return limits
+
     def check_size(self, size, what: str = "the file") -> None:
         """:class:`ArtifactTooLarge` when ``size`` (bytes, None: unknown) is over the limit."""
         if size is not None and size > self.max_artifact_bytes:

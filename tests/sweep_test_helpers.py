@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import copy
+import json
+import os
 import pathlib
+import subprocess
+import sys
 
 
 def summary_for(base: dict, layer: int, **changes) -> dict:
@@ -11,6 +15,19 @@ def summary_for(base: dict, layer: int, **changes) -> dict:
     doc["layer"] = layer
     doc.update(changes)
     return doc
+
+
+def yaml_bomb(levels: int = 9, width: int = 9, mapping: bool = False) -> bytes:
+    """A "billion laughs" YAML: ``width ** levels`` values in a few hundred bytes."""
+    names = [f"l{i}" for i in range(levels)]
+    if mapping:
+        lines = [f"{names[0]}: &{names[0]} {{" + ", ".join(f"k{j}: 1" for j in range(width)) + "}"]
+        lines += [f"{n}: &{n} {{" + ", ".join(f"k{j}: *{p}" for j in range(width)) + "}"
+                  for p, n in zip(names, names[1:])]
+    else:
+        lines = [f"{names[0]}: &{names[0]} [" + ", ".join(["1"] * width) + "]"]
+        lines += [f"{n}: &{n} [" + ", ".join([f"*{p}"] * width) + "]" for p, n in zip(names, names[1:])]
+    return ("\n".join(lines) + "\n").encode()
 
 
 def make_dist_info(site: pathlib.Path, dist: str, entry_points: dict, modules: dict) -> None:
@@ -27,3 +44,24 @@ def make_dist_info(site: pathlib.Path, dist: str, entry_points: dict, modules: d
     (info / "entry_points.txt").write_text("\n".join(lines) + "\n")
     for name, source in modules.items():
         (site / f"{name}.py").write_text(source)
+
+
+def write_project(root: pathlib.Path, mlproject: str, train: str) -> pathlib.Path:
+    """An MLflow project in ``root``: its ``MLproject`` and ``train.py``."""
+    root.mkdir(parents=True)
+    (root / "MLproject").write_text(mlproject)
+    (root / "train.py").write_text(train)
+    return root
+
+
+def mlflow_run(store, project, config: dict, *params: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    """A real ``mlflow run PROJECT --backend sweep --backend-config CONFIG -P ...`` into
+    ``store``'s experiment ``grid``. No virtualenv on PATH (and no ``python`` in /usr/bin
+    here): the backend must make the entry point's ``python`` the interpreter running it."""
+    env = dict(os.environ, MLFLOW_TRACKING_URI=store.tracking_uri, MLFLOW_EXPERIMENT_NAME="grid")
+    env["PATH"] = "/usr/bin:/bin"
+    cmd = [sys.executable, "-m", "mlflow", "run", str(project), "--env-manager", "local",
+           "--backend", "sweep", "--backend-config", json.dumps(config)]
+    for p in params:
+        cmd += ["-P", p]
+    return subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=store.root, timeout=timeout)

@@ -13,23 +13,11 @@ from mlflow_sweep_plugin.errors import BadArtifact
 from mlflow_sweep_plugin.parsers import bounds, checks
 from mlflow_sweep_plugin.parsers.generic import flatten_record
 from mlflow_sweep_plugin.parsers.loaders import load_yaml
-
-
-def bomb(levels: int = 9, width: int = 9, mapping: bool = False) -> str:
-    """A "billion laughs" YAML: ``width ** levels`` values in a few hundred bytes."""
-    names = [f"l{i}" for i in range(levels)]
-    if mapping:
-        lines = [f"{names[0]}: &{names[0]} {{" + ", ".join(f"k{j}: 1" for j in range(width)) + "}"]
-        lines += [f"{n}: &{n} {{" + ", ".join(f"k{j}: *{p}" for j in range(width)) + "}"
-                  for p, n in zip(names, names[1:])]
-    else:
-        lines = [f"{names[0]}: &{names[0]} [" + ", ".join(["1"] * width) + "]"]
-        lines += [f"{n}: &{n} [" + ", ".join([f"*{p}"] * width) + "]" for p, n in zip(names, names[1:])]
-    return "\n".join(lines) + "\n"
+from sweep_test_helpers import yaml_bomb
 
 
 def shared_tree(levels: int = 9, width: int = 9, mapping: bool = False):
-    """What a loader makes of :func:`bomb`: ``levels`` objects, each ``width`` times the last."""
+    """What a loader makes of :func:`~sweep_test_helpers.yaml_bomb`: ``levels`` objects, each ``width`` times the last."""
     node = {f"k{j}": 1 for j in range(width)} if mapping else [1] * width
     for _ in range(levels - 1):
         node = {f"k{j}": node for j in range(width)} if mapping else [node] * width
@@ -60,7 +48,7 @@ def test_flattening_measures_first_and_refuses_a_bomb(mapping):
     with pytest.raises(bounds.TooManyNodes, match=LIMIT + " values"):
         flatten_record({"a": tree})
     assert time.monotonic() - started < 0.5
-    small = load_yaml(bomb(levels=3, width=3, mapping=mapping).encode())
+    small = load_yaml(yaml_bomb(levels=3, width=3, mapping=mapping))
     assert len(flatten_record(small)) > 0  # shared, but small: flattened as before
     assert bounds.count_nodes(small) == 1 + (1 + 3) + (1 + 3 * 4) + (1 + 3 * 13)
 
@@ -84,8 +72,8 @@ def test_node_limit_from_the_environment(monkeypatch):
 def test_export_of_bombs_is_one_warning_each_and_fast(check_bad_artifacts):
     started = time.monotonic()
     report = check_bad_artifacts(
-        {"generic list bomb": {"eval/scores.yaml": bomb()},
-         "generic mapping bomb": {"eval/scores.yaml": bomb(mapping=True)},
+        {"generic list bomb": {"eval/scores.yaml": yaml_bomb()},
+         "generic mapping bomb": {"eval/scores.yaml": yaml_bomb(mapping=True)},
          "generic top-level list": {"eval/scores.yaml": "- &a [1, 1, 1, 1, 1, 1, 1, 1, 1]\n" + "".join(
              f"- &{c} [" + ", ".join([f"*{p}"] * 9) + "]\n" for p, c in zip("abcdefgh", "bcdefghi"))},
          "causal number check": {"metrics.yaml": "DiBS:\n  eshd: [&l0 [1, 1, 1, 1, 1, 1, 1, 1, 1], " + ", ".join(

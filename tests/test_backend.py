@@ -5,16 +5,15 @@ grid against a sqlite store, then a resumed run; plus the config rules and the
 from __future__ import annotations
 
 import json
-import os
 import pathlib
 import subprocess
-import sys
 
 import pytest
 
 from mlflow_sweep_plugin.integrations.backend_config import (SweepConfigError, grid_points,
                                                              parse_backend_config)
 from mlflow_sweep_plugin.testing import artifact_paths
+from sweep_test_helpers import mlflow_run
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 PROJECT = ROOT / "examples" / "sweep_project"
@@ -92,15 +91,7 @@ def test_bad_config_fails_before_any_run_is_made(sweep_store, tmp_path):
 
 # -- a real `mlflow run` ------------------------------------------------------------------
 def _mlflow_run(store, config: dict, *params: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, MLFLOW_TRACKING_URI=store.tracking_uri, MLFLOW_EXPERIMENT_NAME="grid")
-    # no virtualenv on PATH (and no `python` in /usr/bin here): the backend must make the
-    # entry point's `python` the interpreter running `mlflow run`
-    env["PATH"] = "/usr/bin:/bin"
-    cmd = [sys.executable, "-m", "mlflow", "run", str(PROJECT), "--env-manager", "local",
-           "--backend", "sweep", "--backend-config", json.dumps(config)]
-    for p in params:
-        cmd += ["-P", p]
-    return subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=store.root, timeout=300)
+    return mlflow_run(store, PROJECT, config, *params)
 
 
 def _runs(client, exp_id):

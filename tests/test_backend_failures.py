@@ -5,13 +5,11 @@ through the one channel."""
 
 from __future__ import annotations
 
-import json
-import os
 import pathlib
-import subprocess
-import sys
 
 import pytest
+
+from sweep_test_helpers import mlflow_run, write_project
 
 MLPROJECT = """\
 name: failing
@@ -57,21 +55,10 @@ with mlflow.start_run():
 
 @pytest.fixture
 def project(tmp_path) -> pathlib.Path:
-    root = tmp_path / "project"
-    root.mkdir()
-    (root / "MLproject").write_text(MLPROJECT)
-    (root / "train.py").write_text(TRAIN)
-    return root
+    return write_project(tmp_path / "project", MLPROJECT, TRAIN)
 
 
-def _mlflow_run(store, project, config: dict, *params: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, MLFLOW_TRACKING_URI=store.tracking_uri, MLFLOW_EXPERIMENT_NAME="grid")
-    env["PATH"] = "/usr/bin:/bin"  # the backend puts this interpreter first for the children
-    cmd = [sys.executable, "-m", "mlflow", "run", str(project), "--env-manager", "local",
-           "--backend", "sweep", "--backend-config", json.dumps(config)]
-    for p in params:
-        cmd += ["-P", p]
-    return subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=store.root, timeout=300)
+_mlflow_run = mlflow_run
 
 
 def _children(client, sweep_name: str) -> list:

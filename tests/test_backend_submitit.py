@@ -6,15 +6,12 @@ each child names its executor, job id and log folder."""
 
 from __future__ import annotations
 
-import json
-import os
 import pathlib
-import subprocess
-import sys
 
 import pytest
 
 from mlflow_sweep_plugin.testing import artifact_paths
+from sweep_test_helpers import mlflow_run, write_project
 
 pytest.importorskip("submitit")
 
@@ -69,21 +66,11 @@ with mlflow.start_run():
 
 @pytest.fixture
 def project(tmp_path) -> pathlib.Path:
-    root = tmp_path / "project"
-    root.mkdir()
-    (root / "MLproject").write_text(MLPROJECT)
-    (root / "train.py").write_text(TRAIN)
-    return root
+    return write_project(tmp_path / "project", MLPROJECT, TRAIN)
 
 
 def _mlflow_run(store, project, config, *params):
-    env = dict(os.environ, MLFLOW_TRACKING_URI=store.tracking_uri, MLFLOW_EXPERIMENT_NAME="grid")
-    env["PATH"] = "/usr/bin:/bin"
-    cmd = [sys.executable, "-m", "mlflow", "run", str(project), "--env-manager", "local",
-           "--backend", "sweep", "--backend-config", json.dumps(config)]
-    for p in params:
-        cmd += ["-P", p]
-    return subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=store.root, timeout=400)
+    return mlflow_run(store, project, config, *params, timeout=400)
 
 
 def _children(client):

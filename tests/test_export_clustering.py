@@ -195,6 +195,7 @@ def test_default_output_name_in_cwd(clustering_sweep, sweep_cli, tmp_path, monke
     res = sweep_cli("export", "--experiment-name", "clustering-sweep").assert_success()
     made = list(tmp_path.glob("mlflow_sweep_results_*.csv"))
     assert len(made) == 1 and len(made[0].stem) == len("mlflow_sweep_results_20241017_120000")
+    assert made[0].name in res.stderr  # the summary line says where the table went
 
 
 @pytest.mark.parametrize("spelling", [

@@ -21,6 +21,7 @@ from mlflow_sweep_plugin.errors import BadArtifact
 from mlflow_sweep_plugin.limits import ArtifactTooLarge, Limits, applied, parse_size
 from mlflow_sweep_plugin.parsers.bounds import TooManyNodes
 from mlflow_sweep_plugin.parsers.loaders import expanded_size, load_npz, load_yaml
+from sweep_test_helpers import yaml_bomb
 
 SUMMARY = {"layer": 0, "energy_contrast_ratio": 0.5, "geometry_fits": {}}
 GOOD_NPZ = io.BytesIO()
@@ -28,19 +29,6 @@ np.savez(GOOD_NPZ, graphs=np.zeros((2, 3, 3), dtype=np.int8))
 
 
 # -- generators --------------------------------------------------------------------------
-
-def yaml_bomb(levels: int = 9, width: int = 9, mapping: bool = False) -> bytes:
-    """A "billion laughs": ``width ** levels`` values in a few hundred bytes."""
-    names = [f"l{i}" for i in range(levels)]
-    if mapping:
-        lines = [f"{names[0]}: &{names[0]} {{" + ", ".join(f"k{j}: 1" for j in range(width)) + "}"]
-        lines += [f"{n}: &{n} {{" + ", ".join(f"k{j}: *{p}" for j in range(width)) + "}"
-                  for p, n in zip(names, names[1:])]
-    else:
-        lines = [f"{names[0]}: &{names[0]} [" + ", ".join(["1"] * width) + "]"]
-        lines += [f"{n}: &{n} [" + ", ".join([f"*{p}"] * width) + "]" for p, n in zip(names, names[1:])]
-    return ("\n".join(lines) + "\n").encode()
-
 
 def npz_bomb(inflated_mib: int = 2048, name: str = "graphs.npy") -> bytes:
     """An ``.npz`` of ~1 KB per MiB it inflates to (2 MB -> 2 GiB): one ``uint8`` array of
@@ -258,18 +246,26 @@ def test_cluster_summary_with_a_hundred_thousand_clusters(make_sweep, sweep_expo
 
 # -- flatten and the report obey them too ------------------------------------------------------
 
-def test_flatten_and_the_report_obey_the_limits(make_sweep, sweep_cli, tmp_path, monkeypatch):
+@pytest.mark.parametrize("given", ["environment", "option"])
+def test_flatten_and_the_report_obey_the_limits(make_sweep, sweep_cli, tmp_path, monkeypatch, given):
     sweep = make_sweep([{"artifacts": {"layer_0/cluster_summary.json": dict(SUMMARY, padding="x" * 5000)}},
                         {"artifacts": {"layer_0/cluster_summary.json": SUMMARY}}])
-    monkeypatch.setenv("MLFLOW_SWEEP_MAX_ARTIFACT_BYTES", "4KB")
-    flat = sweep_cli("flatten", "--experiment-name", "sweep", "--parser", "cluster_summary").assert_success()
+    limit = ()
+    if given == "environment":
+        monkeypatch.setenv("MLFLOW_SWEEP_MAX_ARTIFACT_BYTES", "4KB")
+    else:
+        limit = ("--max-artifact-bytes", "4KB")
+        for command in ("flatten", "report"):
+            bad = sweep_cli(command, "--experiment-name", "sweep", "--max-artifact-bytes", "lots")
+            assert bad.exit_code == 2 and "not a size" in bad.stderr, (command, bad.stderr)
+    flat = sweep_cli("flatten", "--experiment-name", "sweep", "--parser", "cluster_summary", *limit).assert_success()
     assert f"run {sweep.run_ids[0]}, artifact layer_0/cluster_summary.json" in flat.stderr
     assert "more than the limit of 4,000 bytes" in flat.stderr
     metrics = sweep.store.client.get_run(sweep.run_ids[1]).data.metrics
     assert metrics.get("layer_0.energy_contrast_ratio") == 0.5
     assert "layer_0.energy_contrast_ratio" not in sweep.store.client.get_run(sweep.run_ids[0]).data.metrics
     rep = sweep_cli("report", "--experiment-name", "sweep", "--parser", "cluster_summary",
-                    "-o", tmp_path / "report").assert_success()
+                    "-o", tmp_path / "report", *limit).assert_success()
     assert "more than the limit of 4,000 bytes" in rep.stderr
 
 

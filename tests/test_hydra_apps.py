@@ -6,13 +6,11 @@ callback and the import agree, secrets stay out of MLflow, and warnings are one
 
 from __future__ import annotations
 
-import os
 import pathlib
-import subprocess
-import sys
 
 import pytest
 
+from hydra_test_helpers import multirun, snapshot, sweep_runs, write_app
 from mlflow_sweep_plugin.testing import artifact_paths
 
 CONFIG = """\
@@ -76,52 +74,16 @@ SECRETS = ("hunter2-mysql", "hunter2-pg", "tok-98765432")
 
 @pytest.fixture
 def app(tmp_path) -> pathlib.Path:
-    root = tmp_path / "app"
-    (root / "conf" / "db").mkdir(parents=True)
-    (root / "conf" / "config.yaml").write_text(CONFIG)
-    (root / "conf" / "db" / "mysql.yaml").write_text("driver: mysql\nport: 3306\npass: hunter2-mysql\n")
-    (root / "conf" / "db" / "postgresql.yaml").write_text("driver: postgresql\nport: 5432\npass: hunter2-pg\n")
-    (root / "app.py").write_text(APP)
-    return root
+    return write_app(tmp_path / "app", CONFIG, APP, {
+        "db/mysql.yaml": "driver: mysql\nport: 3306\npass: hunter2-mysql\n",
+        "db/postgresql.yaml": "driver: postgresql\nport: 5432\npass: hunter2-pg\n"})
 
 
 def _multirun(store, app: pathlib.Path, sweep_dir: pathlib.Path, experiment: str, *overrides,
               callback: bool = True):
-    env = dict(os.environ, MLFLOW_TRACKING_URI=store.tracking_uri)
-    cmd = [sys.executable, str(app / "app.py"), "--multirun", f"hydra.sweep.dir={sweep_dir}"]
-    if callback:
-        cmd.append(f"hydra.callbacks.mlflow_sweep.experiment_name={experiment}")
-    else:
-        cmd.append("~hydra.callbacks.mlflow_sweep")
-    cmd += list(overrides)
-    return subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=app, timeout=300)
-
-
-def _sweep(client, experiment):
-    exp = client.get_experiment_by_name(experiment)
-    runs = client.search_runs([exp.experiment_id], max_results=1000)
-    parents = [r for r in runs if r.data.tags.get("mlflow_sweep.role") == "parent"]
-    children = {r.data.tags["mlflow_sweep.hydra.job"]: r for r in runs
-                if r.data.tags.get("mlflow_sweep.role") == "child"}
-    assert len(parents) == 1 and len(runs) == len(children) + 1
-    return parents[0], children
-
-
-# tags that name this run, its parent or the store, not what was logged
-_IDENTITY_TAGS = {"mlflow.parentRunId", "mlflow_sweep.sweep_id", "mlflow.user",
-                  "mlflow.source.name", "mlflow.source.type", "mlflow.source.git.commit"}
-
-
-def _snapshot(client, run):
-    return {
-        "status": run.info.status,
-        "name": run.info.run_name,
-        "params": dict(run.data.params),
-        "metrics": {k: sorted((m.step, m.value) for m in client.get_metric_history(run.info.run_id, k))
-                    for k in run.data.metrics},
-        "tags": {k: v for k, v in run.data.tags.items() if k not in _IDENTITY_TAGS},
-        "artifacts": artifact_paths(client, run.info.run_id),
-    }
+    where = f"hydra.callbacks.mlflow_sweep.experiment_name={experiment}" if callback \
+        else "~hydra.callbacks.mlflow_sweep"
+    return multirun(store, app, sweep_dir, where, *overrides)
 
 
 def _import(sweep_cli, path, *args):
@@ -145,7 +107,7 @@ def test_every_override_is_its_own_param_in_any_order(sweep_store, sweep_cli, ap
     sweep_dir = tmp_path / "sweep"
     proc = _multirun(sweep_store, app, sweep_dir, "live", *overrides)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    _, live = _sweep(client, "live")
+    _, live = sweep_runs(client, "live")
     assert sorted(live) == ["0", "1", "2", "3"]
     seen = set()
     for child in live.values():
@@ -162,7 +124,7 @@ def test_every_override_is_its_own_param_in_any_order(sweep_store, sweep_cli, ap
     assert seen == {("1111", "adam"), ("1111", "sgd"), ("2222", "adam"), ("2222", "sgd")}
 
     _import(sweep_cli, sweep_dir, "--experiment-name", "imported")
-    _, imported = _sweep(client, "imported")
+    _, imported = sweep_runs(client, "imported")
     assert {k: c.data.params for k, c in imported.items()} == {k: c.data.params for k, c in live.items()}
 
 
@@ -172,7 +134,7 @@ def test_jobs_without_metrics_files_callback_and_import_agree(sweep_store, sweep
     sweep_dir = tmp_path / "sweep"
     proc = _multirun(sweep_store, app, sweep_dir, "live", "lr=0.1,2.0,0.5")
     assert proc.returncode == 1 and "lr 2.0 is above 1.0" in proc.stderr
-    parent, live = _sweep(client, "live")
+    parent, live = sweep_runs(client, "live")
     assert [live[k].info.status for k in "012"] == ["FINISHED", "FAILED", "FINISHED"]
     assert live["1"].data.tags["mlflow_sweep.error"] == "ValueError: lr 2.0 is above 1.0"
     assert all(c.data.tags["mlflow_sweep.metrics_file"] == "absent" for c in live.values())
@@ -180,9 +142,9 @@ def test_jobs_without_metrics_files_callback_and_import_agree(sweep_store, sweep
 
     res = _import(sweep_cli, sweep_dir, "--experiment-name", "imported")
     assert "imported 3 job(s) (1 failed)" in res.stderr and "warning" not in res.stderr
-    iparent, imported = _sweep(client, "imported")
-    assert {k: _snapshot(client, c) for k, c in imported.items()} == \
-        {k: _snapshot(client, c) for k, c in live.items()}
+    iparent, imported = sweep_runs(client, "imported")
+    assert {k: snapshot(client, c) for k, c in imported.items()} == \
+        {k: snapshot(client, c) for k, c in live.items()}
     assert (iparent.info.status, iparent.data.tags["mlflow_sweep.n_failed"]) == ("FAILED", "1")
 
     # the same sweep run without the callback, imported: what the directory proves
@@ -192,7 +154,7 @@ def test_jobs_without_metrics_files_callback_and_import_agree(sweep_store, sweep
     assert not (plain_dir / "1" / ".hydra" / "job_return.yaml").exists()
     res = _import(sweep_cli, plain_dir, "--experiment-name", "plain")
     assert "imported 3 job(s) (1 failed)" in res.stderr and "warning" not in res.stderr
-    pparent, plain = _sweep(client, "plain")
+    pparent, plain = sweep_runs(client, "plain")
     assert [plain[k].info.status for k in "012"] == ["FINISHED", "FAILED", "FINISHED"]
     assert plain["1"].data.tags["mlflow_sweep.error"] == "ValueError: lr 2.0 is above 1.0"  # from its log
     assert plain["0"].data.tags["mlflow_sweep.metrics_file"] == "absent"
@@ -217,7 +179,7 @@ def test_secrets_are_not_logged(sweep_store, sweep_cli, app, tmp_path):
     proc = _multirun(sweep_store, app, sweep_dir, "live", "db=postgresql,mysql", "+db.password=pw-override-1",
                      "opt=sgd", "+hydra.callbacks.mlflow_sweep.redact_keys=[opt]")
     assert proc.returncode == 0, proc.stderr[-3000:]
-    parent, live = _sweep(client, "live")
+    parent, live = sweep_runs(client, "live")
     for child in live.values():
         p = child.data.params
         assert p["config.db.pass"] == p["config.api.token"] == p["db.password"] == "***"
@@ -236,11 +198,11 @@ def test_secrets_are_not_logged(sweep_store, sweep_cli, app, tmp_path):
 
     # import-hydra redacts the same by default; --no-redact logs them as they are
     _import(sweep_cli, sweep_dir, "--experiment-name", "imported")
-    _, imported = _sweep(client, "imported")
+    _, imported = sweep_runs(client, "imported")
     assert imported["0"].data.params["config.db.pass"] == "***"
     assert imported["0"].data.params["opt"] == "sgd"  # the callback's extra name is its own
     _import(sweep_cli, sweep_dir, "--experiment-name", "clear", "--no-redact")
-    _, clear = _sweep(client, "clear")
+    _, clear = sweep_runs(client, "clear")
     assert clear["0"].data.params["config.db.pass"] == "hunter2-pg"
     assert clear["0"].data.params["db.password"] == "pw-override-1"
 

@@ -19,6 +19,7 @@ import time
 
 import pytest
 
+from hydra_test_helpers import IDENTITY_TAGS, multirun, snapshot, sweep_files, sweep_runs, write_app
 from mlflow_sweep_plugin.testing import artifact_paths
 
 pytest.importorskip("hydra_plugins.hydra_joblib_launcher")
@@ -73,62 +74,22 @@ if __name__ == "__main__":
 '''
 
 # tags that name the run, its parent, the store, the directory or the launcher
-_IDENTITY_TAGS = {"mlflow.parentRunId", "mlflow_sweep.sweep_id", "mlflow.user", "mlflow.source.name",
-                  "mlflow.source.type", "mlflow.source.git.commit", "mlflow_sweep.hydra.sweep_dir",
-                  "mlflow_sweep.executor", "mlflow_sweep.job_id", "mlflow_sweep.log_dir"}
-
-
-def sweep_files(client, parent_id):
-    """A sweep parent's artifacts beside its report (which must be there, under report/)."""
-    paths = artifact_paths(client, parent_id)
-    assert "report/report.html" in paths and "report/summary.csv" in paths, paths
-    return [p for p in paths if not p.startswith("report/")]
+_IDENTITY_TAGS = IDENTITY_TAGS | {"mlflow_sweep.hydra.sweep_dir", "mlflow_sweep.executor", "mlflow_sweep.job_id",
+                                  "mlflow_sweep.log_dir"}
 
 
 @pytest.fixture
 def app(tmp_path) -> pathlib.Path:
-    root = tmp_path / "app"
-    (root / "conf").mkdir(parents=True)
-    (root / "conf" / "config.yaml").write_text(CONFIG)
-    (root / "app.py").write_text(APP)
-    return root
+    return write_app(tmp_path / "app", CONFIG, APP)
 
 
 def _multirun(store, app, sweep_dir, experiment, *overrides, wait=True, stderr=False):
-    env = dict(os.environ, MLFLOW_TRACKING_URI=store.tracking_uri, PYTHONUNBUFFERED="1")
-    for var in ("MLFLOW_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_ID", "MLFLOW_RUN_ID"):
-        env.pop(var, None)
-    cmd = [sys.executable, str(app / "app.py"), "--multirun", f"hydra.sweep.dir={sweep_dir}",
-           f"hydra.callbacks.mlflow_sweep.experiment_name={experiment}", *overrides]
-    if not wait:  # stderr: its own pipe (else merged into stdout)
-        return subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=env, cwd=app,
-                                stderr=subprocess.PIPE if stderr else subprocess.STDOUT)
-    return subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=app, timeout=400)
-
-
-def _sweep(client, experiment):
-    exp = client.get_experiment_by_name(experiment)
-    runs = client.search_runs([exp.experiment_id], max_results=1000)
-    parents = [r for r in runs if r.data.tags.get("mlflow_sweep.role") == "parent"]
-    children = {r.data.tags["mlflow_sweep.hydra.job"]: r for r in runs
-                if r.data.tags.get("mlflow_sweep.role") == "child"}
-    assert len(parents) == 1 and len(runs) == len(children) + 1, [r.info.run_name for r in runs]
-    for child in children.values():
-        assert child.data.tags["mlflow.parentRunId"] == parents[0].info.run_id
-        assert child.data.tags["mlflow_sweep.sweep_id"] == parents[0].data.tags["mlflow_sweep.sweep_id"]
-    return parents[0], children
+    return multirun(store, app, sweep_dir, f"hydra.callbacks.mlflow_sweep.experiment_name={experiment}",
+                    *overrides, timeout=400, wait=wait, stderr=stderr)
 
 
 def _snapshot(client, run):
-    return {
-        "status": run.info.status,
-        "name": run.info.run_name,
-        "params": dict(run.data.params),
-        "metrics": {k: sorted((m.step, m.value) for m in client.get_metric_history(run.info.run_id, k))
-                    for k in run.data.metrics},
-        "tags": {k: v for k, v in run.data.tags.items() if k not in _IDENTITY_TAGS},
-        "artifacts": artifact_paths(client, run.info.run_id),
-    }
+    return snapshot(client, run, _IDENTITY_TAGS)
 
 
 def _submitit_logs(sweep_dir: pathlib.Path) -> str:
@@ -148,7 +109,7 @@ def test_joblib_and_submitit_jobs_log_what_the_basic_launcher_logs(sweep_store, 
     for launcher, proc in procs.items():
         _out, err = proc.communicate(timeout=400)
         assert proc.returncode == 1, (launcher, err[-3000:])
-        parent, children = _sweep(client, launcher)
+        parent, children = sweep_runs(client, launcher)
         done = subprocess.CompletedProcess(proc.args, proc.returncode, _out, err)
         sweeps[launcher] = (parent, children, done, tmp_path / launcher, time.monotonic() - started)
 
@@ -208,7 +169,7 @@ def test_the_parent_is_closed_by_import_hydra_when_the_submitting_process_is_gon
     while len(list(sweep_dir.glob(".submitit/*/*_result.pkl"))) < 2 and time.monotonic() < deadline:
         time.sleep(0.5)
     time.sleep(1)
-    parent, children = _sweep(client, "gone")
+    parent, children = sweep_runs(client, "gone")
     assert parent.info.status == "RUNNING"  # nobody closed it
     assert [children[k].info.status for k in "01"] == ["FINISHED", "FINISHED"]
 
@@ -216,7 +177,7 @@ def test_the_parent_is_closed_by_import_hydra_when_the_submitting_process_is_gon
     res = sweep_cli("import-hydra", str(sweep_dir))
     assert res.exit_code == 0, (res.stderr, res.exception)
     assert "imported 0 job(s) (0 failed), skipped 2 already logged" in res.stderr
-    parent2, children2 = _sweep(client, "gone")
+    parent2, children2 = sweep_runs(client, "gone")
     assert parent2.info.run_id == parent.info.run_id
     assert parent2.info.status == "FINISHED"
     assert (parent2.data.tags["mlflow_sweep.n_children"], parent2.data.tags["mlflow_sweep.n_failed"]) == ("2", "0")

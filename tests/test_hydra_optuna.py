@@ -4,15 +4,12 @@ Optuna sampled as its params, the parent closed once with Optuna's best trial.""
 
 from __future__ import annotations
 
-import os
 import pathlib
-import subprocess
-import sys
 
 import pytest
 import yaml
 
-from mlflow_sweep_plugin.testing import artifact_paths
+from hydra_test_helpers import multirun, sweep_files, write_app
 
 pytest.importorskip("hydra_plugins.hydra_optuna_sweeper")
 
@@ -61,23 +58,10 @@ if __name__ == "__main__":
 """
 
 
-def sweep_files(client, parent_id):
-    """A sweep parent's artifacts beside its report (which must be there, under report/)."""
-    paths = artifact_paths(client, parent_id)
-    assert "report/report.html" in paths and "report/summary.csv" in paths, paths
-    return [p for p in paths if not p.startswith("report/")]
-
-
 def test_optuna_sweeper_one_child_per_trial_with_its_sampled_params(sweep_store, tmp_path):
-    app = tmp_path / "app"
-    (app / "conf").mkdir(parents=True)
-    (app / "conf" / "config.yaml").write_text(CONFIG)
-    (app / "app.py").write_text(APP)
+    app = write_app(tmp_path / "app", CONFIG, APP)
     sweep_dir = tmp_path / "sweep"
-    env = dict(os.environ, MLFLOW_TRACKING_URI=sweep_store.tracking_uri)
-    env.pop("MLFLOW_EXPERIMENT_NAME", None)
-    proc = subprocess.run([sys.executable, str(app / "app.py"), "--multirun", f"hydra.sweep.dir={sweep_dir}"],
-                          capture_output=True, text=True, env=env, cwd=app, timeout=300)
+    proc = multirun(sweep_store, app, sweep_dir)
     assert proc.returncode == 0, proc.stderr[-3000:]
 
     client = sweep_store.client

@@ -14,7 +14,7 @@ import concurrent.futures as cf
 import hashlib
 from dataclasses import dataclass, field
 
-from ..limits import Limits
+from ..limits import Limits, current as current_limits
 
 from . import cache as cache_rules
 from .cache_store import ExportCache
@@ -61,8 +61,9 @@ class ReadSession:
     #: the experiments' shared listings, :class:`~.s3.S3Listings`)
     shared: dict = field(default_factory=dict, init=False)
     #: what one artifact may cost (:mod:`mlflow_sweep_plugin.limits`): every reader and
-    #: loader of this session obeys them; default: the environment's, else the defaults
-    limits: Limits = field(default_factory=Limits.from_env)
+    #: loader of this session obeys them; default: those applied around it (``flatten``
+    #: --max-artifact-bytes), else the environment's, else the defaults
+    limits: Limits = field(default_factory=current_limits)
 
     def __post_init__(self):
         self.parsers = list(self.parsers)

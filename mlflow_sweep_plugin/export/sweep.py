@@ -91,12 +91,7 @@ def export_sweep(*, experiment_names=(), experiment_ids=(), tracking_uri=None, o
     method, that is called as pages of runs arrive. MLflow's HTTP retries are lowered
     for the export's duration (:func:`~mlflow_sweep_plugin.failures.fail_fast_http`).
     """
-    try:
-        limits = Limits.from_env(max_artifact_bytes=max_artifact_bytes, max_columns=max_columns)
-    except ValueError as exc:
-        raise UsageError(f"--max-artifact-bytes: {exc}") from None
-    if limits.max_columns < 1:
-        raise UsageError("--max-columns must be at least 1")
+    limits = Limits.requested(max_artifact_bytes, max_columns)
     if workers is not None and int(workers) < 1:
         raise UsageError("--workers must be at least 1")
     n_workers = DEFAULT_WORKERS if workers is None else int(workers)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 
 import click
 
@@ -48,7 +47,8 @@ def import_hydra_command(sweep_dir, experiment_name, tracking_uri, include_model
     that submitted the sweep is gone. A job killed on the cluster (time limit,
     preemption, out of memory) is FAILED/KILLED with the reason submitit recorded.
     """
-    from ..console import eprint, printing_warnings, sweep_errors
+    from ..console import printing_warnings, sweep_errors
+    from ..errors import UsageError
     from ..export.runs import store_errors
     from ..failures import fail_fast_http, require_reachable
     from ..stores import check_scheme
@@ -61,19 +61,19 @@ def import_hydra_command(sweep_dir, experiment_name, tracking_uri, include_model
         tracking_uri = (read_record(sweep_dir) or {}).get("tracking_uri")  # where the callback logged
     uri = resolve_tracking_uri(tracking_uri)
     redact = () if no_redact else (list(redact_keys) or None)
-    try:  # SweepErrors (an unreachable store among them) exit with their codes; a dead
-        # server in seconds (fail_fast_http), not MLflow's minutes of retries
-        with sweep_errors(), fail_fast_http(), store_errors(uri), printing_warnings():
-            check_scheme(uri)
-            require_reachable(uri)  # a SQL server that does not answer: exit 3 in seconds
+    # SweepErrors (an unreachable store among them) exit with their codes; a dead server
+    # in seconds (fail_fast_http), not MLflow's minutes of retries
+    with sweep_errors(), fail_fast_http(), store_errors(uri), printing_warnings():
+        check_scheme(uri)
+        require_reachable(uri)  # a SQL server that does not answer: exit 3 in seconds
+        try:
             result = import_sweep(sweep_dir, tracking_uri=uri, experiment_name=experiment_name,
                                   include_models=include_models, flatten=not no_flatten,
                                   redact=redact,
                                   report=False if no_report else {"objective": report_objective,
                                                                   "mode": report_mode})
-    except (FileNotFoundError, ValueError) as exc:
-        eprint(f"mlflow-sweep: error: {exc}")  # console redacts URI credentials
-        sys.exit(2)
+        except (FileNotFoundError, ValueError) as exc:  # not a sweep directory: exit 2
+            raise UsageError(str(exc)) from None
     click.echo(f"mlflow-sweep: imported {result['imported']} job(s) ({result['failed']} failed), "
                f"skipped {result['skipped']} already logged, of {result['jobs']} in {sweep_dir} "
                f"-> experiment {result['experiment_id']}, parent run {result['parent_run_id']}",

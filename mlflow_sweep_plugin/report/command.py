@@ -6,6 +6,8 @@ import sys
 
 import click
 
+from ..cli_options import limit_options
+
 EXIT_CODES_HELP = """\b
 Exit codes:
   0  done (warnings, if any, were printed on stderr)
@@ -34,6 +36,7 @@ Exit codes:
               help="Also flatten JSON/YAML artifacts matching PATTERN (repeatable).")
 @click.option("--no-cache", "no_cache", is_flag=True, help="Neither read nor write the caches.")
 @click.option("--refresh", is_flag=True, help="Re-read every run and replace its cache entries.")
+@limit_options
 @click.option("--trust-ended-runs", "trust_ended_runs", is_flag=True,
               help="Serve ended runs found in the cache without listing their artifacts (as "
                    "export's option: an artifact logged after a run ended is missed until --refresh).")
@@ -66,7 +69,7 @@ Exit codes:
 def report_command(experiment_names, experiment_ids, tracking_uri, filter_string, parser_names,
                    artifact_patterns, no_cache, refresh, output, objective, mode, over, by, metrics,
                    band, plot, max_plots, include_failed, history, strict, log_to, title,
-                   trust_ended_runs=False):
+                   trust_ended_runs=False, max_artifact_bytes=None, max_columns=None):
     """Summarise a sweep per configuration over seeds: report.html, summary.csv/.md/.tex,
     best.json and plots, from the export's table.
 
@@ -89,7 +92,8 @@ def report_command(experiment_names, experiment_ids, tracking_uri, filter_string
         source = load(experiment_names=experiment_names, experiment_ids=experiment_ids,
                       tracking_uri=tracking_uri, filter_string=filter_string, parser_names=parser_names,
                       artifact_patterns=artifact_patterns, cache=not no_cache, refresh=refresh,
-                      history=history, trust_ended_runs=trust_ended_runs)
+                      history=history, trust_ended_runs=trust_ended_runs,
+                      max_artifact_bytes=max_artifact_bytes, max_columns=max_columns)
         report = build_report(source.df, output or default_output_dir(), options,
                               captures=source.captures, source=source, prior_warnings=list(collected))
         if log_to:

@@ -100,7 +100,7 @@ def _unreachable_as_error(uri: str):
 
 def load(*, experiment_names=(), experiment_ids=(), tracking_uri=None, filter_string="",
          parser_names=(), artifact_patterns=(), cache=True, refresh=False, history=(),
-         trust_ended_runs=False) -> Source:
+         trust_ended_runs=False, max_artifact_bytes=None, max_columns=None) -> Source:
     """The export's table of the selected runs, with the sweep role and superseded tags
     (the export's ``tags``) and ``history`` (``KEY:AGG`` specs, the export's ``history``)."""
     from mlflow.tracking import MlflowClient
@@ -114,7 +114,8 @@ def load(*, experiment_names=(), experiment_ids=(), tracking_uri=None, filter_st
         experiment_names=tuple(experiment_names), experiment_ids=tuple(experiment_ids),
         tracking_uri=uri, filter_string=filter_string or "", parser_names=tuple(parser_names),
         artifact_patterns=tuple(artifact_patterns), cache=cache, refresh=refresh,
-        tags=(TAG_ROLE, TAG_SUPERSEDED), history=tuple(history), trust_ended_runs=trust_ended_runs)
+        tags=(TAG_ROLE, TAG_SUPERSEDED), history=tuple(history), trust_ended_runs=trust_ended_runs,
+        max_artifact_bytes=max_artifact_bytes, max_columns=max_columns)
     with _unreachable_as_error(uri):
         exp_ids = experiment_ids_for(MlflowClient(uri), experiment_names, experiment_ids)
     names = list(experiment_names) + [f"id {i}" for i in experiment_ids]

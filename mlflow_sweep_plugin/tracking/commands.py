@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import click
 
+from ..cli_options import limit_options
 from ..console import eprint, printing_warnings, sweep_errors
 
 _CTX = {"help_option_names": ["-h", "--help"]}
@@ -22,8 +23,10 @@ _CTX = {"help_option_names": ["-h", "--help"]}
               help="Only these installed parsers (repeatable; default: all).")
 @click.option("--tracking-uri", default=None, metavar="URI",
               help="Default: $MLFLOW_TRACKING_URI, else MLflow's default.")
+@limit_options
 @click.option("-q", "--quiet", is_flag=True, help="No summary line.")
-def flatten_command(run_ids, experiment_names, filter_string, parser_names, tracking_uri, quiet):
+def flatten_command(run_ids, experiment_names, filter_string, parser_names, tracking_uri, quiet,
+                    max_artifact_bytes=None, max_columns=None):
     """Log the numeric fields of runs' artifacts as run metrics.
 
     Runs the installed parsers over each run's artifacts (as the export does) and logs
@@ -36,6 +39,7 @@ def flatten_command(run_ids, experiment_names, filter_string, parser_names, trac
     from ..errors import UsageError
     from ..export.runs import iter_runs, resolve_experiments, store_errors
     from ..failures import fail_fast_http, is_unreachable, require_reachable
+    from ..limits import Limits, applied
     from ..plugins import get_plugin_manager
     from ..stores import require_store
     from ..uri import resolve_tracking_uri
@@ -46,6 +50,7 @@ def flatten_command(run_ids, experiment_names, filter_string, parser_names, trac
     with sweep_errors(), fail_fast_http(), printing_warnings(collected=problems):
         if not run_ids and not experiment_names:
             raise click.UsageError("give RUN_ID... or --experiment-name NAME")
+        limits = Limits.requested(max_artifact_bytes, max_columns)
         pm = get_plugin_manager()
         pm.select_parsers(parser_names)
         uri = require_store(resolve_tracking_uri(tracking_uri))  # read it, never create it
@@ -58,7 +63,7 @@ def flatten_command(run_ids, experiment_names, filter_string, parser_names, trac
                 client, [e.experiment_id for e in experiments], filter_string, tracking_uri=uri)]
         n_new = n_same = 0
         for run_id in dict.fromkeys(ids):
-            with store_errors(uri):
+            with store_errors(uri), applied(limits):
                 try:
                     result = flatten_artifacts(run_id, parsers=parser_names or None,
                                                tracking_uri=uri, plugin_manager=pm, client=client)
