@@ -14,10 +14,10 @@ import sys
 
 import click
 
+from .cli_options import limit_options
 from .console import eprint, exit_interrupted, printing_warnings, sweep_errors
 from .errors import SweepError
 from .integrations.commands import import_hydra_command
-from .cli_options import limit_options
 from .report.command import report_command
 from .tracking.commands import flatten_command, sync_command
 
