@@ -190,7 +190,7 @@ def demo_command(ctx, kind, experiment_name, n_runs, seed, tracking_uri, output)
     from .export.runs import store_errors
     from .failures import fail_fast_http, require_reachable
     from .plugins import get_plugin_manager
-    from .stores import check_scheme
+    from .stores import check_scheme, ensure_sqlite_store
     from .uri import redact_uri, resolve_tracking_uri
 
     with sweep_errors():
@@ -205,6 +205,7 @@ def demo_command(ctx, kind, experiment_name, n_runs, seed, tracking_uri, output)
         uri = resolve_tracking_uri(tracking_uri)
         check_scheme(uri)  # demo creates its store (as MLflow does), of a kind MLflow knows
         require_reachable(uri)  # a SQL server that does not answer: exit 3 in seconds
+        ensure_sqlite_store(uri)  # a new sqlite file (its directories too, as MLflow 3 does)
         mlflow.set_tracking_uri(uri)
         client = MlflowClient(uri)
         # a dead server is exit 3 in seconds (not MLflow's minutes of retries)

@@ -173,23 +173,58 @@ def fail_fast_http(extra: dict | None = None):
         pool_log.setLevel(level)
 
 
+#: the logger of MLflow's "View run ... at: <URL>" lines (MLflow 2.x has no switch for them)
+_RUN_URL_LOGGER = "mlflow.tracking._tracking_service.client"
+
+
+class _MaskedCredentials(logging.Filter):
+    """URI credentials masked in what a logger logs (MLflow 2.x logs the run URL with the
+    tracking URI's user info in it, and has no MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            text = record.getMessage()
+        except Exception:  # noqa: BLE001 - a record that cannot be formatted: as it is
+            return True
+        masked = redact_text(text)
+        if masked != text:
+            record.msg, record.args = masked, ()
+        return True
+
+
+_MASKED = _MaskedCredentials()
+
+
 @contextlib.contextmanager
 def no_credential_urls(uri: str | None):
     """MLflow prints no "View run ... at: <URI>" line inside when ``uri`` carries
-    credentials (see the module docstring); otherwise nothing changes."""
+    credentials (see the module docstring; on MLflow 2.x the line is logged with them
+    masked); otherwise nothing changes."""
     if not has_credentials(uri):
         yield
         return
-    with scoped_environ({"MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true"}):
-        yield
+    logger = logging.getLogger(_RUN_URL_LOGGER)
+    added = _MASKED not in logger.filters
+    if added:
+        logger.addFilter(_MASKED)
+    try:
+        with scoped_environ({"MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true"}):
+            yield
+    finally:
+        if added:
+            logger.removeFilter(_MASKED)
 
 
 def hide_run_urls(uri: str | None) -> None:
     """From now on in this process (and the processes it starts), MLflow prints no
-    "View run ... at: <URI>" lines, when ``uri`` carries credentials; else nothing
-    changes. For the hooks, which end runs in many places (see the module docstring)."""
+    "View run ... at: <URI>" lines, when ``uri`` carries credentials (MLflow 2.x: logged
+    with them masked, in this process); else nothing changes. For the hooks, which end
+    runs in many places (see the module docstring)."""
     if has_credentials(uri):
         os.environ["MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"] = "true"
+        logger = logging.getLogger(_RUN_URL_LOGGER)
+        if _MASKED not in logger.filters:
+            logger.addFilter(_MASKED)
 
 
 # -- SQL stores ---------------------------------------------------------------------------
@@ -310,14 +345,40 @@ def probe_database(uri: str, timeout: float | None = None) -> str | None:
     return outcome[0]
 
 
+def missing_driver(uri: str) -> str | None:
+    """Why the DBAPI module of a SQL store URI's dialect cannot be imported (psycopg2 for
+    ``postgresql://`` before SQLAlchemy 2.1, MySQLdb for ``mysql://``), else None
+    (importable, or nothing to tell here: MLflow's own call will say)."""
+    try:
+        from sqlalchemy.engine.url import make_url
+
+        dialect = make_url(uri).get_dialect()
+        load = getattr(dialect, "import_dbapi", None) or getattr(dialect, "dbapi", None)
+        if load is not None:
+            load()
+    except ImportError as exc:
+        return str(exc)
+    except Exception:  # noqa: BLE001 - an unknown dialect or a URI SQLAlchemy cannot read
+        return None
+    return None
+
+
 def require_reachable(uri: str) -> str:
     """``uri``, after checking that a SQL server store answers (:func:`probe_database`);
     raises :class:`~mlflow_sweep_plugin.errors.TrackingUnreachable` (exit 3, the URI
-    without credentials) when it does not. Other stores are left to their first call
-    (HTTP ones fail fast under :func:`fail_fast_http`)."""
+    without credentials) when it does not, and a usage error (exit 2) when it answers but
+    its driver is not installed. Other stores are left to their first call (HTTP ones
+    fail fast under :func:`fail_fast_http`)."""
     reason = probe_database(uri)
     if reason is not None:
         from .errors import TrackingUnreachable
 
         raise TrackingUnreachable(f"tracking store {redact_uri(uri)} is unreachable ({reason})")
+    missing = missing_driver(uri) if is_database_uri(uri) else None
+    if missing is not None:
+        from .errors import UsageError
+
+        raise UsageError(f"the database driver for {redact_uri(uri)} is not installed ({missing}): "
+                         "install it, or name an installed one in the URI (e.g. postgresql+psycopg://, "
+                         "mysql+pymysql://)")
     return uri

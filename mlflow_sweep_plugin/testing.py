@@ -107,10 +107,16 @@ class SweepStore:
 
 
 def artifact_paths(client, run_id: str, path: str | None = None) -> list[str]:
-    """Every artifact file of run ``run_id`` (under ``path``), sorted."""
-    out = []
-    for info in client.list_artifacts(run_id, path):
-        out += artifact_paths(client, run_id, info.path) if info.is_dir else [info.path]
+    """Every artifact file of run ``run_id`` (under ``path``), sorted (MLflow 2.x resolves
+    ``mlflow-artifacts:/`` against the current tracking URI: the client's, meanwhile)."""
+    from .integrations.sweep_runs import client_uri
+    from .tracking.sink import tracking_uri_set_to
+
+    uri = client_uri(client)
+    with tracking_uri_set_to(uri) if uri else contextlib.nullcontext():
+        out = []
+        for info in client.list_artifacts(run_id, path):
+            out += artifact_paths(client, run_id, info.path) if info.is_dir else [info.path]
     return sorted(out)
 
 

@@ -167,6 +167,7 @@ def test_jobs_without_metrics_files_callback_and_import_agree(sweep_store, sweep
 # -- secrets ---------------------------------------------------------------------------------
 def _all_text(client, run_id, tmp_path) -> str:
     out = []
+    tmp_path.mkdir(parents=True, exist_ok=True)  # MLflow 2.x downloads only into a directory that exists
     for rel in artifact_paths(client, run_id):
         path = client.download_artifacts(run_id, rel, str(tmp_path))
         out.append(pathlib.Path(path).read_text(errors="replace"))

@@ -125,10 +125,25 @@ def silent_server():
 
 def test_a_server_that_never_answers_is_bounded_by_the_connect_timeout(tmp_path, silent_server):
     pytest.importorskip("psycopg")
-    uri = f"postgresql://u:secret@127.0.0.1:{silent_server}/db"
+    # psycopg named: postgresql:// alone is psycopg2 before SQLAlchemy 2.1 (MLflow 2.x's)
+    uri = f"postgresql+psycopg://u:secret@127.0.0.1:{silent_server}/db"
     proc = _cli(tmp_path, "export", "--experiment-name", "x", "--tracking-uri", uri,
                 env=_env(tmp_path, MLFLOW_SWEEP_DB_CONNECT_TIMEOUT="2"))
-    _assert_exit_3(proc, f"postgresql://***@127.0.0.1:{silent_server}/db")
+    _assert_exit_3(proc, f"postgresql+psycopg://***@127.0.0.1:{silent_server}/db")
+
+
+def test_a_database_driver_that_is_not_installed_is_exit_2_naming_it(tmp_path, silent_server):
+    import importlib.util
+
+    if importlib.util.find_spec("MySQLdb") is not None:
+        pytest.skip("MySQLdb is installed here")
+    uri = f"mysql://u:secret@127.0.0.1:{silent_server}/db"  # a server is there: only the driver is not
+    proc = _cli(tmp_path, "export", "--experiment-name", "x", "--tracking-uri", uri,
+                env=_env(tmp_path, MLFLOW_SWEEP_DB_CONNECT_TIMEOUT="2"))
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    assert f"the database driver for mysql://***@127.0.0.1:{silent_server}/db is not installed" in proc.stderr
+    assert "No module named 'MySQLdb'" in proc.stderr and "Traceback" not in proc.stderr
+    assert "secret" not in proc.stderr + proc.stdout
 
 
 @pytest.mark.parametrize("uri", ["mysql://u:secret@127.0.0.1:1/db", "mysql+pymysql://u:secret@127.0.0.1:1/db",
