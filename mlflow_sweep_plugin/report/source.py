@@ -6,11 +6,9 @@ parents or superseded retries and the metric histories come from the export itse
 
 from __future__ import annotations
 
-import contextlib
 import warnings
 from dataclasses import dataclass, field
 
-from ..failures import is_unreachable
 from ..tags import TAG_ROLE, TAG_SUPERSEDED
 from ..warning_types import SweepWarning, warn
 from .columns import ROLE_COLUMN, SUPERSEDED_COLUMN, capture_names
@@ -23,7 +21,6 @@ class Source:
     df: object
     captures: list
     tracking_uri: str
-    experiment_ids: list
     experiments: list = field(default_factory=list)  # names, for the report's title
     filter_string: str = ""
     parser_names: tuple = ()
@@ -67,15 +64,6 @@ def parser_captures(parser_names=(), artifact_patterns=()) -> list[str]:
     return capture_names(list(patterns) + list(artifact_patterns or ()))
 
 
-def experiment_ids_for(client, names=(), ids=()) -> list[str]:
-    out = [str(i) for i in ids or ()]
-    for name in names or ():
-        exp = client.get_experiment_by_name(name)
-        if exp is not None and exp.experiment_id not in out:
-            out.append(exp.experiment_id)
-    return out
-
-
 def drop_empty_tag_columns(df):
     """The role and superseded columns only when some run has them (what a report shows
     as run fields)."""
@@ -83,32 +71,13 @@ def drop_empty_tag_columns(df):
     return df.drop(columns=empty) if empty else df
 
 
-@contextlib.contextmanager
-def _unreachable_as_error(uri: str):
-    """A store that went away after the export: exit 3, as the export's own check."""
-    from ..errors import TrackingUnreachable
-    from ..uri import redact_uri
-
-    try:
-        yield
-    except Exception as exc:  # noqa: BLE001 - re-raised unless it is a lost connection
-        if is_unreachable(exc):
-            raise TrackingUnreachable(f"tracking store {redact_uri(uri)} is unreachable "
-                                      f"({type(exc).__name__})") from None
-        raise
-
-
 def load(*, experiment_names=(), experiment_ids=(), tracking_uri=None, filter_string="",
          parser_names=(), artifact_patterns=(), cache=True, refresh=False, history=(),
          trust_ended_runs=False, max_artifact_bytes=None, max_columns=None) -> Source:
     """The export's table of the selected runs, with the sweep role and superseded tags
     (the export's ``tags``) and ``history`` (``KEY:AGG`` specs, the export's ``history``)."""
-    from mlflow.tracking import MlflowClient
-
-    from ..export.history import parse_history_specs
     from ..uri import resolve_tracking_uri
 
-    parse_history_specs(history)  # a bad spec fails before any export work
     uri = resolve_tracking_uri(tracking_uri)
     result, n_warnings = export_table(
         experiment_names=tuple(experiment_names), experiment_ids=tuple(experiment_ids),
@@ -116,11 +85,9 @@ def load(*, experiment_names=(), experiment_ids=(), tracking_uri=None, filter_st
         artifact_patterns=tuple(artifact_patterns), cache=cache, refresh=refresh,
         tags=(TAG_ROLE, TAG_SUPERSEDED), history=tuple(history), trust_ended_runs=trust_ended_runs,
         max_artifact_bytes=max_artifact_bytes, max_columns=max_columns)
-    with _unreachable_as_error(uri):
-        exp_ids = experiment_ids_for(MlflowClient(uri), experiment_names, experiment_ids)
     names = list(experiment_names) + [f"id {i}" for i in experiment_ids]
     return Source(df=drop_empty_tag_columns(result.df), captures=parser_captures(parser_names, artifact_patterns),
-                  tracking_uri=uri, experiment_ids=exp_ids, experiments=names,
+                  tracking_uri=uri, experiments=names,
                   filter_string=filter_string or "", parser_names=tuple(parser_names),
                   artifact_patterns=tuple(artifact_patterns), n_export_warnings=n_warnings,
                   left_out=int((getattr(result, "stats", None) or {}).get("left_out", 0) or 0))
