@@ -257,10 +257,12 @@ def db_connect_timeout() -> float:
     return max(1.0, value)
 
 
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    text = redact_text(lines[0])[:300] if lines else ""
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+def describe_error(exc: BaseException, limit: int = 200) -> str:
+    """``Type: first line of the message`` (at most ``limit`` characters of it, any URI
+    credentials masked): how a store's failure is told in warnings, spools and exit-3
+    messages."""
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {redact_text(text[0])[:limit]}" if text else type(exc).__name__
 
 
 def _tcp_probe(uri: str, timeout: float) -> str | None:
@@ -279,7 +281,7 @@ def _tcp_probe(uri: str, timeout: float) -> str | None:
         with socket.create_connection((host, port or _DEFAULT_PORTS.get(scheme, 0)), timeout=timeout):
             return None
     except OSError as exc:
-        return _first_line(exc)
+        return describe_error(exc, 300)
 
 
 def _sqlalchemy_probe(uri: str, timeout: float) -> str | None:
@@ -311,7 +313,7 @@ def _sqlalchemy_probe(uri: str, timeout: float) -> str | None:
         with engine.connect():
             return None
     except sqlalchemy.exc.DBAPIError as exc:
-        return _first_line(getattr(exc, "orig", None) or exc)
+        return describe_error(getattr(exc, "orig", None) or exc, 300)
     finally:
         engine.dispose()
 
@@ -334,7 +336,7 @@ def probe_database(uri: str, timeout: float | None = None) -> str | None:
             except ImportError:
                 outcome.append(_tcp_probe(uri, timeout))
         except Exception as exc:  # noqa: BLE001 - anything else: let MLflow's call tell
-            outcome.append(None if not is_unreachable(exc) else _first_line(exc))
+            outcome.append(None if not is_unreachable(exc) else describe_error(exc, 300))
 
     # the driver's timeout bounds connecting; a name lookup that hangs is bounded here
     worker = threading.Thread(target=attempt, name="mlflow-sweep-db-probe", daemon=True)

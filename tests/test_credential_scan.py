@@ -230,7 +230,7 @@ def test_redact_text_agrees_with_redact_uri_and_walks_data():
 def test_every_warning_and_printed_line_is_redacted(capsys):
     from mlflow_sweep_plugin.console import eprint, printing_warnings
     from mlflow_sweep_plugin.errors import TrackingUnreachable
-    from mlflow_sweep_plugin.tracking.reach import describe_error
+    from mlflow_sweep_plugin.failures import describe_error
     from mlflow_sweep_plugin.warning_types import warn
 
     w = SweepWarning.for_run("r1", "a.json", "could not be read: API request to http://u:secret@h/x failed")

@@ -53,12 +53,3 @@ def probe(uri: str, timeout: float | None = None) -> str | None:
     except Exception as exc:  # noqa: BLE001 - any failure to connect is "not there"
         reason = getattr(exc, "reason", None) or exc
         return f"{type(exc).__name__}: {reason}"
-
-
-def describe_error(exc: BaseException, limit: int = 200) -> str:
-    """``Type: first line of the message`` (at most ``limit`` characters of it, any URI
-    credentials masked): how an offline reason is told in warnings and spools."""
-    from ..uri import redact_text
-
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {redact_text(text[0])[:limit]}" if text else type(exc).__name__

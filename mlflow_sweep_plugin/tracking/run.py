@@ -24,12 +24,12 @@ from __future__ import annotations
 import contextlib
 import os
 
-from ..failures import fail_fast_http, is_offline, no_credential_urls
+from ..failures import describe_error, fail_fast_http, is_offline, no_credential_urls
 from ..uri import redact_uri
 from ..warning_types import SweepWarning, warn
 from . import sink as _sink
 from .bound import BoundLogging
-from .reach import describe_error, probe
+from .reach import probe
 from .spool import Spool, spool_root
 
 STATUS_FINISHED, STATUS_FAILED, STATUS_KILLED = "FINISHED", "FAILED", "KILLED"

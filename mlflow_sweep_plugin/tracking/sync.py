@@ -37,7 +37,12 @@ from ..stores import require_store
 from ..uri import redact_uri
 from .metrics import stored_value
 from .params import log_params_checked
-from .sink import MAX_METRICS_PER_BATCH, MAX_PARAMS_TAGS_PER_BATCH, ClientSink, get_or_create_experiment
+from .sink import (
+    MAX_METRICS_PER_BATCH,
+    MAX_PARAMS_TAGS_PER_BATCH,
+    ClientSink,
+    get_or_create_experiment,
+)
 from .spool import SPOOL_ID_TAG, SYNCED_DIR, Spool, list_spools, lock_file, spool_root
 
 
@@ -230,8 +235,7 @@ def _replay_into(uri: str, spool: Spool, result: SyncResult) -> bool | None:
     """:func:`_replay` against ``uri``; None (and ``result`` says why) when it failed."""
     from mlflow.tracking import MlflowClient
 
-    from ..failures import fail_fast_http, is_offline
-    from .reach import describe_error
+    from ..failures import describe_error, fail_fast_http, is_offline
     from .sink import tracking_uri_set_to
 
     try:  # fail fast: a server that resets or never answers is given up in bounded time
