@@ -407,6 +407,15 @@ class ProductionStores:
                 os.environ[key] = value
         return True
 
+    def direct_sweep(self, args) -> tuple[str, str]:
+        """(tracking URI, experiment id) of a new sweep written by the client straight to a
+        fresh PostgreSQL database and a fresh bucket (deployment a)."""
+        bucket = self.s3.create_bucket()
+        uri = self.cluster.mlflow_database(f"s3://{bucket}/artifacts/0")
+        exp = build_sweep(uri, args.runs, args.layers, args.seed, threads=4,
+                          artifact_location=f"s3://{bucket}/artifacts/bench")
+        return uri, exp
+
     def stop(self) -> None:
         if self.s3 is not None:
             self.s3.stop()
@@ -511,11 +520,8 @@ def main(argv=None) -> int:
     try:
         if args.memory:
             if "s3" in stores and production.start():
-                bucket = production.s3.create_bucket()
-                uri = production.cluster.mlflow_database(f"s3://{bucket}/artifacts/0")
                 print("\nbuilding the sweep on PostgreSQL + S3 ...", flush=True)
-                exp = build_sweep(uri, args.runs, args.layers, args.seed, threads=4,
-                                  artifact_location=f"s3://{bucket}/artifacts/bench")
+                uri, exp = production.direct_sweep(args)
                 where = "PostgreSQL + S3"
             else:
                 print("\nbuilding the local sweep ...", flush=True)
@@ -546,11 +552,8 @@ def main(argv=None) -> int:
                 server.stop()
 
         if "s3" in stores and production.start():
-            bucket = production.s3.create_bucket()
-            uri = production.cluster.mlflow_database(f"s3://{bucket}/artifacts/0")
             print("\nbuilding the sweep on PostgreSQL + S3 (direct) ...", flush=True)
-            exp = build_sweep(uri, args.runs, args.layers, args.seed, threads=4,
-                              artifact_location=f"s3://{bucket}/artifacts/bench")
+            uri, exp = production.direct_sweep(args)
             results["s3"] = bench_store("PostgreSQL + S3, direct", uri, exp, args, work, s3_port=production.s3.port)
 
         if "proxied" in stores and production.start():
