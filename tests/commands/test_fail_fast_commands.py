@@ -18,7 +18,7 @@ import pytest
 
 from mlflow_sweep_plugin.testing import free_port
 
-DATA = os.path.join(os.path.dirname(__file__), "data")
+DATA = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data")
 
 
 def _env(**extra) -> dict:

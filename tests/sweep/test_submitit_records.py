@@ -3,7 +3,7 @@ cluster are imported FAILED/KILLED with the reason from submitit's own record (i
 ``.submitit/<job id>/`` folder: the result file, read without unpickling, and the
 stdout/stderr logs where SLURM's ``slurmstepd`` says why it killed a job). The
 directory is written here in the layout ``hydra-submitit-launcher`` and SLURM leave
-(the live ``submitit_local`` runs are in test_hydra_launchers.py)."""
+(the live ``submitit_local`` runs are in tests/hydra/test_launchers.py)."""
 
 from __future__ import annotations
 

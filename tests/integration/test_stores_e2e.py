@@ -18,7 +18,6 @@ a job's spool replayed by ``sync`` after its store went away mid-run.
 from __future__ import annotations
 
 import csv
-import inspect
 import json
 import math
 import os
@@ -30,11 +29,11 @@ import time
 import pytest
 
 from mlflow_sweep_plugin.testing import artifact_paths, log_sweep
-from sweep_test_helpers import summary_for
+from sweep_test_helpers import cli, summary_for
 
 pytestmark = pytest.mark.stores
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data"
 VOLATILE = ("run_id", "start_time", "end_time")
 DEPLOYMENTS = {
@@ -53,22 +52,6 @@ def store(request, sweep_store_factory):
 def reference(sweep_store_factory):
     """A sqlite store with local artifacts: what every deployment must agree with."""
     return sweep_store_factory()
-
-
-def cli(*args, env=None):
-    """``mlflow-sweep`` in-process; (exit code, stdout, stderr)."""
-    from click.testing import CliRunner
-
-    from mlflow_sweep_plugin.cli import main
-    from mlflow_sweep_plugin.plugins import reset_plugin_manager
-
-    kwargs = {"mix_stderr": False} if "mix_stderr" in inspect.signature(CliRunner.__init__).parameters else {}
-    reset_plugin_manager()
-    try:
-        res = CliRunner(**kwargs).invoke(main, [str(a) for a in args], env=env, catch_exceptions=False)
-    finally:
-        reset_plugin_manager()
-    return res.exit_code, res.stdout, res.stderr
 
 
 def stable_cells(path, drop=VOLATILE) -> list[list[str]]:

@@ -75,7 +75,7 @@ def server_sweep(mlflow_server, example_summary_module):
 
 @pytest.fixture(scope="module")
 def example_summary_module():
-    data = pathlib.Path(__file__).parent / "data" / "clustering_run" / "layer_0" / "cluster_summary.json"
+    data = pathlib.Path(__file__).parent.parent / "data" / "clustering_run" / "layer_0" / "cluster_summary.json"
     return json.loads(data.read_text())
 
 

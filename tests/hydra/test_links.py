@@ -17,7 +17,7 @@ import pytest
 
 from mlflow_sweep_plugin.testing import artifact_paths
 
-DATA = pathlib.Path(__file__).parent / "data" / "hydra_multirun"
+DATA = pathlib.Path(__file__).parent.parent / "data" / "hydra_multirun"
 SECRET = "hunter2-outside"
 
 

@@ -9,7 +9,7 @@ import pathlib
 import pandas as pd
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 CLUSTERING = ROOT / "tests" / "data" / "clustering_run" / "layer_0" / "cluster_summary.json"
 HAMMING = (ROOT / "plugins" / "mlflow-sweep-clustering" / "tests" / "data" / "hamming_run"
            / "summary" / "metrics_summary.json")

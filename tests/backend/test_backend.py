@@ -15,7 +15,7 @@ from mlflow_sweep_plugin.backend.config import (SweepConfigError, grid_points,
 from mlflow_sweep_plugin.testing import artifact_paths
 from sweep_test_helpers import mlflow_run
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 PROJECT = ROOT / "examples" / "sweep_project"
 
 

@@ -25,7 +25,7 @@ from sweep_test_helpers import summary_for
 
 pytestmark = pytest.mark.server
 
-DATA = pathlib.Path(__file__).parent / "data"
+DATA = pathlib.Path(__file__).parent.parent / "data"
 
 
 @contextlib.contextmanager

@@ -17,8 +17,8 @@ from mlflow_sweep_plugin.hydra.metrics_csv import parse_metrics_csv
 from mlflow_sweep_plugin.hydra.overrides import override_params, parse_override
 from mlflow_sweep_plugin.testing import artifact_paths
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-DATA = pathlib.Path(__file__).parent / "data"
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+DATA = pathlib.Path(__file__).parent.parent / "data"
 APP = ROOT / "examples" / "hydra_app" / "app.py"
 EXAMPLE_CSV = (DATA / "hydra_multirun" / "0" / "facts" / "metrics.csv").read_text()
 

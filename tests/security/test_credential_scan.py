@@ -30,7 +30,7 @@ from mlflow_sweep_plugin.uri import redact_data, redact_text, redact_uri
 from mlflow_sweep_plugin.warning_types import SweepWarning
 from scale_test_helpers import tracking_uri_set_to
 
-DATA = pathlib.Path(__file__).parent / "data"
+DATA = pathlib.Path(__file__).parent.parent / "data"
 SUMMARY = {"layer": 0, "energy_contrast_ratio": 0.5, "geometry_fits": {}}
 WORD = "secret"
 

@@ -23,11 +23,11 @@ from mlflow_sweep_plugin.export.session import ReadSession, reader_for
 from mlflow_sweep_plugin.plugins import SweepPluginManager
 from mlflow_sweep_plugin.testing import log_sweep, write_artifact
 from sweep_test_helpers import summary_for
-from test_stores_e2e import cli
+from sweep_test_helpers import cli
 
 pytestmark = pytest.mark.stores
 
-DATA = pathlib.Path(__file__).parent / "data"
+DATA = pathlib.Path(__file__).parent.parent / "data"
 
 
 def base_summary() -> dict:

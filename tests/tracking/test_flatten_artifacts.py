@@ -147,7 +147,7 @@ def test_flatten_command(make_sweep, sweep_cli, monkeypatch):
     import json
     import pathlib
 
-    data = pathlib.Path(__file__).parent / "data" / "clustering_run" / "layer_0" / "cluster_summary.json"
+    data = pathlib.Path(__file__).parent.parent / "data" / "clustering_run" / "layer_0" / "cluster_summary.json"
     summary = json.loads(data.read_text())
     sweep = make_sweep([{"artifacts": {"layer_0/cluster_summary.json": summary}},
                         {"artifacts": {"layer_1/cluster_summary.json": {**summary, "layer": 1}}}],
