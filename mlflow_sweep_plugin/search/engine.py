@@ -74,10 +74,6 @@ class _Config:
 
 class Engine:
     def __init__(self, spec, records=()):
-        import optuna
-
-        # Optuna logs every tell at INFO; the sweep prints its own lines
-        optuna.logging.set_verbosity(optuna.logging.WARNING)
         self.spec = spec
         self.study = SearchStudy(spec)
         self.configs: dict[str, _Config] = {}

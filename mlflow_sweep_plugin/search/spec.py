@@ -21,7 +21,9 @@ from .strategies import STRATEGIES, check_available
 SEARCH_KEYS = ("strategy", "grid", "space", "max_trials", "max_runs", "max_parallel", "seeds",
                "objective", "sampler_seed", "early_stop", "poll_s")
 MODES = ("min", "max")
-OBJECTIVE_AGGS = tuple(a for a in _HISTORY_AGGS if a in ("last", "min", "max", "mean"))
+# the aggregates of ``export --history`` that are values (not steps), ``last`` the default
+OBJECTIVE_AGGS = tuple(sorted((a for a in _HISTORY_AGGS if not a.startswith("arg")),
+                              key=("last", "min", "max", "mean").index))
 PRUNERS = {  # pruner -> the arguments it takes (docs/search.md, "Early stopping")
     "median": ("min_steps", "n_startup_trials", "interval_steps", "n_min_trials"),
     "percentile": ("percentile", "min_steps", "n_startup_trials", "interval_steps", "n_min_trials"),

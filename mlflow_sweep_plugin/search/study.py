@@ -15,6 +15,7 @@ distributions, fixed params added).
 from __future__ import annotations
 
 import itertools
+import warnings
 from dataclasses import dataclass, field
 
 import optuna
@@ -73,6 +74,11 @@ class SearchStudy:
     """An in-memory Optuna study plus the strategy's source of new configurations."""
 
     def __init__(self, spec):
+        # Optuna's own chatter, set when a study is made (not at import): it logs every tell
+        # at INFO (the sweep prints its own lines), and Optuna 2.10 calls enqueue_trial /
+        # add_trial "experimental" (stable since 3.0), a note for developers, not users
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
         self.spec = spec
         direction = "maximize" if spec.objective and spec.objective.mode == "max" else "minimize"
         self.study = optuna.create_study(direction=direction,
