@@ -1,6 +1,6 @@
 """The ``mlflow-sweep`` command line.
 
-``export`` is also ``mlflow sweep-export`` (see ``integrations/mlflow_cli.py``) and
+``export`` is also ``mlflow sweep-export`` (see ``mlflow_hooks/mlflow_cli.py``) and
 ``python -m mlflow_sweep_plugin export``: the same click command object everywhere.
 Heavy imports (mlflow, pandas) happen inside the commands, so ``--help`` is fast and
 the module is cheap to load from MLflow's own CLI.
@@ -17,7 +17,7 @@ import click
 from .cli_options import limit_options
 from .console import eprint, exit_interrupted, printing_warnings, sweep_errors
 from .errors import SweepError
-from .integrations.commands import import_hydra_command
+from .commands.import_hydra import import_hydra_command
 from .report.command import report_command
 from .tracking.commands import flatten_command, sync_command
 

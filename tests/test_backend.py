@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from mlflow_sweep_plugin.integrations.backend_config import (SweepConfigError, grid_points,
+from mlflow_sweep_plugin.backend.config import (SweepConfigError, grid_points,
                                                              parse_backend_config)
 from mlflow_sweep_plugin.testing import artifact_paths
 from sweep_test_helpers import mlflow_run
@@ -36,7 +36,7 @@ def test_grid_is_the_cartesian_product_in_key_order():
     (1, "string", "1", None), ("s3://b/x", "uri", "s3://b/x", None),
 ])
 def test_grid_values_take_the_declared_type(value, kind, text, problem):
-    from mlflow_sweep_plugin.integrations.backend_config import typed_value
+    from mlflow_sweep_plugin.backend.config import typed_value
 
     assert typed_value(value, kind) == (text, problem)
 
@@ -70,7 +70,7 @@ def test_bad_config_is_named(config, message):
 def test_bad_config_fails_before_any_run_is_made(sweep_store, tmp_path):
     from mlflow.exceptions import ExecutionException
 
-    from mlflow_sweep_plugin.integrations.backend import SweepBackend
+    from mlflow_sweep_plugin.backend import SweepBackend
 
     exp = sweep_store.create_experiment("bad")
     with pytest.raises(ExecutionException, match="sweep backend config: .*max_parallel"):

@@ -154,11 +154,13 @@ def test_an_undeclared_grid_key_is_warned_about_and_values_get_the_declared_type
 def test_the_hooks_library_side_warns_through_the_channel(sweep_store):
     import mlflow
 
-    from mlflow_sweep_plugin.integrations.sweep_runs import flatten_child
+    from mlflow_sweep_plugin.sweep.identity import Sweep
+    from mlflow_sweep_plugin.sweep.lifecycle import SweepLifecycle
     from mlflow_sweep_plugin.warning_types import SweepWarning
 
-    sweep_store.use_experiment("channel")
+    experiment_id = sweep_store.use_experiment("channel")
     with mlflow.start_run() as run:
         mlflow.log_text("{not json", "layer_0/cluster_summary.json")
+    lifecycle = SweepLifecycle(sweep_store.client, Sweep("channel", "mlflow-run", str(experiment_id)))
     with pytest.warns(SweepWarning, match="layer_0/cluster_summary.json"):
-        flatten_child(run.info.run_id, client=sweep_store.client)
+        lifecycle.flatten_child(run.info.run_id)

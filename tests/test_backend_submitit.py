@@ -92,7 +92,7 @@ def _max_in_flight(runs) -> int:
 def test_bad_submitit_settings_fail_before_any_run(sweep_store, project):
     from mlflow.exceptions import ExecutionException
 
-    from mlflow_sweep_plugin.integrations.backend import SweepBackend
+    from mlflow_sweep_plugin.backend import SweepBackend
 
     exp = sweep_store.create_experiment("bad")
     for settings, message in (({"cluster": "local", "bogus_setting": 1}, "submitit refused the settings"),

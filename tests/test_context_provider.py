@@ -8,7 +8,7 @@ import os
 import subprocess
 import sys
 
-from mlflow_sweep_plugin.integrations.context import SweepRunContextProvider, sweep_tags
+from mlflow_sweep_plugin.mlflow_hooks.context import SweepRunContextProvider, sweep_tags
 
 SWEEP_ENV = {"MLFLOW_SWEEP_ID": "abc123", "MLFLOW_SWEEP_INDEX": "7",
              "MLFLOW_SWEEP_PARENT_RUN_ID": "0" * 32, "MLFLOW_SWEEP_NAME": "my sweep"}
@@ -138,7 +138,7 @@ def test_import_mlflow_and_start_run_survive_a_raising_provider(sweep_store, tmp
 
 def test_provider_registers_when_its_module_is_imported_before_mlflow():
     code = ("import warnings; warnings.simplefilter('error')\n"
-            "import mlflow_sweep_plugin.integrations.context\n"
+            "import mlflow_sweep_plugin.mlflow_hooks.context\n"
             "import mlflow\n"
             "from mlflow.tracking.context.registry import _run_context_provider_registry as r\n"
             "print(sum(type(p).__name__ == 'SweepRunContextProvider' for p in r))\n")

@@ -12,8 +12,9 @@ import subprocess
 import sys
 
 
-from mlflow_sweep_plugin.integrations.hydra_jobs import (override_params, parse_metrics_csv,
-                                                         parse_override, plain_config)
+from mlflow_sweep_plugin.hydra.jobs import plain_config
+from mlflow_sweep_plugin.hydra.metrics_csv import parse_metrics_csv
+from mlflow_sweep_plugin.hydra.overrides import override_params, parse_override
 from mlflow_sweep_plugin.testing import artifact_paths
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]

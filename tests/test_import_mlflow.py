@@ -28,9 +28,9 @@ def test_import_mlflow_loads_only_our_light_modules_and_prints_nothing():
     proc = _run(PROBE)
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
-    assert out["ours"] == ["mlflow_sweep_plugin", "mlflow_sweep_plugin.integrations",
-                           "mlflow_sweep_plugin.integrations.context",
-                           "mlflow_sweep_plugin.integrations.mlflow_cli",
+    assert out["ours"] == ["mlflow_sweep_plugin", "mlflow_sweep_plugin.mlflow_hooks",
+                           "mlflow_sweep_plugin.mlflow_hooks.context",
+                           "mlflow_sweep_plugin.mlflow_hooks.mlflow_cli",
                            "mlflow_sweep_plugin.tags"]  # the tag names: constants only
     assert out["has_cmd"] is True
     assert "mlflow_sweep" not in proc.stderr and "sweep" not in proc.stderr.lower()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pathlib
 import pickle
 
-from mlflow_sweep_plugin.integrations.submitit_jobs import job_record, result_outcome
+from mlflow_sweep_plugin.sweep.submitit_records import job_record, result_outcome
 from mlflow_sweep_plugin.testing import artifact_paths
 
 ARRAY = "9001"

@@ -20,14 +20,14 @@ import re
 import tempfile
 
 from ..errors import UsageError
-from ..integrations.sweep_runs import client_uri, tag_filter, without_runs
-from ..tags import TAG_BEST_PREFIX as TAG_BEST
+from ..sweep.query import client_uri, tag_filter, without_runs
 from ..tags import TAG_ROLE, TAG_SWEEP_ID
 from ..tracking.sink import tracking_uri_set_to
 from ..warning_types import SweepWarning
 from ..warning_types import warn as channel_warn
 
 ARTIFACT_PATH = "report"
+TAG_BEST = "mlflow_sweep.best."
 _KEY = re.compile(r"[^A-Za-z0-9_\-./ ]")
 
 

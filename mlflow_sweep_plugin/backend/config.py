@@ -14,7 +14,7 @@ YAML file is named inside the JSON: ``-c '{"config_file": "sweep.yaml"}'``. Keys
   a sweep with the same ``sweep_name`` in the experiment (matched on the grid params).
 - ``executor`` (default ``"local"``): where grid points run: ``"local"``, processes of
   this machine; ``"submitit"``, one submitit job each (``submitit.AutoExecutor``: SLURM
-  on a cluster, submitit's local executor elsewhere), see :mod:`.submitit_executor`.
+  on a cluster, submitit's local executor elsewhere), see :mod:`.executors.submitit`.
 - ``submitit``: submitit's parameters for ``"executor": "submitit"`` (``partition``,
   ``time``, ``gpus``, ``mem``, ``cpus``, any of submitit's own names, ``cluster``,
   ``folder``).
@@ -34,8 +34,10 @@ import json
 import os
 from dataclasses import dataclass, field
 
+from .executors import EXECUTORS
+from .executors.submitit_config import SubmititConfigError, submitit_parameters
+
 KNOWN_KEYS = ("grid", "max_parallel", "sweep_name", "resume", "executor", "submitit", "report", "config_file")
-EXECUTORS = ("local", "submitit")
 
 
 class SweepConfigError(ValueError):
@@ -196,8 +198,6 @@ def parse_backend_config(config) -> SweepConfig:
     if submitit and executor != "submitit":
         raise SweepConfigError('"submitit" settings are given but "executor" is not "submitit"')
     if executor == "submitit":
-        from .submitit_executor import SubmititConfigError, submitit_parameters
-
         try:
             submitit_parameters(submitit)
         except SubmititConfigError as exc:

@@ -19,9 +19,12 @@ from __future__ import annotations
 import os
 import pickletools
 import re
+import shutil
 from dataclasses import dataclass
 
-_TAIL_BYTES = 256 * 1024
+from .outcome import traceback_error
+from .tails import tail_lines
+
 #: submitit's own line when a (re)started job begins: what comes before was an earlier attempt
 _START = "Starting with JobEnvironment("
 #: (pattern in the job's stderr/stdout, status, what it means): the scheduler's words first
@@ -83,15 +86,6 @@ def job_folder(job_id: str, sweep_dir: str, pattern: str | None = None) -> str |
     return None
 
 
-def _tail(path: str) -> list[str]:
-    try:
-        with open(path, "rb") as fh:
-            fh.seek(max(0, os.path.getsize(path) - _TAIL_BYTES))
-            return fh.read().decode("utf-8", "replace").splitlines()
-    except OSError:
-        return []
-
-
 def _last_attempt(lines: list[str]) -> list[str]:
     """The lines of the job's last (re)start: a requeued job appends to the same logs."""
     starts = [i for i, line in enumerate(lines) if _START in line]
@@ -130,8 +124,6 @@ def job_record(folder: str, job_id: str, task: int = 0) -> SubmititJob:
     - else: not ended as far as the record shows (still running, or killed without a
       word: ``ended`` is False).
     """
-    from .sweep_runs import traceback_error
-
     prefix = os.path.join(folder, f"{job_id}_{task}")
     job = SubmititJob(job_id=str(job_id), folder=folder, stdout=prefix + "_log.out",
                       stderr=prefix + "_log.err", result=prefix + "_result.pkl")
@@ -149,7 +141,7 @@ def job_record(folder: str, job_id: str, task: int = 0) -> SubmititJob:
             if "UncompletedJobError" in (job.reason or ""):  # submitit gave up on a timed-out job
                 job.status = "KILLED"
         return job
-    lines = _last_attempt(_tail(job.stderr)) + _last_attempt(_tail(job.stdout))
+    lines = _last_attempt(tail_lines(job.stderr)) + _last_attempt(tail_lines(job.stdout))
     for pattern, status, meaning in _SCHEDULER_ENDS:
         for line in lines:
             if pattern.search(line):
@@ -246,12 +238,10 @@ def scheduler_end(launcher: str | None, record: SubmititJob) -> SubmititJob:
                              "word in its logs (its process was killed: out of memory, a signal)")
         return record
     if launcher.endswith("slurm"):
-        import shutil
-
         if shutil.which("sacct") is None:
             return record
         try:
-            import submitit
+            import submitit  # only to ask SLURM (sacct) about a job: the launcher installed it
 
             state = str(submitit.SlurmJob(folder=record.folder, job_id=record.job_id).state or "")
         except Exception:  # noqa: BLE001 - sacct failed: nothing known

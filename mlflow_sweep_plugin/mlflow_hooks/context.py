@@ -15,20 +15,15 @@ from __future__ import annotations
 
 import os
 
-# the tag names are the hooks' and the export's (a tiny module: nothing for import mlflow)
-from ..tags import ROLE_JOB, TAG_PARENT, TAG_ROLE, TAG_SWEEP_ID, TAG_SWEEP_INDEX, TAG_SWEEP_NAME
+# the tag and environment names (a tiny module: nothing for import mlflow)
+from ..tags import (ENV_PARENT_RUN_ID, ENV_SWEEP_ID, ENV_SWEEP_INDEX, ENV_SWEEP_NAME, ROLE_JOB, TAG_PARENT,
+                    TAG_ROLE, TAG_SWEEP_ID, TAG_SWEEP_INDEX, TAG_SWEEP_NAME)
 
 # No ``import mlflow`` here, not even for MLflow's ``RunContextProvider`` base class
 # (MLflow only calls ``in_context()`` and ``tags()``): when this module is imported
 # before mlflow (``mlflow-sweep`` commands, tests), importing mlflow from its first lines
 # made MLflow load our entry point from the half-initialised module, warn, and run
 # without the provider.
-
-ENV_SWEEP_ID = "MLFLOW_SWEEP_ID"
-ENV_SWEEP_INDEX = "MLFLOW_SWEEP_INDEX"
-ENV_PARENT_RUN_ID = "MLFLOW_SWEEP_PARENT_RUN_ID"
-ENV_SWEEP_NAME = "MLFLOW_SWEEP_NAME"
-
 
 
 def sweep_tags(environ=None) -> dict:
@@ -69,5 +64,5 @@ try:
     from . import mlflow_cli as _mlflow_cli
 
     _mlflow_cli.install()
-except Exception:  # noqa: BLE001
+except Exception:  # noqa: BLE001 - import mlflow never fails because of us
     pass

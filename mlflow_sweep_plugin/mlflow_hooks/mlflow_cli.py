@@ -24,6 +24,7 @@ def add_command(cli_module) -> None:
         group = getattr(cli_module, "cli", None)
         if group is None or COMMAND_NAME in getattr(group, "commands", {}):
             return
+        # loaded only now, when mlflow.cli is: import mlflow pays nothing for our commands
         from ..cli import export_command
 
         group.add_command(export_command, name=COMMAND_NAME)

@@ -53,10 +53,10 @@ def import_hydra_command(sweep_dir, experiment_name, tracking_uri, include_model
     from ..failures import fail_fast_http, require_reachable
     from ..stores import check_scheme
     from ..uri import resolve_tracking_uri
-    from .hydra_sweep import import_sweep
+    from ..hydra.importer import import_sweep
 
     if not tracking_uri and not os.environ.get("MLFLOW_TRACKING_URI"):
-        from .sweep_record import read_record
+        from ..hydra.record import read_record
 
         tracking_uri = (read_record(sweep_dir) or {}).get("tracking_uri")  # where the callback logged
     uri = resolve_tracking_uri(tracking_uri)

@@ -13,7 +13,7 @@ Configure it in the app's config::
           # redact_keys: [hf_home]       # more credential names; [] logs them as they are
 
 In ``--multirun`` mode: on multirun start, a parent run; per job, a child run (logged by
-:mod:`.hydra_sweep`, the same code as ``mlflow-sweep import-hydra``) that the job's own
+:mod:`.sweep_log`, the same code as ``mlflow-sweep import-hydra``) that the job's own
 MLflow calls log into (``MLFLOW_RUN_ID`` is set while it runs; runs it creates itself get
 the sweep tags); on job end, ``facts/metrics.csv``, the job's files and its status
 (FAILED when it raised, recorded in the job's ``.hydra/job_return.yaml`` too, so that
@@ -35,18 +35,31 @@ import contextlib
 import functools
 import os
 
+import sys
+
 from ..console import printing_warnings
 from ..console import say as _say
 from ..envvars import scoped_environ
+from ..sweep.outcome import error_text
+from ..tags import (ENV_EXPERIMENT_ID, ENV_EXPERIMENT_NAME, ENV_HYDRA_SWEEP_DIR, ENV_RUN_ID,
+                    ENV_TRACKING_URI, TAG_ERROR, TAG_HYDRA_SWEEPER)
+from ..uri import redact_uri
 from ..warning_types import warn as _warn
-from .sweep_runs import TAG_ERROR
+from .job_status import write_job_return
+from .jobs import launcher_facts, plain_config, read_job
+from .metrics_csv import read_metrics
+from .record import identity_env, identity_from_env, read_record, write_record
+from .sweep_log import HydraSweepLog
 
-ENV_SWEEP_DIR = "MLFLOW_SWEEP_HYDRA_DIR"  # the sweep directory whose identity the environment holds
-
-try:
+try:  # hydra-core is an optional extra; the class is still importable without it
+    from hydra.core.utils import JobStatus
     from hydra.experimental.callback import Callback as _Base
-except ImportError:  # hydra-core is an optional extra; the class is still importable
+    from omegaconf import OmegaConf
+except ImportError:
     _Base = object
+    JobStatus = OmegaConf = None
+
+ENV_SWEEP_DIR = ENV_HYDRA_SWEEP_DIR
 
 
 def _printing(hook):
@@ -71,18 +84,12 @@ def _redact_keys(value):
 
 def _multirun_mode(config) -> bool:
     """Whether ``config`` is a job's (or the sweep's) config in ``--multirun`` mode."""
-    from omegaconf import OmegaConf
-
     return str(OmegaConf.select(config, "hydra.mode", default="")).upper().endswith("MULTIRUN")
 
 
 def _launcher_of(config):
     """``(launcher, job id, submitit folder)`` of the live config (see
-    :func:`~.hydra_jobs.launcher_facts`)."""
-    from omegaconf import OmegaConf
-
-    from .hydra_jobs import launcher_facts
-
+    :func:`~.jobs.launcher_facts`)."""
     try:
         hydra = OmegaConf.to_container(config.hydra, resolve=False)
     except Exception:  # noqa: BLE001 - a config without hydra: nothing to tell
@@ -95,7 +102,7 @@ class MLflowSweepCallback(_Base):
 
     With launchers that run each job in a process of its own (submitit, joblib) the
     callback is pickled into every job with Hydra's context; its state there is its
-    config and the sweep's identity (:mod:`.sweep_record`), plain strings, so a job on
+    config and the sweep's identity (:mod:`.record`), plain strings, so a job on
     another host needs nothing of the process that submitted it. Only that process (the
     one that ran ``on_multirun_start``) closes the parent.
     """
@@ -128,8 +135,6 @@ class MLflowSweepCallback(_Base):
 
     # -- what travels to a job ---------------------------------------------------------
     def __getstate__(self) -> dict:
-        from ..uri import redact_uri
-
         # the callback's settings (every public attribute: what its config gave), not what
         # belongs to this process (the clients, the open job, the exported environment)
         state = {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
@@ -149,17 +154,12 @@ class MLflowSweepCallback(_Base):
     def on_multirun_start(self, config, **kwargs) -> None:
         self._multirun = True
         try:
-            from omegaconf import OmegaConf
-
-            from .hydra_sweep import TAG_SWEEPER, HydraSweepLog
-            from .sweep_record import identity_env, write_record
-
             sweep_dir = os.path.abspath(str(OmegaConf.select(config, "hydra.sweep.dir")))
             job_name = OmegaConf.select(config, "hydra.job.name")
             overrides = OmegaConf.to_container(config.hydra.overrides.task, resolve=False)
-            experiment = self.experiment_name or os.environ.get("MLFLOW_EXPERIMENT_NAME") or job_name
+            experiment = self.experiment_name or os.environ.get(ENV_EXPERIMENT_NAME) or job_name
             if self.tracking_uri:
-                import mlflow
+                import mlflow  # loaded by now (the sweep log's client); the jobs' fluent API
 
                 mlflow.set_tracking_uri(self.tracking_uri)  # the jobs' own logging goes there too
             self._sweep = HydraSweepLog(sweep_dir, tracking_uri=self.tracking_uri,
@@ -170,7 +170,7 @@ class MLflowSweepCallback(_Base):
             self._sweep.report = self.report
             choices = OmegaConf.select(config, "hydra.runtime.choices") or {}
             sweeper = choices.get("hydra/sweeper") if hasattr(choices, "get") else None
-            self._sweep.open_parent(overrides, tags={TAG_SWEEPER: str(sweeper)} if sweeper else None)
+            self._sweep.open_parent(overrides, tags={TAG_HYDRA_SWEEPER: str(sweeper)} if sweeper else None)
             self._open = True
             self._launcher = _launcher_of(config)[0]
             atexit.register(self._close_at_exit)
@@ -227,7 +227,7 @@ class MLflowSweepCallback(_Base):
                 self._restore_env()
                 self._job = None
                 self._record(job.path, "KILLED", "the process ended while the job ran")
-                self._sweep.client.set_tag(run_id, TAG_ERROR, "the process ended while the job ran")
+                self._sweep.client.set_tag(run_id, TAG_ERROR, error_text("the process ended while the job ran"))
                 self._sweep.client.set_terminated(run_id, status="KILLED")
         self._close(stopped_early=True)  # Hydra skips on_multirun_end when something raised
 
@@ -241,11 +241,6 @@ class MLflowSweepCallback(_Base):
             return self._sweep
         if not (self._multirun or _multirun_mode(config)):
             return None  # RUN mode
-        from omegaconf import OmegaConf
-
-        from .hydra_sweep import HydraSweepLog
-        from .sweep_record import identity_from_env, read_record
-
         sweep_dir = os.path.realpath(os.path.abspath(str(OmegaConf.select(config, "hydra.sweep.dir"))))
         identity = self._identity
         if not identity:
@@ -261,7 +256,7 @@ class MLflowSweepCallback(_Base):
             self._sweep.report = self.report
         else:
             job_name = OmegaConf.select(config, "hydra.job.name")
-            experiment = self.experiment_name or os.environ.get("MLFLOW_EXPERIMENT_NAME") or job_name
+            experiment = self.experiment_name or os.environ.get(ENV_EXPERIMENT_NAME) or job_name
             self._sweep = HydraSweepLog(sweep_dir, tracking_uri=self.tracking_uri, experiment_name=experiment,
                                         sweep_name=self.sweep_name or job_name, **options)
             self._sweep.report = self.report
@@ -279,11 +274,6 @@ class MLflowSweepCallback(_Base):
         if sweep is None:
             return  # RUN mode, or the sweep could not be tracked
         try:
-            from omegaconf import OmegaConf
-
-            from .hydra_jobs import plain_config, read_job
-            from .sweep_runs import sweep_env
-
             output_dir = str(OmegaConf.select(config, "hydra.runtime.output_dir"))
             job = read_job(output_dir, sweep.sweep_dir)  # nothing read through a link out of the sweep
             num = OmegaConf.select(config, "hydra.job.num")
@@ -302,9 +292,9 @@ class MLflowSweepCallback(_Base):
             run, _ = sweep.child_for(job, live=True)
             run_id = run.info.run_id
             sweep.log_params(run_id, job)
-            env = sweep_env(sweep.sweep_id, job.num, sweep.parent_id, sweep.sweep_name)
-            env.update({"MLFLOW_RUN_ID": run_id, "MLFLOW_EXPERIMENT_ID": sweep.experiment_id,
-                        "MLFLOW_TRACKING_URI": sweep.tracking_uri})
+            env = sweep.sweep.env(job.num)
+            env.update({ENV_RUN_ID: run_id, ENV_EXPERIMENT_ID: sweep.experiment_id,
+                        ENV_TRACKING_URI: sweep.tracking_uri})
             job_env = contextlib.ExitStack()
             job_env.enter_context(scoped_environ(env))
             self._job = (run_id, job, job_env)
@@ -322,8 +312,6 @@ class MLflowSweepCallback(_Base):
     def _outcome(job_return) -> tuple[str, str | None]:
         """FINISHED, or FAILED with the exception; KILLED when submitit stopped the job
         (its ``UncompletedJobError``: timed out and not requeued)."""
-        from hydra.core.utils import JobStatus
-
         if job_return.status == JobStatus.COMPLETED:
             return "FINISHED", None
         exc = getattr(job_return, "_return_value", None)
@@ -334,8 +322,6 @@ class MLflowSweepCallback(_Base):
 
     @staticmethod
     def _record(job_path: str, status: str, reason: str | None) -> None:
-        from .hydra_jobs import write_job_return
-
         try:
             write_job_return(job_path, status, reason)
         except Exception as exc:  # noqa: BLE001 - a read-only job directory: the run still has it
@@ -350,16 +336,12 @@ class MLflowSweepCallback(_Base):
         if multirun and (self._sweep is None or self._job is None):
             # not tracked: still record how the job ended, for a later import-hydra
             with contextlib.suppress(Exception):
-                from omegaconf import OmegaConf
-
                 self._record(str(OmegaConf.select(config, "hydra.runtime.output_dir")),
                              *self._outcome(job_return))
         if self._sweep is None or self._job is None:
             return
         run_id, job, _env = self._job
         try:
-            from .hydra_jobs import read_metrics
-
             status, reason = self._outcome(job_return)
             self._record(job.path, status, reason)
             self._end_fluent_run(run_id, status)
@@ -381,8 +363,6 @@ class MLflowSweepCallback(_Base):
     def _end_fluent_run(run_id: str, status: str) -> None:
         """End the job's MLflow run if its code left it active (so the next job's
         logging does not go into it)."""
-        import sys
-
         mlflow = sys.modules.get("mlflow")
         if mlflow is None:
             return

@@ -28,37 +28,21 @@ import contextlib
 import os
 import time
 
-RECORD = "mlflow_sweep.yaml"
+import yaml
+
+from ..tags import (ENV_EXPERIMENT_ID, ENV_PARENT_RUN_ID, ENV_SWEEP_ID, ENV_SWEEP_NAME, ENV_TRACKING_URI,
+                    HYDRA_RECORD)
+from ..uri import redact_uri
+from ..warning_types import warn
+
+RECORD = HYDRA_RECORD
 LOCK = ".mlflow_sweep.lock"
 IDENTITY_KEYS = ("tracking_uri", "experiment_id", "parent_run_id", "sweep_id", "sweep_name",
                  "sweep_dir")
-ENV_TRACKING_URI = "MLFLOW_TRACKING_URI"
-ENV_EXPERIMENT_ID = "MLFLOW_EXPERIMENT_ID"
-
-
-def absolute_uri(uri: str) -> str:
-    """A tracking URI that means the same store from any working directory: a relative
-    ``sqlite:///mlflow.db`` or ``file:`` path, or a bare path, made absolute (a Hydra
-    job runs in its own directory, a SLURM job on another host)."""
-    if not uri:
-        return uri
-    lower = uri.lower()
-    if lower.startswith("sqlite:///") and not lower.startswith("sqlite:////"):
-        path = uri[len("sqlite:///"):]
-        if path and path != ":memory:" and not path.startswith("?"):
-            return "sqlite:///" + os.path.abspath(path)
-        return uri
-    if lower.startswith("file:") and not lower.startswith("file:/"):
-        return "file://" + os.path.abspath(uri[len("file:"):])
-    if "://" not in uri and not lower.startswith(("databricks", "file:", "sqlite:")):
-        return "file://" + os.path.abspath(uri)
-    return uri
 
 
 def identity_from_env(environ=None) -> dict | None:
     """The sweep identity the submitting process exported, or None."""
-    from .context import ENV_PARENT_RUN_ID, ENV_SWEEP_ID, ENV_SWEEP_NAME
-
     env = os.environ if environ is None else environ
     if not (env.get(ENV_PARENT_RUN_ID) and env.get(ENV_SWEEP_ID)):
         return None
@@ -70,8 +54,6 @@ def identity_from_env(environ=None) -> dict | None:
 
 def identity_env(identity: dict) -> dict:
     """The environment that carries ``identity`` to the jobs (see :func:`identity_from_env`)."""
-    from .context import ENV_PARENT_RUN_ID, ENV_SWEEP_ID, ENV_SWEEP_NAME
-
     env = {ENV_PARENT_RUN_ID: identity["parent_run_id"], ENV_SWEEP_ID: identity["sweep_id"],
            ENV_EXPERIMENT_ID: identity["experiment_id"]}
     if identity.get("sweep_name"):
@@ -84,10 +66,6 @@ def identity_env(identity: dict) -> dict:
 def write_record(sweep_dir: str, identity: dict, **extra) -> None:
     """Write ``mlflow_sweep.yaml`` (atomically). A tracking URI holding credentials is
     not written (the jobs and the import then use ``$MLFLOW_TRACKING_URI``)."""
-    import yaml
-
-    from ..uri import redact_uri
-
     data = {k: identity.get(k) for k in IDENTITY_KEYS}
     if data.get("tracking_uri") and redact_uri(data["tracking_uri"]) != data["tracking_uri"]:
         data["tracking_uri"] = None
@@ -105,13 +83,9 @@ def write_record(sweep_dir: str, identity: dict, **extra) -> None:
 
 def read_record(sweep_dir: str) -> dict | None:
     """The sweep record of ``sweep_dir`` (``mlflow_sweep.yaml``), or None."""
-    import yaml
-
     path = os.path.join(sweep_dir, RECORD)
     real = os.path.realpath(path)
     if os.path.lexists(path) and os.path.dirname(real) != os.path.realpath(sweep_dir):
-        from ..warning_types import warn
-
         warn(f"{sweep_dir}: {RECORD}: a link leading out of the sweep directory (to {real}): not read")
         return None
     try:
@@ -132,7 +106,7 @@ def sweep_lock(sweep_dir: str, timeout: float = 120.0):
     ``flock`` (Linux NFSv4, Lustre, GPFS). Without ``fcntl`` (Windows) or when the
     directory is read-only, no lock."""
     try:
-        import fcntl
+        import fcntl  # POSIX only
     except ImportError:  # pragma: no cover - Windows
         yield
         return

@@ -15,7 +15,7 @@ with:
 - artifacts: the job directory as it is (configs, ``facts/``, figures, logs), models and
   checkpoints only with ``include_models``;
 - status: FINISHED or FAILED (the job raised; on import: what the directory proves,
-  see :func:`~.hydra_jobs.job_status`), with the reason in the tag ``mlflow_sweep.error``;
+  see :func:`~.job_status.job_status`), with the reason in the tag ``mlflow_sweep.error``;
 - tags ``mlflow_sweep.point`` (the override params as JSON), ``mlflow_sweep.index`` (the
   job number), ``mlflow_sweep.metrics_file`` (``absent``/``partial``/``complete``), and
   ``mlflow_sweep.hydra.logged = complete`` once all of that is logged.
@@ -32,50 +32,38 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from collections import Counter
+
+from mlflow.entities import RunTag
+from mlflow.tracking import MlflowClient
 
 from ..failures import hide_run_urls
-from ..uri import redact_text
+from ..stores import ensure_sqlite_store
+from ..sweep.identity import Sweep, point_key
+from ..sweep.lifecycle import SweepLifecycle
+from ..sweep.outcome import error_text
+from ..sweep.submitit_records import job_folder
+from ..tags import (KIND_HYDRA, ROLE_CHILD, ROLE_PARENT, TAG_ERROR, TAG_EXECUTOR, TAG_HYDRA_JOB,
+                    TAG_HYDRA_LOGGED, TAG_HYDRA_OVERRIDES, TAG_HYDRA_SWEEP_DIR, TAG_JOB_ID, TAG_KIND,
+                    TAG_LOG_DIR, TAG_METRICS_FILE, TAG_POINT, TAG_ROLE, TAG_SUPERSEDED)
+from ..tracking.keys import metric_name
+from ..tracking.params import ParamChanged, log_config, log_params_checked
+from ..tracking.redact import REDACTED, redact_override, redact_overrides_text, redactor
+from ..tracking.sink import ClientSink, get_or_create_experiment, now_ms
+from ..uri import absolute_uri, resolve_tracking_uri
 from ..warning_types import warn as _warn
-from .hydra_jobs import (HydraJob, MetricsTable, find_jobs, job_files, job_status, metrics_file_state, outside,
-                         override_params, read_job, read_metrics, read_multirun_yaml, redacted_text,
-                         secret_values)
-from .sweep_record import absolute_uri, read_record, sweep_lock
-from .sweep_runs import (TAG_ERROR, TAG_KIND, TAG_POINT, TAG_ROLE, TAG_SUPERSEDED, TAG_SWEEP_ID,
-                         create_child, create_parent, find_runs, finish_parent, flatten_child,
-                         new_sweep_id, point_key, reopen)
+from .job_status import job_status
+from .jobs import HydraJob, find_jobs, job_files, outside, read_job, read_multirun_yaml
+from .metrics_csv import MetricsTable, metrics_file_state, read_metrics
+from .overrides import override_params
+from .record import sweep_lock
+from .secrets import redacted_text, secret_values
 
-TAG_SWEEP_DIR = "mlflow_sweep.hydra.sweep_dir"
-TAG_JOB = "mlflow_sweep.hydra.job"
-TAG_LOGGED = "mlflow_sweep.hydra.logged"
-TAG_METRICS_FILE = "mlflow_sweep.metrics_file"
-TAG_OVERRIDES = "mlflow_sweep.hydra.overrides"
 CONFIG_PREFIX = "config"
-TAG_SWEEPER = "mlflow_sweep.hydra.sweeper"
-KIND = "hydra"
+KIND = KIND_HYDRA
 #: files of the sweep directory logged on the parent: Hydra's record of the sweep and the
 #: Optuna sweeper's best trial (``best_params``, ``best_value``)
 SWEEP_FILES = ("multirun.yaml", "optimization_results.yaml")
-
-
-
-def _mtime_ms(path: str) -> int | None:
-    try:
-        return int(os.stat(path).st_mtime * 1000)
-    except OSError:
-        return None
-
-
-def _job_times(job: HydraJob) -> tuple[int | None, int | None]:
-    """When an imported job started (its ``.hydra/config.yaml`` was written) and ended
-    (its newest file)."""
-    start = _mtime_ms(os.path.join(job.path, ".hydra", "config.yaml")) or _mtime_ms(job.path)
-    end = start
-    for dirpath, _dirs, files in os.walk(job.path):
-        for name in files:
-            t = _mtime_ms(os.path.join(dirpath, name))
-            if t is not None and (end is None or t > end):
-                end = t
-    return start, end
 
 
 class HydraSweepLog:
@@ -84,41 +72,40 @@ class HydraSweepLog:
     def __init__(self, sweep_dir: str, *, tracking_uri: str | None = None,
                  experiment_name: str | None = None, sweep_name: str | None = None,
                  include_models: bool = False, flatten: bool = True, redact=None):
-        from ..uri import resolve_tracking_uri
-
         self._setup(sweep_dir, resolve_tracking_uri(tracking_uri), include_models, flatten, redact)
         self.multirun = read_multirun_yaml(self.sweep_dir, self.problems) if os.path.isdir(self.sweep_dir) else {}
         job_name = ((self.multirun.get("hydra") or {}).get("job") or {}).get("name")
         self.sweep_name = sweep_name or (job_name if isinstance(job_name, str) and job_name else None) \
             or os.path.basename(self.sweep_dir)
         self.experiment_name = experiment_name or self.sweep_name
-        self.experiment_id = self._experiment_id(self.experiment_name)
+        self._track(Sweep(name=self.sweep_name, kind=KIND, experiment_id=self._experiment_id(self.experiment_name)))
 
     def _setup(self, sweep_dir: str, tracking_uri: str, include_models: bool, flatten: bool,
                redact) -> None:
-        from mlflow.tracking import MlflowClient
-
-        from ..tracking.redact import redactor
-
         self.sweep_dir = os.path.realpath(sweep_dir)
         self.tracking_uri = absolute_uri(tracking_uri)
         hide_run_urls(self.tracking_uri)  # MLflow's "View run ... at: <URI>" never shows credentials
-        from ..stores import ensure_sqlite_store
-
         # a new sqlite file: created once, under a lock (the callback's jobs start together)
         ensure_sqlite_store(self.tracking_uri)
         self.client = MlflowClient(self.tracking_uri)
         self.include_models = include_models
         self.flatten = flatten
         self.secrets = redactor(redact)  # None: redaction turned off
-        self.told: set = set()  # warnings told (the sweep table does not repeat them)
-        # the sweep's report on its parent when it ends: report_parent's objective/mode; None: none
-        self.report: dict | None = {}
         self.problems: list = []
         self.multirun: dict = {}
-        self.parent_id: str | None = None
-        self.sweep_id: str | None = None
         self.n_skipped = 0
+
+    def _track(self, sweep: Sweep) -> None:
+        """The sweep's identity and its lifecycle in the store (the report: see ``report``)."""
+        self.sweep = sweep
+        self.lifecycle = SweepLifecycle(self.client, sweep, report={})
+
+    # the sweep's report on its parent when it ends: report_parent's objective/mode; None: none
+    report = property(lambda self: self.lifecycle.report,
+                      lambda self, value: setattr(self.lifecycle, "report", value))
+    parent_id = property(lambda self: self.sweep.parent_run_id)
+    sweep_id = property(lambda self: self.sweep.sweep_id)
+    experiment_id = property(lambda self: self.sweep.experiment_id)
 
     @classmethod
     def attach(cls, identity: dict, *, sweep_dir: str | None = None, include_models: bool = False,
@@ -126,16 +113,14 @@ class HydraSweepLog:
         """The sweep a job belongs to, from its identity (see :mod:`.sweep_record`): no
         search and no new run, so a job never makes a parent of its own. A missing
         tracking URI is ``$MLFLOW_TRACKING_URI``'s; a missing experiment id, the parent's."""
-        from ..uri import resolve_tracking_uri
-
         self = cls.__new__(cls)
         self._setup(sweep_dir or identity["sweep_dir"], resolve_tracking_uri(identity.get("tracking_uri")),
                     include_models, flatten, redact)
-        self.parent_id = identity["parent_run_id"]
-        self.sweep_id = identity["sweep_id"]
-        self.experiment_id = identity.get("experiment_id") or \
-            self.client.get_run(self.parent_id).info.experiment_id
+        parent_id = identity["parent_run_id"]
+        experiment_id = identity.get("experiment_id") or self.client.get_run(parent_id).info.experiment_id
         self.sweep_name = identity.get("sweep_name") or os.path.basename(self.sweep_dir)
+        self._track(Sweep(name=self.sweep_name, kind=KIND, experiment_id=experiment_id,
+                          sweep_id=identity["sweep_id"], parent_run_id=parent_id))
         self.experiment_name = None
         return self
 
@@ -151,8 +136,6 @@ class HydraSweepLog:
             if exp.lifecycle_stage == "deleted":
                 raise ValueError(f"experiment {name!r} is deleted; restore it or choose another name")
             return exp.experiment_id
-        from ..tracking.sink import get_or_create_experiment
-
         return get_or_create_experiment(self.client, name)  # another process may create it meanwhile
 
     # -- the parent ---------------------------------------------------------------------
@@ -163,28 +146,13 @@ class HydraSweepLog:
             return self._open_parent(overrides, tags or {})
 
     def _open_parent(self, overrides, extra_tags: dict) -> str:
-        from mlflow.entities import RunTag
-
-        found = find_runs(self.client, self.experiment_id,
-                          {TAG_KIND: KIND, TAG_ROLE: "parent", TAG_SWEEP_DIR: self.sweep_dir})
         if overrides is None:
             overrides = ((self.multirun.get("hydra") or {}).get("overrides") or {}).get("task")
-        tags = {TAG_SWEEP_DIR: self.sweep_dir, **extra_tags}
+        tags = {TAG_HYDRA_SWEEP_DIR: self.sweep_dir, **extra_tags}
         if isinstance(overrides, list):
-            tags[TAG_OVERRIDES] = " ".join(self._redacted_override(o) for o in overrides)[:5000]
-        if found:
-            parent = found[-1]
-            self.parent_id = parent.info.run_id
-            self.sweep_id = parent.data.tags.get(TAG_SWEEP_ID) or new_sweep_id()
-            if parent.info.status != "RUNNING":
-                reopen(self.client, self.parent_id)
-            self.client.log_batch(self.parent_id, tags=[RunTag(k, v) for k, v in tags.items()])
-        else:
-            self.sweep_id = new_sweep_id()
-            run = create_parent(self.client, self.experiment_id, self.sweep_id, self.sweep_name,
-                                kind=KIND, tags=tags)
-            self.parent_id = run.info.run_id
-        return self.parent_id
+            tags[TAG_HYDRA_OVERRIDES] = " ".join(self._redacted_override(o) for o in overrides)[:5000]
+        return self.lifecycle.open_parent(
+            {TAG_KIND: KIND, TAG_ROLE: ROLE_PARENT, TAG_HYDRA_SWEEP_DIR: self.sweep_dir}, tags)
 
     def close_parent(self, status: str | None = None, stopped_early: bool = False,
                      unrecorded: str | None | bool = False) -> str:
@@ -209,9 +177,9 @@ class HydraSweepLog:
             status = "FAILED"
             with contextlib.suppress(Exception):
                 self.client.set_tag(self.parent_id, TAG_ERROR,
-                                    "the sweep stopped before its end: Hydra did not call "
-                                    "on_multirun_end (its sweeper or launcher raised; see the "
-                                    "command's output)")
+                                    error_text("the sweep stopped before its end: Hydra did not call "
+                                               "on_multirun_end (its sweeper or launcher raised; see the "
+                                               "command's output)"))
         for name in SWEEP_FILES:  # multirun.yaml; a sampling sweeper's results (Optuna's best trial)
             path = os.path.join(self.sweep_dir, name)
             real = outside(path, self.sweep_dir) if os.path.lexists(path) else None
@@ -222,18 +190,15 @@ class HydraSweepLog:
             if os.path.isfile(path):
                 with contextlib.suppress(Exception):
                     self._log_file(self.parent_id, path, None)
-        return finish_parent(self.client, self.experiment_id, self.parent_id, self.sweep_id,
-                             n_children=len(children), n_failed=n_failed, n_skipped=self.n_skipped,
-                             exclude_run_ids=superseded, status=status, told=self.told, report=self.report)
+        return self.lifecycle.finish(n_children=len(children), n_failed=n_failed, n_skipped=self.n_skipped,
+                                     exclude_run_ids=superseded, status=status)
 
     def end_unfinished(self, runs, unrecorded: str | None) -> int:
         """End the children in ``runs`` that are RUNNING without a complete log, as
         their directories and submitit's record tell (see :meth:`close_parent`).
         Returns how many were ended."""
-        from mlflow.entities import RunTag
-
         open_runs = [r for r in runs if r.info.status == "RUNNING" and TAG_SUPERSEDED not in r.data.tags
-                     and r.data.tags.get(TAG_LOGGED) != "complete"]
+                     and r.data.tags.get(TAG_HYDRA_LOGGED) != "complete"]
         if not open_runs:
             return 0
         jobs = {}
@@ -243,10 +208,10 @@ class HydraSweepLog:
         ended = 0
         for run in open_runs:
             run_id = run.info.run_id
-            job = jobs.get(run.data.tags.get(TAG_JOB))
+            job = jobs.get(run.data.tags.get(TAG_HYDRA_JOB))
             try:
                 if job is None:  # its directory is gone: nothing to log but the end
-                    self.client.log_batch(run_id, tags=[RunTag(TAG_ERROR, "its job directory is gone")])
+                    self.client.log_batch(run_id, tags=[RunTag(TAG_ERROR, error_text("its job directory is gone"))])
                     self.client.set_terminated(run_id, status="KILLED")
                     ended += 1
                     continue
@@ -265,8 +230,6 @@ class HydraSweepLog:
 
     # -- secrets ------------------------------------------------------------------------
     def _redacted_override(self, text) -> str:
-        from ..tracking.redact import redact_override
-
         return redact_override(str(text), self.secrets)
 
     def run_name(self, job: HydraJob) -> str:
@@ -277,8 +240,6 @@ class HydraSweepLog:
 
     def _log_file(self, run_id: str, path: str, directory: str | None, values=()) -> None:
         """Log one file; a text file holding secrets as a redacted copy of it."""
-        from ..tracking.sink import ClientSink
-
         text = redacted_text(path, self.secrets, values)
         if text is None:
             ClientSink(run_id, self.client).log_artifact(path, directory)
@@ -290,8 +251,7 @@ class HydraSweepLog:
             ClientSink(run_id, self.client).log_artifact(copy, directory)
 
     def _children(self) -> list:
-        return find_runs(self.client, self.experiment_id,
-                         {TAG_ROLE: "child", TAG_SWEEP_DIR: self.sweep_dir})
+        return self.lifecycle.find({TAG_ROLE: ROLE_CHILD, TAG_HYDRA_SWEEP_DIR: self.sweep_dir})
 
     # -- the jobs -----------------------------------------------------------------------
     def child_for(self, job: HydraJob, *, live: bool, start_time: int | None = None):
@@ -301,27 +261,20 @@ class HydraSweepLog:
         incomplete is reused. Live (the job is running now), an earlier run of the same
         job is superseded by a new one.
         """
-        from mlflow.entities import RunTag
-
-        existing = [r for r in find_runs(self.client, self.experiment_id,
-                                         {TAG_ROLE: "child", TAG_SWEEP_DIR: self.sweep_dir,
-                                          TAG_JOB: job.key})
+        existing = [r for r in self.lifecycle.find({TAG_ROLE: ROLE_CHILD, TAG_HYDRA_SWEEP_DIR: self.sweep_dir,
+                                                    TAG_HYDRA_JOB: job.key})
                     if TAG_SUPERSEDED not in r.data.tags]
         if existing and not live:
-            complete = [r for r in existing if r.data.tags.get(TAG_LOGGED) == "complete"]
+            complete = [r for r in existing if r.data.tags.get(TAG_HYDRA_LOGGED) == "complete"]
             run = (complete or existing)[-1]
             if not complete and run.info.status != "RUNNING":
-                reopen(self.client, run.info.run_id)
+                self.client.update_run(run.info.run_id, status="RUNNING")
             return run, bool(complete)
-        tags = {TAG_SWEEP_DIR: self.sweep_dir, TAG_JOB: job.key, TAG_KIND: KIND,
+        tags = {TAG_HYDRA_SWEEP_DIR: self.sweep_dir, TAG_HYDRA_JOB: job.key,
                 TAG_POINT: point_key(override_params(job.overrides, self.secrets or ()))[:5000]}
         tags.update(self.job_tags(job))
-        run = create_child(self.client, self.experiment_id, self.parent_id, self.sweep_id,
-                           self.sweep_name, job.num, self.run_name(job), tags=tags,
-                           start_time=start_time)
-        for old in existing:
-            with contextlib.suppress(Exception):
-                self.client.log_batch(old.info.run_id, tags=[RunTag(TAG_SUPERSEDED, run.info.run_id)])
+        run = self.lifecycle.create_child(job.num, self.run_name(job), tags, start_time=start_time,
+                                          supersedes=[old.info.run_id for old in existing])
         return run, False
 
     def job_tags(self, job: HydraJob) -> dict:
@@ -329,9 +282,6 @@ class HydraSweepLog:
         ``joblib``, ``submitit_slurm``, ...) and, under submitit, ``mlflow_sweep.job_id``
         (the scheduler's job id) and ``mlflow_sweep.log_dir`` (submitit's folder with the
         job's stdout/stderr)."""
-        from ..tags import TAG_EXECUTOR, TAG_JOB_ID, TAG_LOG_DIR
-        from .submitit_jobs import job_folder
-
         tags = {}
         if job.launcher:
             tags[TAG_EXECUTOR] = job.launcher
@@ -345,9 +295,6 @@ class HydraSweepLog:
     def log_params(self, run_id: str, job: HydraJob, config=None) -> None:
         """Each override under its own name, the composed config under ``config.``
         (``config`` is used when the job directory holds none); credentials as ``***``."""
-        from ..tracking.params import ParamChanged, log_config, log_params_checked
-        from ..tracking.sink import ClientSink
-
         redact = self.secrets or ()
         cfg = job.config if job.config is not None else config
         overrides = override_params(job.overrides, redact)
@@ -365,11 +312,6 @@ class HydraSweepLog:
     def log_results(self, run_id: str, job: HydraJob, metrics: MetricsTable | None,
                     status: str, reason: str | None = None, end_time: int | None = None) -> None:
         """Step metrics, artifacts, parsed-artifact metrics, status; then mark complete."""
-        from mlflow.entities import RunTag
-
-        from ..tracking.keys import metric_name
-        from ..tracking.sink import ClientSink, now_ms
-
         run = self.client.get_run(run_id)
         for problem in job.problems + (metrics.problems if metrics else []):
             _warn(f"run {run_id}, job {job.path}: {problem}")
@@ -389,15 +331,13 @@ class HydraSweepLog:
             except Exception as exc:  # noqa: BLE001 - one unreadable file: warn, go on
                 _warn(f"run {run_id}: job file {rel} not logged: {type(exc).__name__}: {exc}")
         if self.flatten:
-            flatten_child(run_id, client=self.client, told=self.told)
-        tags = [RunTag(TAG_METRICS_FILE, metrics_file_state(metrics)), RunTag(TAG_LOGGED, "complete")]
+            self.lifecycle.flatten_child(run_id)
+        tags = [RunTag(TAG_METRICS_FILE, metrics_file_state(metrics)), RunTag(TAG_HYDRA_LOGGED, "complete")]
         if reason:
-            from ..tracking.redact import REDACTED, redact_overrides_text
-
             reason = redact_overrides_text(str(reason), self.secrets)
             for value in sorted(values, key=len, reverse=True):
                 reason = reason.replace(value, REDACTED)
-            tags.append(RunTag(TAG_ERROR, redact_text(reason)[:5000]))
+            tags.append(RunTag(TAG_ERROR, error_text(reason)))
         self.client.log_batch(run_id, tags=tags)
         self.client.set_terminated(run_id, status=status, end_time=end_time)
 
@@ -405,8 +345,6 @@ class HydraSweepLog:
 def _without_logged(client, run_id: str, points: list, keys: set) -> list:
     """``points`` minus those the run already has (same key, step and value): completing
     an interrupted import logs each point once."""
-    from collections import Counter
-
     have = Counter()
     for key in keys:
         for m in client.get_metric_history(run_id, key):
@@ -418,69 +356,3 @@ def _without_logged(client, run_id: str, points: list, keys: set) -> list:
             continue
         out.append((key, value, step))
     return out
-
-
-def _warn_orphans(sweep_dir: str, job_ids) -> None:
-    """One warning per submitit job that left no job directory (nothing to import)."""
-    from .submitit_jobs import orphans, submitted_job_num
-
-    for record in orphans(sweep_dir, job_ids):
-        num = submitted_job_num(record.folder, record.job_id)
-        what = f"job {num} (submitit job {record.job_id})" if num is not None else f"submitit job {record.job_id}"
-        how = f": {record.status} ({record.reason})" if record.ended and record.reason else \
-            (f": {record.status}" if record.ended else "")
-        _warn(f"{record.folder}: {what} left no Hydra job directory (it ended before Hydra started "
-              f"it, or has not started yet){how}; not imported")
-
-
-def import_sweep(sweep_dir: str, *, tracking_uri: str | None = None, experiment_name: str | None = None,
-                 include_models: bool = False, flatten: bool = True, redact=None,
-                 report: dict | bool = True) -> dict:
-    """Log a finished Hydra multirun directory (``mlflow-sweep import-hydra``).
-
-    ``redact``: as for :func:`~mlflow_sweep_plugin.tracking.params.log_config` (credential
-    keys as ``***``; a list extends the names, ``()`` turns it off). Problems are
-    :class:`~mlflow_sweep_plugin.warning_types.SweepWarning` warnings.
-
-    Returns counts: ``jobs`` found, ``imported`` now, ``skipped`` (already complete),
-    ``failed`` among the imported, and the ``parent_run_id`` and ``experiment_id``.
-    """
-    sweep_dir = os.path.abspath(sweep_dir)
-    if not os.path.isdir(sweep_dir):
-        raise FileNotFoundError(f"{sweep_dir} is not a directory")
-    jobs = find_jobs(sweep_dir)
-    if not jobs:
-        raise ValueError(f"{sweep_dir} holds no Hydra job directories (sub-directories with .hydra/ "
-                         "or cfg.yaml)")
-    record = read_record(sweep_dir)  # the callback ran: its experiment, and every end it saw
-    if record is not None and not experiment_name:
-        experiment_name = record.get("experiment_name")
-    sweep = HydraSweepLog(sweep_dir, tracking_uri=tracking_uri, experiment_name=experiment_name,
-                          include_models=include_models, flatten=flatten, redact=redact)
-    # the sweep's report on its parent, as the callback logs it (a dict: objective and mode)
-    sweep.report = {} if report is True else (report or None)
-    unrecorded = "KILLED" if record is not None else "FINISHED"
-    for problem in sweep.problems:
-        _warn(f"{sweep_dir}: {problem}")
-    sweep.open_parent()
-    imported = failed = 0
-    job_ids = []
-    for path in jobs:
-        job = read_job(path, sweep_dir)
-        job_ids.append(job.job_id)
-        start, end = _job_times(job)
-        run, complete = sweep.child_for(job, live=False, start_time=start)
-        if complete:
-            sweep.n_skipped += 1
-            continue
-        run_id = run.info.run_id
-        metrics = read_metrics(job.path, sweep_dir, job.problems)
-        status, reason = job_status(job, metrics, sweep_dir=sweep_dir, unrecorded=unrecorded)
-        sweep.log_params(run_id, job)
-        sweep.log_results(run_id, job, metrics, status, reason, end_time=end)
-        imported += 1
-        failed += status != "FINISHED"
-    _warn_orphans(sweep_dir, job_ids)
-    sweep.close_parent()
-    return {"jobs": len(jobs), "imported": imported, "skipped": sweep.n_skipped, "failed": failed,
-            "parent_run_id": sweep.parent_id, "experiment_id": sweep.experiment_id}
