@@ -78,6 +78,7 @@ def test_another_hosts_controller_counts_as_alive_until_its_heartbeat_is_stale(p
     ctl.claim(client, run_id, "s", settle_s=0)
 
 
+@pytest.mark.slow
 def test_two_claims_at_once_one_wins(parent):
     client, run_id = parent
     script = ("import sys; from mlflow.tracking import MlflowClient; "
