@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from ..cli_options import limit_options
+from .options import limit_options
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -77,8 +77,8 @@ def report_command(experiment_names, experiment_ids, tracking_uri, filter_string
     """
     from ..console import printing_warnings, say, sweep_errors
     from ..errors import UsageError
-    from .build import ReportOptions, _check_options, build_report, default_output_dir
-    from .source import load
+    from ..report.build import ReportOptions, _check_options, build_report, default_output_dir
+    from ..report.source import load
 
     collected: list = []
     with sweep_errors(), printing_warnings(collected=collected):
@@ -97,7 +97,7 @@ def report_command(experiment_names, experiment_ids, tracking_uri, filter_string
         report = build_report(source.df, output or default_output_dir(), options,
                               captures=source.captures, source=source, prior_warnings=list(collected))
         if log_to:
-            from .parent import log_report
+            from ..report.parent import log_report
 
             log_report(report, log_to, tracking_uri=source.tracking_uri)
             say(f"report logged on run {log_to} (artifacts under report/)")

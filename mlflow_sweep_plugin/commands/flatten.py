@@ -1,4 +1,4 @@
-"""``mlflow-sweep flatten`` and ``mlflow-sweep sync`` (added to the group by ``cli.py``).
+"""``mlflow-sweep flatten`` (added to the group by ``cli.py``).
 
 Cheap to import: click only; the work is imported inside the commands.
 """
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import click
 
-from ..cli_options import limit_options
+from .options import limit_options
 from ..console import eprint, printing_warnings, sweep_errors
 
 _CTX = {"help_option_names": ["-h", "--help"]}
@@ -43,7 +43,7 @@ def flatten_command(run_ids, experiment_names, filter_string, parser_names, trac
     from ..plugins import get_plugin_manager
     from ..stores import require_store
     from ..uri import resolve_tracking_uri
-    from .flatten_artifacts import flatten_artifacts
+    from ..tracking.flatten_artifacts import flatten_artifacts
 
     problems: list = []
     # a dead server is exit 3 in seconds (fail_fast_http), not MLflow's minutes of retries
@@ -76,35 +76,3 @@ def flatten_command(run_ids, experiment_names, filter_string, parser_names, trac
     if not quiet:
         eprint(f"mlflow-sweep: flattened {len(dict.fromkeys(ids))} runs: {n_new} new metrics, "
                f"{n_same} unchanged, {len(problems)} warnings")
-
-
-
-@click.command("sync", context_settings=_CTX)
-@click.argument("spool_ids", nargs=-1, metavar="[SPOOL_ID]...")
-@click.option("--spool-dir", default=None, metavar="DIR",
-              help="Default: $MLFLOW_SWEEP_SPOOL_DIR, else ./.mlflow-sweep/spool.")
-@click.option("--tracking-uri", default=None, metavar="URI",
-              help="Replay into this store (default: the one each run was logged for).")
-def sync_command(spool_ids, spool_dir, tracking_uri):
-    """Replay runs spooled while the tracking store was unreachable.
-
-    Exactly once: running it again, or after a sync died half-way, creates no second
-    run, param or metric point. Replayed spools move to <spool dir>/.synced/; a
-    spool whose job is still running is replayed as far as it goes and kept.
-    Exit code 1 if a spool could not be replayed, 3 if the store is unreachable.
-    """
-    import sys
-
-    from .spool import spool_root
-    from .sync import sync_spool
-
-    with sweep_errors():
-        results = sync_spool(spool_dir, tracking_uri, spool_ids)
-    failed = [r for r in results if r.status == "failed"]
-    for r in results:
-        eprint(f"mlflow-sweep: {r}")
-    eprint(f"mlflow-sweep: sync: {sum(r.status == 'synced' for r in results)} synced, "
-           f"{sum(r.status == 'open' for r in results)} still open, {len(failed)} failed "
-           f"({len(results)} spools in {spool_root(spool_dir)})")
-    if failed:
-        sys.exit(1)
