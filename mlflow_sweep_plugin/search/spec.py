@@ -125,11 +125,11 @@ def _param(where: str, name, raw) -> _space.Param:
         return _range(f"{where}.{name}", name, raw)
     if isinstance(raw, (list, tuple)):
         if not raw:
-            raise SearchSpecError(f"{where}.{name}: an empty list of values; give at least one")
+            raise SearchSpecError(f"{where}.{name}: {name!r} has no values; give at least one")
         for value in raw:
             if not _scalar(value):
-                raise SearchSpecError(f"{where}.{name}: values must be strings, finite numbers or "
-                                      f"booleans, got {show(value)}")
+                raise SearchSpecError(f"{where}.{name}: {name!r} has a value that is not a string, finite "
+                                      f"number or boolean: {show(value)}")
         keys = [_space.value_text(v) for v in raw]
         if len(set(keys)) != len(keys):
             raise SearchSpecError(f"{where}.{name}: a value is listed twice: {show(list(raw))}")
