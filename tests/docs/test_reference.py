@@ -136,7 +136,7 @@ def test_every_environment_variable_the_code_reads_is_documented():
 
 def test_every_backend_and_callback_key_is_documented():
     from mlflow_sweep_plugin.hydra import MLflowSweepCallback
-    from mlflow_sweep_plugin.integrations.backend_config import KNOWN_KEYS
+    from mlflow_sweep_plugin.backend.config import KNOWN_KEYS
 
     text = page("reference/sweep-config.md")
     backend = text.split("| backend config key |", 1)[1].split("\n\n", 1)[0]

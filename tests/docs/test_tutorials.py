@@ -6,6 +6,9 @@ The convention (docs/about.md): every ```bash and ```python block of a tutorial 
 block whose first line is ``# NAME`` alone (``# log_sweep.py``, ``# setup.cfg``) is
 written to that file instead; blocks fenced otherwise (```shell, ```py, ```yaml, ```text)
 are illustration and are not run.
+
+Each tutorial starts real processes (``mlflow run``, a Hydra multirun, pytest): tens of
+seconds, so they are in the ``slow`` group (``python -m pytest -m slow``, run by CI).
 """
 
 from __future__ import annotations
@@ -70,6 +73,7 @@ def test_every_tutorial_is_tested():
     assert tutorials == tested, "a new tutorial needs a test here"
 
 
+@pytest.mark.slow
 def test_first_sweep(workdir):
     cwd, env = workdir
     ran = run_tutorial("tutorials/first-sweep.md", cwd, env)
@@ -77,6 +81,7 @@ def test_first_sweep(workdir):
     assert (cwd / "mlflow.db").exists() and (cwd / "report" / "report.html").exists()
 
 
+@pytest.mark.slow
 def test_hydra_app(workdir):
     pytest.importorskip("hydra")
     cwd, env = workdir
@@ -84,6 +89,7 @@ def test_hydra_app(workdir):
     assert any("import-hydra" in b for b in ran)
 
 
+@pytest.mark.slow
 def test_parser_plugin(workdir):
     """The plugin and its test, run as a third party would: the module on the path, an
     entry point in the ``mlflow_sweep`` group (as ``pip install -e .`` of its setup.cfg
