@@ -16,3 +16,10 @@ TAG_LOG_DIR = "mlflow_sweep.log_dir"          # submitit's folder holding the jo
 ROLE_PARENT = "parent"
 ROLE_CHILD = "child"
 ROLE_JOB = "job"
+# a report logged on a run (report/parent.py): its files are under the artifact path the
+# first tag names (report/<version>); the others describe the best configuration
+TAG_REPORT_PATH = "mlflow_sweep.report.path"
+TAG_REPORT_PREFIX = "mlflow_sweep.report."      # .objective, .mode, .n_tied, .path
+TAG_BEST_PREFIX = "mlflow_sweep.best."          # the best group's values (tags), its objective mean (metric)
+# a run a spool belongs to (tracking/spool.py): the spool that created it offline
+TAG_SPOOL_ID = "mlflow_sweep.spool_id"
