@@ -84,6 +84,7 @@ def report_command(experiment_names, experiment_ids, tracking_uri, filter_string
     from ..console import printing_warnings, say, sweep_errors
     from ..errors import UsageError
     from .build import ReportOptions, _check_options, build_report, default_output_dir
+    from .output import check_output_dir
     from .source import load
 
     collected: list = []
@@ -96,12 +97,14 @@ def report_command(experiment_names, experiment_ids, tracking_uri, filter_string
                                 include_failed=include_failed, max_plots=max_plots, title=title,
                                 spreadsheet_safe=spreadsheet_safe)
         _check_options(options)
+        output = output or default_output_dir()
+        check_output_dir(output)  # before any work: a refused directory costs nothing
         source = load(experiment_names=experiment_names, experiment_ids=experiment_ids,
                       tracking_uri=tracking_uri, filter_string=filter_string, parser_names=parser_names,
                       artifact_patterns=artifact_patterns, cache=not no_cache, refresh=refresh,
                       history=history, trust_ended_runs=trust_ended_runs,
                       max_artifact_bytes=max_artifact_bytes, max_columns=max_columns)
-        report = build_report(source.df, output or default_output_dir(), options,
+        report = build_report(source.df, output, options,
                               captures=source.captures, source=source, prior_warnings=list(collected))
         if log_to:
             from .parent import log_report
