@@ -16,7 +16,8 @@ request, the earlier report's tags that the new one does not set are deleted
 store can delete (local, S3, ``mlflow-artifacts``; elsewhere they stay, one warning).
 Two reports logged at once never mix: the one whose path tag is set last wins, re-sets
 its tags until the run shows exactly them, and the other deletes its own files and
-changes nothing more. Metrics cannot be deleted in MLflow: an earlier objective's
+changes nothing more (in a close race the loser's files may stay beside the winner's,
+never named by the tag). Metrics cannot be deleted in MLflow: an earlier objective's
 ``mlflow_sweep.best.<objective>`` metric stays (the tags say which is current).
 
 :func:`report_parent` is what a sweep calls when it ends: the report of the sweep's
@@ -85,7 +86,6 @@ def log_report(report, run_id: str, *, client=None, tracking_uri: str | None = N
         if "RESOURCE_DOES_NOT_EXIST" in str(getattr(exc, "error_code", "")) or "not found" in str(exc).lower():
             raise UsageError(f"--log-to: no run {run_id!r} in this tracking store") from None
         raise
-    previous = before.data.tags.get(TAG_REPORT_PATH)
     version = f"{artifact_path}/{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{uuid.uuid4().hex[:8]}"
     with _maybe_uri(client_uri(client)):
         with tempfile.TemporaryDirectory(prefix="mlflow-sweep-report-upload-") as tmp:
@@ -95,6 +95,7 @@ def log_report(report, run_id: str, *, client=None, tracking_uri: str | None = N
                 shutil.copyfile(os.path.join(report.directory, *rel.split("/")), target)
             client.log_artifacts(run_id, tmp, version)
         tags = {**best_tags(report.best), TAG_REPORT_PATH: version}
+        previous = client.get_run(run_id).data.tags.get(TAG_REPORT_PATH)  # just before ours is set
         if _make_current(client, run_id, tags, _best_metrics(report.best)):
             if previous and previous != version and _is_version(previous, artifact_path):
                 _delete_artifacts(client, before.info.artifact_uri, previous)
