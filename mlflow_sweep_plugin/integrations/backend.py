@@ -566,7 +566,7 @@ class SweepBackend(AbstractBackend):
         from mlflow.projects.utils import fetch_and_validate_project, load_project
         from mlflow.tracking import MlflowClient
 
-        from .backend_config import SweepConfigError, parse_backend_config
+        from .backend_config import SweepConfigError, parse_backend_config, sweep_name_problem
 
         try:
             config = parse_backend_config(backend_config)
@@ -579,12 +579,15 @@ class SweepBackend(AbstractBackend):
         project = load_project(work_dir)
         from ..stores import ensure_sqlite_store
 
+        sweep_name = config.sweep_name or default_sweep_name(project, project_uri, entry_point)
+        if sweep_name_problem(sweep_name):  # a project directory's name with both quotes
+            raise ExecutionException(f"sweep backend config: {sweep_name_problem(sweep_name)}")
         ensure_sqlite_store(tracking_uri)  # a new sqlite file: created once, under a lock
         runner = _SweepRunner(
             client=MlflowClient(tracking_uri), tracking_uri=tracking_uri,
             experiment_id=experiment_id, work_dir=work_dir, project=project,
             entry_point=entry_point, params=params, config=config,
-            sweep_name=config.sweep_name or default_sweep_name(project, project_uri, entry_point),
+            sweep_name=sweep_name,
             source_tags=_source_tags(project_uri, work_dir, entry_point))
         if config.executor == "submitit":  # refused settings: before any run is made
             from .submitit_executor import SubmititConfigError, make_executor
