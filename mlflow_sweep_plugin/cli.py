@@ -15,7 +15,7 @@ import sys
 import click
 
 from .cli_options import limit_options
-from .console import eprint, exit_interrupted, printing_warnings, sweep_errors
+from .console import echo, eprint, exit_interrupted, printing_warnings, sweep_errors
 from .errors import SweepError
 from .integrations.commands import import_hydra_command
 from .report.command import report_command
@@ -152,23 +152,23 @@ def plugins_command(as_json):
     with printing_warnings():
         entries = get_plugin_manager().describe()
     if as_json:
-        click.echo(json.dumps(entries, indent=2))
+        echo(json.dumps(entries, indent=2))
         return
     if not entries:
-        click.echo("No mlflow-sweep plugins installed.")
+        echo("No mlflow-sweep plugins installed.")
         return
     for entry in entries:
         version = f" {entry['version']}" if entry["version"] else ""
-        click.echo(f"{entry['name']}{version}" + (f"  [{entry['module']}]" if entry["module"] else ""))
+        echo(f"{entry['name']}{version}" + (f"  [{entry['module']}]" if entry["module"] else ""))
         if entry["error"]:
-            click.echo(f"  failed to load: {entry['error']}")
+            echo(f"  failed to load: {entry['error']}")
         for p in entry["parsers"]:
             desc = f"  - {p['description']}" if p["description"] else ""
-            click.echo(f"  parser {p['name']} (v{p['version']}): {p['pattern']}{desc}")
+            echo(f"  parser {p['name']} (v{p['version']}): {p['pattern']}{desc}")
         for d in entry["demos"]:
-            click.echo(f"  demo {d}")
+            echo(f"  demo {d}")
         for name in entry.get("loggers", ()):
-            click.echo(f"  result logger {name}")
+            echo(f"  result logger {name}")
 
 
 @main.command("demo")
