@@ -206,11 +206,13 @@ def build_report(table, output_dir: str, options: ReportOptions | None = None, *
             warn(SweepWarning(message), stacklevel=3)
 
     objective = options.objective
-    if objective is not None and objective not in table.columns:
-        raise UsageError(f"--objective {objective!r} is not a column of the table"
-                         f"{_suggest(objective, table.columns)}")
     summary = summarize(table, by=options.by, over=options.over, metrics=options.metrics,
                         include_failed=options.include_failed, params=params, captures=captures)
+    if objective is not None and objective not in table.columns:
+        # suggested: only what --objective accepts (a metric the summary has), never a
+        # column it would then refuse (a copy of a record field, a param)
+        raise UsageError(f"--objective {objective!r} is not a column of the table"
+                         f"{_suggest(objective, summary.metrics)}")
     counts = summary.counts
     empty = counts["runs_used"] == 0 or not len(summary.groups)
     best = None
