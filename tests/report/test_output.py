@@ -3,16 +3,15 @@ only its own files (issue 23, items 1, 11 and 13), on a real sqlite store."""
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import json
 import os
-import subprocess
 
 import pytest
 
 from mlflow_sweep_plugin.report.output import MANIFEST
 from mlflow_sweep_plugin.testing import artifact_paths, report_files
+from tmpfs_helpers import tmpfs
 
 LOSS = {("a", 0): 0.50, ("a", 1): 0.61, ("b", 0): 0.30, ("b", 1): 0.36}
 
@@ -163,21 +162,6 @@ def test_output_under_a_file_is_exit_2_in_one_line(sweep, sweep_cli, tmp_path):
     assert res.exit_code == 2 and "Traceback" not in res.stderr
     (line,) = error_lines(res)
     assert "cannot write the report to" in line and "Not a directory" in line
-
-
-@contextlib.contextmanager
-def tmpfs(path, options: str):
-    """A real small or read-only file system at ``path`` (needs root and mount)."""
-    path.mkdir()
-    try:
-        subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(path)], check=True,
-                       capture_output=True, timeout=30)
-    except (OSError, subprocess.SubprocessError) as exc:
-        pytest.skip(f"cannot mount a tmpfs here ({type(exc).__name__}): needs root and mount")
-    try:
-        yield path
-    finally:
-        subprocess.run(["umount", "-l", str(path)], check=False, capture_output=True, timeout=30)
 
 
 def test_read_only_file_system_is_exit_2_in_one_line(sweep, sweep_cli, tmp_path):
