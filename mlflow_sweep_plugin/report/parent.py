@@ -38,7 +38,7 @@ import time
 import uuid
 
 from ..errors import UsageError
-from ..integrations.sweep_runs import client_uri, tag_filter, without_runs
+from ..sweep.query import client_uri, tag_filter, without_runs
 from ..tags import TAG_BEST_PREFIX, TAG_REPORT_PATH, TAG_REPORT_PREFIX, TAG_ROLE, TAG_SWEEP_ID
 from ..tracking.sink import tracking_uri_set_to
 from ..warning_types import SweepWarning

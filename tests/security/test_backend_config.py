@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from mlflow_sweep_plugin.integrations.backend_config import (
+from mlflow_sweep_plugin.backend.config import (
     MAX_CONFIG_BYTES,
     SweepConfigError,
     parse_backend_config,
