@@ -11,11 +11,11 @@ without importing them.
 from __future__ import annotations
 
 import math
-import reprlib
 from dataclasses import dataclass, field
 
 from ..errors import SearchSpecError
 from ..export.history import AGGS as _HISTORY_AGGS
+from ..parsers.bounds import preview
 from . import space as _space
 from .strategies import STRATEGIES, check_available
 
@@ -33,15 +33,12 @@ PRUNERS = {  # pruner -> the arguments it takes (docs/search.md, "Early stopping
 }
 DEFAULT_POLL_S = 5.0
 _RANGE_KEYS = ("low", "high", "log", "step")
-_preview = reprlib.Repr()
-_preview.maxstring = _preview.maxother = 60
-_preview.maxlist = _preview.maxdict = 6
-_preview.maxlevel = 2
 
 
 def show(value) -> str:
-    """A bounded preview of a value for an error message (never the whole of a huge input)."""
-    return _preview.repr(value)
+    """A bounded preview of a value for an error message (never the whole of a huge input,
+    however many values a YAML alias stands for): the one preview of :mod:`..parsers.bounds`."""
+    return preview(value, 60)
 
 
 @dataclass(frozen=True)
@@ -125,8 +122,8 @@ def _param(where: str, name, raw) -> _space.Param:
             raise SearchSpecError(f"{where}.{name}: {name!r} has no values; give at least one")
         for value in raw:
             if not _scalar(value):
-                raise SearchSpecError(f"{where}.{name}: {name!r} has a value that is not a string, finite "
-                                      f"number or boolean: {show(value)}")
+                raise SearchSpecError(f"{where}.{name}: {name!r} has a value that is not a string, number or "
+                                      f"boolean: {show(value)}")
         keys = [_space.value_text(v) for v in raw]
         if len(set(keys)) != len(keys):
             raise SearchSpecError(f"{where}.{name}: a value is listed twice: {show(list(raw))}")
