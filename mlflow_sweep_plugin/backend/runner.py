@@ -41,15 +41,17 @@ from ..console import say as _say
 from ..failures import hide_run_urls
 from ..search.controller import HEARTBEAT_S, beat, claim, refuse_if_alive
 from ..search.engine import Engine
+from ..search.race import make_engine
 from ..search.objective import points_of
-from ..search.progress import log_best, log_pruned, log_spec
+from ..search.progress import log_best, log_pruned, log_race, log_spec
+from ..search.space import space_size
 from ..search.study import records_from_runs
 from ..sweep.identity import Sweep, point_key
 from ..sweep.lifecycle import SweepLifecycle
 from ..sweep.outcome import error_text, record_failure
 from ..tags import (KIND_BACKEND, ROLE_CHILD, ROLE_PARENT, TAG_ERROR, TAG_EXECUTOR, TAG_EXIT_CODE,
-                    TAG_FIXED_PARAMS, TAG_GRID, TAG_KIND, TAG_POINT, TAG_PRUNED, TAG_ROLE, TAG_SEED,
-                    TAG_SUPERSEDED, TAG_SWEEP_NAME, TAG_TRIAL)
+                    TAG_FIXED_PARAMS, TAG_GRID, TAG_KIND, TAG_POINT, TAG_PRUNED, TAG_RACE_ROUND, TAG_ROLE,
+                    TAG_SEED, TAG_STAGE, TAG_SUPERSEDED, TAG_SWEEP_NAME, TAG_TRIAL)
 from ..tracking.sink import ClientSink
 from .plan import logged_params, run_name, run_params
 
@@ -94,7 +96,7 @@ class SweepRunner:
         self.executor = executor
         self.sweep = Sweep(name=sweep_name, kind=KIND_BACKEND, experiment_id=str(experiment_id))
         self.lifecycle = SweepLifecycle(client, self.sweep, report=config.report)
-        self.engine: Engine | None = None
+        self.engine: Engine | None = None  # or a race (search/race.py): the same interface
         self.ran: list[Child] = []
         self.n_skipped = 0
         self.final_status: str | None = None
@@ -139,7 +141,7 @@ class SweepRunner:
         if self.config.resume:
             children = self.lifecycle.runs({TAG_ROLE: ROLE_CHILD})
             records = records_from_runs(children, self.spec, self._history)
-        self.engine = Engine(self.spec, records)
+        self.engine = make_engine(self.spec, records)
         self.n_skipped = sum(1 for r in records if r.status == "FINISHED")
         return parent_id
 
@@ -173,7 +175,7 @@ class SweepRunner:
 
     def _run(self) -> None:
         spec, engine = self.spec, self.engine
-        size = "" if spec.strategy != "grid" else f", {engine.study.size()} grid point(s)"
+        size = "" if spec.strategy != "grid" else f", {space_size(spec.space)} grid point(s)"
         _say(f"sweep {self.sweep.name!r}: parent run {self.parent_id}, strategy {spec.strategy}{size}"
              + (f", {self.n_skipped} already finished (resume)" if self.n_skipped else "")
              + f", max_parallel {spec.max_parallel}")
@@ -241,6 +243,8 @@ class SweepRunner:
         self.final_status = self.lifecycle.finish(
             n_children=len(self.ran) + self.n_skipped, n_failed=n_failed, n_skipped=self.n_skipped,
             exclude_run_ids=exclude, status="KILLED" if killed else None)
+        with contextlib.suppress(Exception):  # after the report: the race's winner is the best
+            log_race(self.client, self.parent_id, engine)
         n_finished = sum(1 for c in self.ran if c.status == "FINISHED")
         if engine.stop_reason and not killed:
             _say(f"sweep {self.sweep.name!r}: {engine.stop_reason}")
@@ -259,6 +263,9 @@ class SweepRunner:
                      TAG_TRIAL: str(proposal.trial)})
         if proposal.seed is not None:
             tags[TAG_SEED] = str(proposal.seed)
+        for key, tag in (("round", TAG_RACE_ROUND), ("stage", TAG_STAGE)):
+            if key in proposal.tags:
+                tags[tag] = proposal.tags[key]
         supersedes = [proposal.supersedes] if proposal.supersedes else []
         run = self.lifecycle.create_child(child.index, child.name, tags, supersedes=supersedes)
         child.run_id = run.info.run_id

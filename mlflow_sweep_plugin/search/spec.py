@@ -17,10 +17,11 @@ from ..errors import SearchSpecError
 from ..export.history import AGGS as _HISTORY_AGGS
 from ..parsers.bounds import preview
 from . import space as _space
+from .race_spec import ConfirmSpec, RaceSpec, parse_confirm, parse_race
 from .strategies import STRATEGIES, check_available
 
 SEARCH_KEYS = ("strategy", "grid", "space", "max_trials", "max_runs", "max_parallel", "seeds",
-               "objective", "sampler_seed", "early_stop", "poll_s")
+               "objective", "sampler_seed", "early_stop", "poll_s", "race", "confirm")
 MODES = ("min", "max")
 # the aggregates of ``export --history`` that are values (not steps), ``last`` the default
 OBJECTIVE_AGGS = tuple(sorted((a for a in _HISTORY_AGGS if not a.startswith("arg")),
@@ -72,6 +73,8 @@ class SearchSpec:
     sampler_seed: int | None = None
     early_stop: EarlyStop | None = None
     poll_s: float = DEFAULT_POLL_S
+    race: RaceSpec | None = None
+    confirm: ConfirmSpec | None = None
 
     def seed_values(self) -> tuple:
         """The seed values every configuration runs with (``(None,)`` without seeds)."""
@@ -92,6 +95,9 @@ class SearchSpec:
                                 "agg": self.objective.agg}
         if self.early_stop:
             out["early_stop"] = {"pruner": self.early_stop.pruner, **self.early_stop.args}
+        for name in ("race", "confirm"):
+            if getattr(self, name) is not None:
+                out[name] = getattr(self, name).to_dict()
         return out
 
 
@@ -298,8 +304,12 @@ def parse_search(config: dict) -> SearchSpec:
     if not _number(poll_s) or poll_s <= 0:
         raise SearchSpecError(f'"poll_s" must be a number of seconds > 0, got {show(poll_s)}')
     check_available(strategy)
+    seeds = _seeds(config.get("seeds"), space)
+    race = parse_race(config.get("race"), strategy=strategy, seeds=seeds, objective=objective,
+                      early_stop=early_stop)
+    confirm = parse_confirm(config.get("confirm"), strategy=strategy, seeds=seeds, objective=objective)
     return SearchSpec(strategy=strategy, space=space, max_trials=max_trials,
                       max_runs=_int(config, "max_runs", minimum=1),
                       max_parallel=_int(config, "max_parallel", minimum=1, default=1),
-                      seeds=_seeds(config.get("seeds"), space), objective=objective,
-                      sampler_seed=sampler_seed, early_stop=early_stop, poll_s=float(poll_s))
+                      seeds=seeds, objective=objective, sampler_seed=sampler_seed,
+                      early_stop=early_stop, poll_s=float(poll_s), race=race, confirm=confirm)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import optuna
 from optuna.trial import TrialState
 
-from ..tags import TAG_POINT, TAG_PRUNED, TAG_SEED, TAG_SUPERSEDED, TAG_SWEEP_INDEX, TAG_TRIAL
+from ..tags import TAG_POINT, TAG_PRUNED, TAG_SEED, TAG_STAGE, TAG_SUPERSEDED, TAG_SWEEP_INDEX, TAG_TRIAL
 from . import space as _space
 from .pruning import decide, make_pruner, write_steps
 from .strategies import make_sampler
@@ -42,6 +42,7 @@ class RunRecord:
     seed: str | None = None           # mlflow_sweep.seed
     pruned: str | None = None         # mlflow_sweep.pruned (why it was stopped)
     points: list = field(default_factory=list)  # the objective's history: (step, timestamp, value)
+    stage: str | None = None          # mlflow_sweep.stage (search | race | confirm)
 
 
 def _int_tag(tags: dict, key: str) -> int | None:
@@ -71,7 +72,8 @@ def records_from_runs(runs, spec, history) -> list[RunRecord]:
         points = history(run.info.run_id, spec.objective.metric) if spec.objective else []
         out.append(RunRecord(run_id=run.info.run_id, status=run.info.status, config_texts=texts,
                              index=_int_tag(tags, TAG_SWEEP_INDEX), trial=_int_tag(tags, TAG_TRIAL),
-                             seed=seed, pruned=tags.get(TAG_PRUNED), points=list(points)))
+                             seed=seed, pruned=tags.get(TAG_PRUNED), points=list(points),
+                             stage=tags.get(TAG_STAGE)))
     return out
 
 
