@@ -39,6 +39,10 @@ class ReportOptions:
     max_plots: int = 12
     alpha: float = 0.05
     title: str | None = None
+    #: column -> the name tables and plots show (``--label COLUMN=TEXT``)
+    labels: dict = field(default_factory=dict)
+    #: the metrics of summary.tex (``--table-metrics``); default: those that fit a column
+    table_metrics: list | None = None
     #: what could not be summarised is told in the report only, not as warnings (the
     #: automatic report on a sweep's parent, where nobody asked for a ranking)
     quiet: bool = False
@@ -122,8 +126,9 @@ def _context(summary, best, options, source, plots_notes, warnings_list, files, 
     from .html import MAX_ROWS
     from .paper import format_pm, paper_table
 
-    header, rows, bold = paper_table(summary, best, metrics_shown, limit=len(metrics_shown)) \
-        if summary.metrics and len(summary.groups) else ([], [], set())
+    header, rows, bold, _ = paper_table(summary, best, metrics_shown, limit=len(metrics_shown),
+                                        labels=options.labels) \
+        if summary.metrics and len(summary.groups) else ([], [], set(), set())
     tied_groups = set()
     best_group = None
     if best is not None and best.best is not None:
@@ -145,13 +150,20 @@ def _context(summary, best, options, source, plots_notes, warnings_list, files, 
         top = best.best
         ci = (f"[{format_pm(top['ci_low'])}, {format_pm(top['ci_high'])}]"
               if top["ci_low"] is not None and top["ci_high"] is not None else "")
-        test = ("a paired t-test over matching seeds" if best.test == "paired-t"
-                else "Welch's t-test (the groups' seeds differ)" if best.over else "Welch's t-test")
         tied = []
-        for t in best.tied:
-            tied.append({"label": ", ".join(f"{bare_name(k)}={v}" for k, v in t["group"].items()),
-                         "n": t["n"], "mean": format_pm(t["mean"]),
-                         "p": f"{t['p_value']:.3g}" if t["p_value"] is not None else "–"})
+        for c in best.comparisons()[:MAX_ROWS]:
+            p = (lambda v: f"{v:.3g}" if v is not None else "–")
+            diff = "" if c["rank"] == 1 else (
+                f"{format_pm(c['diff'])} [{format_pm(c['diff_ci_low'])}, {format_pm(c['diff_ci_high'])}]"
+                if c["diff_ci_low"] is not None else format_pm(c["diff"]))
+            tied.append({"label": ", ".join(f"{bare_name(k)}={v}" for k, v in c["group"].items()) or "(all runs)",
+                         "n": c["n"], "mean": format_pm(c["mean"], c["std"] if c["n"] > 1 else None),
+                         "shared": c["shared_seeds"], "test": {"paired-t": "paired", "welch-t": "Welch"}.get(
+                             c["test"], "best" if c["rank"] == 1 else "not tested"),
+                         "diff": diff, "p": p(c["p_raw"]), "p_adj": p(c["p_adjusted"]),
+                         "mde": format_pm(c["mde"]) if c["mde"] is not None else "–",
+                         "cls": "best" if c["rank"] == 1 else ("tied" if c["in_set"] else ""),
+                         "in_set": "best" if c["rank"] == 1 else ("yes" if c["in_set"] else "no")})
         best_ctx = {
             "label": _group_label(g.iloc[best.best_group], summary.by), "objective": best.objective,
             "mode": best.mode, "value": format_pm(top["mean"], top["std"]), "n": top["n"],
@@ -160,8 +172,11 @@ def _context(summary, best, options, source, plots_notes, warnings_list, files, 
                 "It is the only configuration." if len(best.ranking) < 2 else
                 f"No test against the others: it has a single value (n = 1){'' if best.over else ', and there is no seed column'}."
                 if top["n"] < 2 else
-                f"{len(best.tied)} other configuration(s) are not significantly different from it "
-                f"({test}, two-sided, α = {best.alpha}); best.json lists them."),
+                f"{len(best.tied)} other configuration(s) are not distinguishable from it with these "
+                f"seeds (the best set: Hsu's multiple comparisons with the best, family-wise error "
+                f"α = {best.alpha}; each compared on the seeds it shares with the best, paired when "
+                f"at least two are shared, Welch otherwise). MDE: the smallest difference the sweep "
+                f"would detect with 80 % power."),
         }
     elif best is not None:
         objective_note = f"No configuration could be ranked by {best.objective}."
@@ -189,8 +204,8 @@ def build_report(table, output_dir: str, options: ReportOptions | None = None, *
     (nothing is written then); every data problem is a warning and a line in the page."""
     from .best import rank
     from .html import render_html
-    from .paper import MAX_COLUMNS, to_latex, to_markdown
-    from .plots import render
+    from .paper import MAX_COLUMNS, column_label, to_latex, to_markdown
+    from .plots import render, slug
     from .select import choose_plots, metric_order, scores
     from .stats import summarize
 
@@ -262,9 +277,12 @@ def build_report(table, output_dir: str, options: ReportOptions | None = None, *
             files.append("best.json")
         if summary.metrics and len(summary.groups):
             with open(os.path.join(stage, "summary.md"), "w", encoding="utf-8") as fh:
-                fh.write(to_markdown(summary, best, metrics_shown))
+                fh.write(to_markdown(summary, best, metrics_shown, labels=options.labels))
             with open(os.path.join(stage, "summary.tex"), "w", encoding="utf-8") as fh:
-                fh.write(to_latex(summary, best, metrics_shown))
+                fh.write(to_latex(summary, best, options.table_metrics or metrics_shown,
+                                  labels=options.labels, fit=not options.table_metrics,
+                                  label="tab:" + slug(column_label(best.objective, options.labels)
+                                                     if best is not None else "sweep")))
             files += ["summary.md", "summary.tex"]
         if plots:
             files.append("plots/")

@@ -59,11 +59,10 @@ code { background: #f6f8fa; padding: 0 0.25em; border-radius: 3px; }
 <strong>{{ best.value }}</strong> (n = {{ best.n }}{% if best.ci %}, 95 % CI {{ best.ci }}{% endif %})</p>
 <p>{{ best.test_text }}</p>
 </div>
-{% if best.tied %}
+{% if best.tied|length > 1 %}
 <table id="tied">
-<tr><th>configuration</th><th>n</th><th>mean</th><th>p-value vs best</th></tr>
-<tr class="best"><td>{{ best.label }}</td><td class="num">{{ best.n }}</td><td class="num">{{ best.mean }}</td><td>best</td></tr>
-{% for t in best.tied %}<tr class="tied"><td>{{ t.label }}</td><td class="num">{{ t.n }}</td><td class="num">{{ t.mean }}</td><td class="num">{{ t.p }}</td></tr>
+<tr><th>configuration</th><th>n</th><th>mean ± std</th><th>in best set</th><th>seeds shared</th><th>test</th><th>difference from best [95 % CI]</th><th>p</th><th>p adjusted</th><th>MDE (80 %)</th></tr>
+{% for t in best.tied %}<tr{% if t.cls %} class="{{ t.cls }}"{% endif %}><td>{{ t.label }}</td><td class="num">{{ t.n }}</td><td class="num">{{ t.mean }}</td><td>{{ t.in_set }}</td><td class="num">{{ t.shared }}</td><td>{{ t.test }}</td><td class="num">{{ t.diff }}</td><td class="num">{{ t.p }}</td><td class="num">{{ t.p_adj }}</td><td class="num">{{ t.mde }}</td></tr>
 {% endfor %}</table>
 {% endif %}
 {% elif objective_note %}
