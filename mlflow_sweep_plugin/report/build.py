@@ -41,6 +41,9 @@ class ReportOptions:
     title: str | None = None
     #: column -> the name tables and plots show (``--label COLUMN=TEXT``)
     labels: dict = field(default_factory=dict)
+    #: record fields to group by / to neither group by nor summarise (``--key`` / ``--descriptor``)
+    keys: list = field(default_factory=list)
+    descriptors: list = field(default_factory=list)
     #: the metrics of summary.tex (``--table-metrics``); default: those that fit a column
     table_metrics: list | None = None
     #: what could not be summarised is told in the report only, not as warnings (the
@@ -223,7 +226,9 @@ def build_report(table, output_dir: str, options: ReportOptions | None = None, *
         raise UsageError(f"--objective {objective!r} is not a column of the table"
                          f"{_suggest(objective, table.columns)}")
     summary = summarize(table, by=options.by, over=options.over, metrics=options.metrics,
-                        include_failed=options.include_failed, params=params, captures=captures)
+                        include_failed=options.include_failed, params=params, captures=captures,
+                        declared=getattr(source, "declared", None), keys=options.keys,
+                        descriptors=options.descriptors)
     counts = summary.counts
     empty = counts["runs_used"] == 0 or not len(summary.groups)
     best = None

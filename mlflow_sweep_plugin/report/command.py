@@ -50,6 +50,14 @@ Exit codes:
               help="Column averaged away (default: the one seed-like column; 'none': no column).")
 @click.option("--by", "by", multiple=True, metavar="NAME",
               help="Grouping columns (repeatable; default: the varied params, captures and record keys).")
+@click.option("--key", "keys", multiple=True, metavar="NAME",
+              help="A record field that tells records apart: grouped by (repeatable; beyond the parsers' keys).")
+@click.option("--descriptor", "descriptors", multiple=True, metavar="NAME",
+              help="A field neither grouped by nor summarised (repeatable; beyond the parsers' descriptors).")
+@click.option("--label", "labels", multiple=True, metavar="COLUMN=TEXT",
+              help="The name tables show for COLUMN (repeatable; default: the bare name).")
+@click.option("--table-metrics", "table_metrics", default=None, metavar="M1,M2",
+              help="The metrics of summary.tex (default: the objective, then those that fit one column).")
 @click.option("--metric", "metrics", multiple=True, metavar="NAME",
               help="Metrics to summarise (repeatable; default: every numeric metric column).")
 @click.option("--band", type=click.Choice(["std", "sem", "ci"]), default="std", show_default=True,
@@ -69,7 +77,7 @@ Exit codes:
 def report_command(experiment_names, experiment_ids, tracking_uri, filter_string, parser_names,
                    artifact_patterns, no_cache, refresh, output, objective, mode, over, by, metrics,
                    band, plot, max_plots, include_failed, history, strict, log_to, title,
-                   trust_ended_runs=False, max_artifact_bytes=None, max_columns=None):
+                   keys=(), descriptors=(), labels=(), table_metrics=None, trust_ended_runs=False, max_artifact_bytes=None, max_columns=None):
     """Summarise a sweep per configuration over seeds: report.html, summary.csv/.md/.tex,
     best.json and plots, from the export's table.
 
@@ -87,7 +95,10 @@ def report_command(experiment_names, experiment_ids, tracking_uri, filter_string
         over_value = False if over is not None and over.strip().lower() in ("none", "") else over
         options = ReportOptions(objective=objective, mode=mode, over=over_value, by=list(by) or None,
                                 metrics=list(metrics) or None, band=band, plot=tuple(plot),
-                                include_failed=include_failed, max_plots=max_plots, title=title)
+                                include_failed=include_failed, max_plots=max_plots, title=title,
+                                keys=list(keys), descriptors=list(descriptors), labels=_labels(labels),
+                                table_metrics=[m.strip() for m in table_metrics.split(",") if m.strip()]
+                                if table_metrics else None)
         _check_options(options)
         source = load(experiment_names=experiment_names, experiment_ids=experiment_ids,
                       tracking_uri=tracking_uri, filter_string=filter_string, parser_names=parser_names,
@@ -105,3 +116,16 @@ def report_command(experiment_names, experiment_ids, tracking_uri, filter_string
     if strict and collected:
         say(f"--strict: {len(collected)} warning(s); exiting with status 1")
         sys.exit(1)
+
+
+def _labels(pairs) -> dict:
+    """``--label COLUMN=TEXT`` options as a dict; a pair without ``=`` is a usage error."""
+    from ..errors import UsageError
+
+    out = {}
+    for pair in pairs:
+        column, sep, text = str(pair).partition("=")
+        if not sep or not column.strip():
+            raise UsageError(f"--label takes COLUMN=TEXT, not {pair!r}")
+        out[column.strip()] = text
+    return out

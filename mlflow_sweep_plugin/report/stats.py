@@ -157,15 +157,19 @@ def _describe_key(columns, values) -> str:
 
 
 def summarize(table, by=None, over=None, metrics=None, *, include_failed: bool = False,
-              params=None, captures=None, confidence: float = 0.95) -> Summary:
+              params=None, captures=None, declared=None, keys=(), descriptors=(),
+              confidence: float = 0.95) -> Summary:
     """Summarise ``table`` (an export table) per configuration, over seeds.
 
     ``by``: the grouping columns (default: ``experiment_name`` when there are several,
     the params that vary, minus ``over``, plus the pattern captures and record keys). ``over``: what is averaged away (default: the one
     seed-like column -- ``seed``, ``random_seed``, ``*.seed``, ``seed_*``; ``False`` for
     none: every run its own unit). ``metrics``: default every numeric column that is not a
-    param, capture, record key or run field. ``params`` / ``captures`` name those columns
-    when the table's layout cannot tell (see :mod:`.columns`).
+    param, capture, record key, descriptor or run field. ``params`` / ``captures`` name those columns
+    when the table's layout cannot tell (see :mod:`.columns`); ``declared`` holds the
+    parsers' declared roles (:func:`.columns.infer_roles`), ``keys`` / ``descriptors``
+    (``--key`` / ``--descriptor``) add to them. Captures and keys with a single value
+    are not grouped by.
 
     Problems (duplicates, uneven seeds, ambiguous seeds) are :class:`SweepWarning`\\ s
     and are listed in ``Summary.warnings``. Columns that do not exist are a
@@ -182,9 +186,14 @@ def summarize(table, by=None, over=None, metrics=None, *, include_failed: bool =
 
     df = table.reset_index(drop=True)
     for what, names in (("--by column", by or ()), ("--over column", [over] if over else ()),
-                        ("metric", metrics or ())):
+                        ("metric", metrics or ()), ("--key column", keys or ()),
+                        ("--descriptor column", descriptors or ())):
         check_columns(df, names, what)
-    roles = infer_roles(df, params, captures)
+    declared = {k: list(v) for k, v in (declared or {}).items()}
+    declared["keys"] = list(keys or ()) + [c for c in declared.get("keys", []) if c not in (descriptors or ())]
+    declared["descriptors"] = list(descriptors or ()) + [c for c in declared.get("descriptors", [])
+                                                         if c not in (keys or ())]
+    roles = infer_roles(df, params, captures, declared)
     run_ids = _run_ids(df)
     counts = {"rows": len(df), "runs": int(run_ids.nunique())}
 
@@ -211,7 +220,9 @@ def summarize(table, by=None, over=None, metrics=None, *, include_failed: bool =
     counts["runs_used"] = int(run_ids.nunique())
 
     # -- over, by, metrics --------------------------------------------------------------
-    if over is None:
+    if over is None and roles.seed is not None:
+        over = roles.seed
+    elif over is None:
         seeds = [c for c in roles.params + roles.captures + roles.keys if is_seed_name(c)]
         distinct: list = []
         for c in sorted(seeds, key=len):
@@ -230,14 +241,15 @@ def summarize(table, by=None, over=None, metrics=None, *, include_failed: bool =
         varied = [p for p in roles.params if p != over and df[p].nunique(dropna=False) > 1]
         if "experiment_name" in df.columns and df["experiment_name"].nunique(dropna=False) > 1:
             varied.insert(0, "experiment_name")  # a report over several experiments compares them
-        factors = varied + [c for c in roles.captures + roles.keys if c != over and c not in varied]
+        factors = varied + [c for c in roles.captures + roles.keys if c != over and c not in varied
+                            and df[c].nunique(dropna=False) > 1]
         by, aliases = _drop_aliases(df, factors) if len(df) else (factors, {})
     else:
         by = list(by)
         if over in by:
             raise UsageError(f"{over!r} is both a --by column and the --over column")
     if metrics is None:
-        metrics = [m for m in roles.metrics if m not in by and m != over]
+        metrics = [m for m in roles.metrics if m not in by and m != over and m not in roles.descriptors]
     else:
         metrics = list(metrics)
         for m in metrics:
@@ -345,6 +357,13 @@ def summarize(table, by=None, over=None, metrics=None, *, include_failed: bool =
         more = f" (and {n_uneven - _EXAMPLES} more)" if n_uneven > _EXAMPLES else ""
         note(f"{n_uneven} of {len(groups)} group(s) have fewer {over} values than the most "
              f"complete group ({most}): {examples}{more}")
+
+    if len(groups) and int(n_units.max()) == 1 and counts["runs_used"] > 1:
+        seedlike = [c for c in table.columns if is_seed_name(c) and c != over and c not in by]
+        if seedlike:
+            note(f"every group has a single value (n = 1), though the table has a seed-like column "
+                 f"{seedlike[0]!r}: nothing is averaged over seeds and nothing can be compared; "
+                 f"give --over {seedlike[0]} to average over it")
 
     stats = {}
     if metrics and len(keys):
