@@ -47,7 +47,7 @@ DIRECT = "HIDE = True" + HIDE_OURS + r"""
 import time
 import mlflow
 t = time.perf_counter()
-import mlflow_sweep_plugin.integrations.context
+import mlflow_sweep_plugin.mlflow_hooks.context
 print(time.perf_counter() - t)
 """
 

@@ -109,7 +109,7 @@ class SweepStore:
 def artifact_paths(client, run_id: str, path: str | None = None) -> list[str]:
     """Every artifact file of run ``run_id`` (under ``path``), sorted (MLflow 2.x resolves
     ``mlflow-artifacts:/`` against the current tracking URI: the client's, meanwhile)."""
-    from .integrations.sweep_runs import client_uri
+    from .sweep.query import client_uri
     from .tracking.sink import tracking_uri_set_to
 
     uri = client_uri(client)

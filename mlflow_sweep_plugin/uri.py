@@ -9,6 +9,7 @@ console, the spool, ``describe_error``, the hooks' error tags).
 
 from __future__ import annotations
 
+import os
 import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -86,3 +87,22 @@ def resolve_tracking_uri(uri: str | None = None) -> str:
     import mlflow
 
     return mlflow.get_tracking_uri()
+
+
+def absolute_uri(uri: str) -> str:
+    """A tracking URI that means the same store from any working directory: a relative
+    ``sqlite:///mlflow.db`` or ``file:`` path, or a bare path, made absolute (a Hydra
+    job runs in its own directory, a SLURM job on another host)."""
+    if not uri:
+        return uri
+    lower = uri.lower()
+    if lower.startswith("sqlite:///") and not lower.startswith("sqlite:////"):
+        path = uri[len("sqlite:///"):]
+        if path and path != ":memory:" and not path.startswith("?"):
+            return "sqlite:///" + os.path.abspath(path)
+        return uri
+    if lower.startswith("file:") and not lower.startswith("file:/"):
+        return "file://" + os.path.abspath(uri[len("file:"):])
+    if "://" not in uri and not lower.startswith(("databricks", "file:", "sqlite:")):
+        return "file://" + os.path.abspath(uri)
+    return uri

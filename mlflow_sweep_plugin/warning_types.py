@@ -19,6 +19,7 @@ wherever the warning goes (printed, collected, cached).
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 
 from .uri import redact_text
@@ -71,3 +72,32 @@ def warn(warning: "SweepWarning | str", stacklevel: int = 2) -> None:
     if not isinstance(warning, SweepWarning):
         warning = SweepWarning(str(warning))
     warnings.warn(warning, stacklevel=stacklevel + 1)
+
+
+class TellOnce:
+    """A scope in which each warning text goes down the channel once: a sweep's children
+    are flattened, then its table exported from the same artifacts, and the report reads
+    them again; the user hears of a bad artifact once. ``told`` holds the texts told."""
+
+    def __init__(self):
+        self.told: set = set()
+
+    def tell(self, warning: "SweepWarning | str") -> None:
+        """Send ``warning`` on unless its text was told in this scope."""
+        text = str(warning)
+        if text not in self.told:
+            self.told.add(text)
+            warn(warning if isinstance(warning, SweepWarning) else SweepWarning(text), stacklevel=3)
+
+    @contextlib.contextmanager
+    def catching(self):
+        """Warnings sent inside go on down the channel when the block ends, except those
+        already told; warnings not ours pass as if not caught."""
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", SweepWarning)
+            yield self
+        for w in caught:
+            if isinstance(w.message, SweepWarning):
+                self.tell(w.message)
+            else:
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)

@@ -24,7 +24,7 @@ def report_cli(sweep_cli, sweep_store):
 
     from click.testing import CliRunner
 
-    from mlflow_sweep_plugin.report.command import report_command
+    from mlflow_sweep_plugin.commands.report import report_command
     from mlflow_sweep_plugin.testing import CliResult
 
     kwargs = {"mix_stderr": False} if "mix_stderr" in inspect.signature(CliRunner.__init__).parameters else {}

@@ -15,7 +15,7 @@ LOSS = {("a", 0): 0.50, ("a", 1): 0.61, ("b", 0): 0.30, ("b", 1): 0.36}
 
 
 def sweep_like_the_backend(store, sweep_id="s1", experiment="sweep"):
-    """A parent and its children, tagged as ``integrations/sweep_runs.py`` tags them."""
+    """A parent and its children, tagged as the sweep lifecycle (``sweep/lifecycle.py``) tags them."""
     from mlflow.entities import Metric, Param
 
     client = store.client

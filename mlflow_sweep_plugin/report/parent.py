@@ -20,7 +20,7 @@ import re
 import tempfile
 
 from ..errors import UsageError
-from ..integrations.sweep_runs import client_uri, tag_filter, without_runs
+from ..sweep.query import client_uri, tag_filter, without_runs
 from ..tags import TAG_ROLE, TAG_SWEEP_ID
 from ..tracking.sink import tracking_uri_set_to
 from ..warning_types import SweepWarning

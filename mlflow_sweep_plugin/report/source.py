@@ -6,11 +6,10 @@ parents or superseded retries and the metric histories come from the export itse
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 
 from ..tags import TAG_ROLE, TAG_SUPERSEDED
-from ..warning_types import SweepWarning, warn
+from ..warning_types import TellOnce
 from .columns import ROLE_COLUMN, SUPERSEDED_COLUMN, capture_names
 
 
@@ -38,21 +37,12 @@ def export_table(**options):
     channel exactly once (whether the export emits them itself or only returns them)."""
     from ..export import export_sweep
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", SweepWarning)
+    scope = TellOnce()
+    with scope.catching():
         result = export_sweep(write=False, **options)
-    told = set()
-    for w in caught:
-        if isinstance(w.message, SweepWarning):
-            told.add(str(w.message))
-            warn(w.message)
-        else:
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     for w in getattr(result, "warnings", None) or ():
-        if str(w) not in told:
-            told.add(str(w))
-            warn(w if isinstance(w, SweepWarning) else SweepWarning(str(w)))
-    return result, len(told)
+        scope.tell(w)
+    return result, len(scope.told)
 
 
 def _selected_parsers(parser_names=()) -> list:
