@@ -57,7 +57,7 @@ def test_report_writes_the_directory_and_prints_one_line(make_sweep, report_cli,
     assert line.startswith(f"mlflow-sweep: report -> {out / 'report.html'}; best metrics.loss (min): opt=b: ")
     assert line.endswith("(n=3), 0 tied")
     assert {p.name for p in out.iterdir()} == {"report.html", "summary.csv", "best.json", "summary.md",
-                                                "summary.tex", "plots"}
+                                                "summary.tex", "plots", "runs.csv", "report.json"}
     csv = pd.read_csv(out / "summary.csv")
     assert csv.loc[csv.opt == "b", "mean"].iloc[0] == pytest.approx((0.30 + 0.36 + 0.29) / 3)
     assert json.loads((out / "best.json").read_text())["best"]["group"] == {"opt": "b"}

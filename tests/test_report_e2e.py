@@ -75,13 +75,13 @@ def test_hamming_demo(sweep_store, sweep_exporter, report_cli, tmp_path):
     got = rows(summary, "separation_ratio")
     assert len(got) == len(want) == 16 and set(got["n"]) == {3}
     for _, r in got.iterrows():
-        w = want.loc[(r["params.method"], int(r["layer"]), r["params.component"], int(r["k"]))]
+        w = want.loc[(r["method"], int(r["layer"]), r["component"], int(r["k"]))]
         assert r["mean"] == pytest.approx(w["mean"], rel=1e-12)
         assert r["std"] == pytest.approx(w["std"], rel=1e-12)
     assert best["test"] == "paired-t" and best["over"] == "seed"
     g = best["best"]["group"]
-    a = latest[(latest.method == g["params.method"]) & (latest.layer == g["layer"])
-               & (latest.component == g["params.component"]) & (latest.k == g["k"])].sort_values("seed")
+    a = latest[(latest.method == g["method"]) & (latest.layer == g["layer"])
+               & (latest.component == g["component"]) & (latest.k == g["k"])].sort_values("seed")
     assert best["best"]["mean"] == pytest.approx(a["separation_ratio"].mean(), rel=1e-12)
     # the best set's paired comparisons use the block model's residual sd (double centring)
     x = latest.pivot_table(index=["method", "layer", "component", "k"], columns="seed",
@@ -91,8 +91,8 @@ def test_hamming_demo(sweep_store, sweep_exporter, report_cli, tmp_path):
     se = np.sqrt((r ** 2).sum() / df_resid) * np.sqrt(2 / 3)
     for t in best["tied"]:
         tg = t["group"]
-        b = latest[(latest.method == tg["params.method"]) & (latest.layer == tg["layer"])
-                   & (latest.component == tg["params.component"]) & (latest.k == tg["k"])].sort_values("seed")
+        b = latest[(latest.method == tg["method"]) & (latest.layer == tg["layer"])
+                   & (latest.component == tg["component"]) & (latest.k == tg["k"])].sort_values("seed")
         diff = b["separation_ratio"].mean() - a["separation_ratio"].mean()
         p = 2 * st.t.sf(abs(diff) / se, df_resid)
         assert t["p_value"] == pytest.approx(p, rel=1e-9)

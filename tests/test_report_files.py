@@ -57,8 +57,9 @@ def rep_dir(built):
 def test_the_files_of_a_report(report, rep_dir):
     d = rep_dir / "rep"
     assert {p.name for p in d.iterdir()} == {"report.html", "summary.csv", "best.json", "summary.md",
-                                              "summary.tex", "plots"}
-    assert report.files == ["report.html", "summary.csv", "best.json", "summary.md", "summary.tex", "plots/"]
+                                              "summary.tex", "plots", "runs.csv", "report.json"}
+    assert report.files == ["report.html", "report.json", "summary.csv", "best.json", "summary.md",
+                            "summary.tex", "runs.csv", "plots/"]
     assert not [p for p in d.iterdir() if p.name.startswith(".report-")]  # no staging dir left
 
 
@@ -155,7 +156,7 @@ def test_report_html_is_self_contained(report, rep_dir):
     html = (rep_dir / "rep" / "report.html").read_text()
     assert "<script" not in html and not re.search(r"""(src|href)=["']https?:""", html)
     images = re.findall(r'<img src="data:image/png;base64,([^"]+)"', html)
-    assert len(images) == len(report.plots) > 0
+    assert len(images) == len(report.plots) + 1 > 1  # and the run matrix
     for data in images:
         assert base64.b64decode(data)[:8] == b"\x89PNG\r\n\x1a\n"
     assert 'id="summary"' in html and 'id="best"' in html and "paired when" in html and "<td>paired</td>" in html
@@ -169,7 +170,7 @@ def test_no_numeric_metric(tmp_path):
     with pytest.warns(SweepWarning, match="no numeric metric"):
         rep = build_report(df, str(tmp_path / "r"))
     assert rep.plots == [] and "no numeric metric" in (tmp_path / "r" / "report.html").read_text()
-    assert rep.files == ["report.html", "summary.csv"]
+    assert rep.files == ["report.html", "report.json", "summary.csv", "runs.csv"]
 
 
 def test_one_run(tmp_path):
@@ -227,4 +228,4 @@ def test_a_second_report_replaces_the_first(tmp_path):
     build_report(globals_heads(), str(tmp_path / "r"), ReportOptions(objective="metrics.val_loss", max_plots=2))
     rep = build_report(globals_heads(), str(tmp_path / "r"), ReportOptions(max_plots=1))
     assert not (tmp_path / "r" / "best.json").exists()
-    assert len(list((tmp_path / "r" / "plots").glob("*.png"))) == len(rep.plots) == 1
+    assert len(list((tmp_path / "r" / "plots").glob("*.png"))) == len(rep.plots) + 1 == 2  # + run matrix

@@ -21,7 +21,7 @@ from ..errors import UsageError
 from ..warning_types import SweepWarning, warn
 from .stats import _suggest, bare_name
 
-FILES = ("report.html", "summary.csv", "best.json", "summary.md", "summary.tex")
+FILES = ("report.html", "summary.csv", "best.json", "summary.md", "summary.tex", "runs.csv", "report.json")
 
 
 @dataclass
@@ -208,6 +208,10 @@ def build_report(table, output_dir: str, options: ReportOptions | None = None, *
     from .best import rank
     from .html import render_html
     from .paper import MAX_COLUMNS, column_label, to_latex, to_markdown
+    from .manifest import manifest
+    from .matrix import cells as matrix_cells
+    from .matrix import draw as draw_matrix
+    from .matrix import runs_table
     from .plots import render, slug
     from .select import choose_plots, metric_order, scores
     from .stats import summarize
@@ -289,14 +293,27 @@ def build_report(table, output_dir: str, options: ReportOptions | None = None, *
                                   label="tab:" + slug(column_label(best.objective, options.labels)
                                                      if best is not None else "sweep")))
             files += ["summary.md", "summary.tex"]
-        if plots:
+        runs = runs_table(summary, best)
+        runs.to_csv(os.path.join(stage, "runs.csv"), index=False, lineterminator="\n")
+        files.append("runs.csv")
+        matrix_plot, matrix_note = draw_matrix(runs, stage) if summary.over else (None, None)
+        if matrix_note:
+            plot_notes.append(matrix_note)
+        if plots or matrix_plot:
             files.append("plots/")
         all_warnings = [str(w) for w in prior_warnings] + summary.warnings + \
             (best.warnings if best is not None else []) + messages
+        missing = matrix_cells(runs)[3] if summary.over else []
+        files.insert(0, "report.json")
+        files.insert(0, "report.html")
         context = _context(summary, best, options, source, plot_notes, all_warnings, files, metrics_shown)
+        context["matrix"] = _matrix_context(runs, missing, matrix_plot)
         with open(os.path.join(stage, "report.html"), "w", encoding="utf-8") as fh:
             fh.write(render_html(context, plots))
-        files.insert(0, "report.html")
+        with open(os.path.join(stage, "report.json"), "w", encoding="utf-8") as fh:
+            json.dump(manifest(summary, best, runs, ([matrix_plot] if matrix_plot else []) + plots, files,
+                               all_warnings, missing), fh, indent=2, allow_nan=False, default=_json_default)
+            fh.write("\n")
         _move_into_place(stage, output_dir)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
@@ -305,6 +322,27 @@ def build_report(table, output_dir: str, options: ReportOptions | None = None, *
                   summary=summary, best=best, plots=plots,
                   warnings=summary.warnings + (best.warnings if best else []) + messages,
                   notes=plot_notes)
+
+
+def _matrix_context(runs, missing, plot, limit: int = 50) -> dict:
+    """The "Run matrix" section: the runs left out with why, the missing pairs, the picture."""
+    import base64
+
+    from .html import png_size
+
+    left = runs[~runs["used"]] if len(runs) else runs
+    rows = [{"run_id": r, "name": n, "configuration": c, "seed": "" if s is None else s, "status": st, "reason": w}
+            for r, n, c, s, st, w in zip(left["run_id"], left["run_name"], left["configuration"], left["seed"],
+                                         left["status"], left["reason"])][:limit] if len(left) else []
+    picture = None
+    if plot is not None:
+        w, h = png_size(plot.png_bytes)
+        picture = {"data": base64.b64encode(plot.png_bytes).decode("ascii"), "width": w, "height": h,
+                   "caption": plot.caption, "png": plot.png, "svg": plot.svg}
+    return {"considered": len(runs), "used": int(runs["used"].sum()) if len(runs) else 0,
+            "left": rows, "left_more": max(0, len(left) - limit),
+            "missing": [f"{c}, seed {s}" for c, s in missing[:limit]],
+            "missing_more": max(0, len(missing) - limit), "picture": picture}
 
 
 def _move_into_place(stage: str, output_dir: str) -> None:

@@ -43,9 +43,11 @@ RUN_FIELDS = ("run_id", "run_name", "experiment_name", "experiment_id", "sweep_i
 TAG_PREFIX = "tags."
 ROLE_COLUMN = "tags.mlflow_sweep.role"
 SUPERSEDED_COLUMN = "tags.mlflow_sweep.superseded_by"
+ERROR_COLUMN = "tags.mlflow_sweep.error"
 
 _CAPTURE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::path)?\}")
 _NUM = re.compile(r"(\d+)")
+_AGG = re.compile(r"_(mean|std|min|max|median)$")  # a logged aggregate of a record field
 _SEED = re.compile(r"^(seed|random_seed)$|\.seed$|^seed_", re.I)
 
 
@@ -226,9 +228,9 @@ def infer_roles(df, params=None, captures=None, declared=None) -> Roles:
     taken |= set(keys)
     numeric = [c for c in cols if c not in taken and _is_numeric(df[c])]
     echoes = infer_echoes(df, params, [c for c in numeric if not c.startswith("metrics.")])
-    record_metrics = {c for c in numeric + d_out if not c.startswith("metrics.") and c not in echoes}
+    record_metrics = {c for c in numeric + d_out + d_desc if not c.startswith("metrics.") and c not in echoes}
     flattened = [c for c in numeric if c.startswith("metrics.") and (
-        ("." in c[len("metrics."):] and c.rsplit(".", 1)[1] in record_metrics)
+        ("." in c[len("metrics."):] and _AGG.sub("", c.rsplit(".", 1)[1]) in record_metrics)
         or (c[len("metrics."):] in record_metrics and _same_values(df[c], df[c[len("metrics."):]])))]
     metrics = [c for c in cols if (c in numeric and c not in echoes and c not in flattened)
                or (c in d_out and _is_numeric(df[c]))]

@@ -19,7 +19,7 @@ import io
 import math
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .select import MAX_LINES, PlotSpec, is_numeric_factor, varied_factors
 from .stats import bare_name, describe, value_key
@@ -46,6 +46,8 @@ class Plot:
     png: str  # path relative to the report directory
     svg: str
     png_bytes: bytes
+    pooled: list = field(default_factory=list)  # factors pooled over (report.json)
+    n: int = 0  # the largest n of a point or cell (report.json)
 
 
 def _figure(width=6.4, height=4.2):
@@ -238,7 +240,14 @@ def render(summary, spec: PlotSpec, directory: str, band: str = "std", scores=No
             parts.append("pooled over " + ", ".join(bare_name(c) for c in pooled))
         name = f"{slug(metric)}__{slug(a)}__x__{slug(b)}"
     ax.set_title(clip(title, 2 * LABEL_CHARS), fontsize="medium")
-    taken = taken if taken is not None else set()
+    plot = save(fig, directory, name, spec, title, "; ".join(parts), taken if taken is not None else set())
+    plot.pooled = list(pooled)
+    plot.n = int(cells["n"].max()) if len(cells) else 0
+    return plot
+
+
+def save(fig, directory: str, name: str, spec, title: str, caption: str, taken: set) -> Plot:
+    """Write ``fig`` as ``plots/<name>.png`` and ``.svg`` (a unique name in ``taken``)."""
     base, i = name, 2
     while name in taken:
         name, i = f"{base}_{i}", i + 1
@@ -256,4 +265,4 @@ def render(summary, spec: PlotSpec, directory: str, band: str = "std", scores=No
     with open(os.path.join(directory, png), "wb") as fh:
         fh.write(png_bytes)
     fig.savefig(os.path.join(directory, svg), format="svg", metadata={"Date": None, "Creator": None})
-    return Plot(spec=spec, title=title, caption="; ".join(parts), png=png, svg=svg, png_bytes=png_bytes)
+    return Plot(spec=spec, title=title, caption=caption, png=png, svg=svg, png_bytes=png_bytes)

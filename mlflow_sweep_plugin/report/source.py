@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..tags import TAG_ROLE, TAG_SUPERSEDED
+from ..tags import TAG_ERROR, TAG_ROLE, TAG_SUPERSEDED
 from ..warning_types import TellOnce
-from .columns import ROLE_COLUMN, SUPERSEDED_COLUMN, capture_names
+from .columns import ERROR_COLUMN, ROLE_COLUMN, SUPERSEDED_COLUMN, capture_names
 
 
 @dataclass
@@ -85,7 +85,7 @@ def declared_roles(parser_names=(), df=None) -> dict:
 def drop_empty_tag_columns(df):
     """The role and superseded columns only when some run has them (what a report shows
     as run fields)."""
-    empty = [c for c in (ROLE_COLUMN, SUPERSEDED_COLUMN) if c in df.columns and not df[c].notna().any()]
+    empty = [c for c in (ROLE_COLUMN, SUPERSEDED_COLUMN, ERROR_COLUMN) if c in df.columns and not df[c].notna().any()]
     return df.drop(columns=empty) if empty else df
 
 
@@ -101,7 +101,7 @@ def load(*, experiment_names=(), experiment_ids=(), tracking_uri=None, filter_st
         experiment_names=tuple(experiment_names), experiment_ids=tuple(experiment_ids),
         tracking_uri=uri, filter_string=filter_string or "", parser_names=tuple(parser_names),
         artifact_patterns=tuple(artifact_patterns), cache=cache, refresh=refresh,
-        tags=(TAG_ROLE, TAG_SUPERSEDED), history=tuple(history), trust_ended_runs=trust_ended_runs,
+        tags=(TAG_ROLE, TAG_SUPERSEDED, TAG_ERROR), history=tuple(history), trust_ended_runs=trust_ended_runs,
         max_artifact_bytes=max_artifact_bytes, max_columns=max_columns)
     names = list(experiment_names) + [f"id {i}" for i in experiment_ids]
     df = drop_empty_tag_columns(result.df)

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 from ..errors import UsageError
 from ..warning_types import SweepWarning, warn
-from .columns import ROLE_COLUMN, SUPERSEDED_COLUMN, Roles, bare_name, infer_roles, is_seed_name, \
+from .columns import ERROR_COLUMN, ROLE_COLUMN, SUPERSEDED_COLUMN, Roles, bare_name, infer_roles, is_seed_name, \
     natural_key
 
 STATS = ("n", "mean", "std", "sem", "ci_low", "ci_high", "min", "max")
@@ -63,6 +63,8 @@ class Summary:
     warnings: list = field(default_factory=list)
     aliases: dict = field(default_factory=dict)
     stats: dict = field(default_factory=dict, repr=False)  # metric -> DataFrame aligned with groups
+    #: one row per run considered (:func:`_runs_frame`): runs.csv
+    runs: object = None
 
     @property
     def unit(self) -> str:
@@ -196,6 +198,8 @@ def summarize(table, by=None, over=None, metrics=None, *, include_failed: bool =
     roles = infer_roles(df, params, captures, declared)
     run_ids = _run_ids(df)
     counts = {"rows": len(df), "runs": int(run_ids.nunique())}
+    original, original_ids = df, run_ids
+    reasons: dict = {}  # run id -> why it does not contribute
 
     # -- which rows count ---------------------------------------------------------------
     drop = np.zeros(len(df), dtype=bool)
@@ -205,6 +209,8 @@ def summarize(table, by=None, over=None, metrics=None, *, include_failed: bool =
             hit = (values == "parent") if label == "parents" else (values.notna() & (values.astype(str) != ""))
             hit = hit.fillna(False).to_numpy(dtype=bool)
             counts[label] = int(run_ids[hit & ~drop].nunique())
+            for r, v in zip(run_ids[hit & ~drop], values[hit & ~drop]):
+                reasons.setdefault(r, "sweep parent" if label == "parents" else f"superseded by {v}")
             drop |= hit
         else:
             counts[label] = 0
@@ -214,6 +220,9 @@ def summarize(table, by=None, over=None, metrics=None, *, include_failed: bool =
     counts["failed"] = int(run_ids[failed & ~drop].nunique())
     counts["failed_included"] = bool(include_failed)
     if not include_failed:
+        errors = df[ERROR_COLUMN] if ERROR_COLUMN in df.columns else pd.Series(None, index=df.index, dtype=object)
+        for r, st_, e in zip(run_ids[failed & ~drop], status[failed & ~drop], errors[failed & ~drop]):
+            reasons.setdefault(r, st_ + (f": {e}" if isinstance(e, str) and e else ""))
         drop |= failed
     df, run_ids, status = df[~drop].reset_index(drop=True), run_ids[~drop].reset_index(drop=True), \
         status[~drop].reset_index(drop=True)
@@ -299,6 +308,11 @@ def summarize(table, by=None, over=None, metrics=None, *, include_failed: bool =
             keep = ~mask
             df, run_ids = df[keep].reset_index(drop=True), run_ids[keep].reset_index(drop=True)
             values = {m: v[keep] for m, v in values.items()}
+            left = set(run_ids)
+            for old, new in replaced:
+                if old not in left:
+                    reasons.setdefault(old, f"duplicate of {new}")
+            counts["runs_used"] = int(run_ids.nunique())  # the runs that contribute
 
     # -- units (one per group and seed) -------------------------------------------------
     unit = over or "run_id"
@@ -401,10 +415,36 @@ def summarize(table, by=None, over=None, metrics=None, *, include_failed: bool =
     observations = observations.sort_values(["group"], kind="stable").reset_index(drop=True)
 
     counts.update(groups=len(groups), units=len(units))
+    runs = _runs_frame(original, original_ids, by, over, reasons)
     tidy = _tidy(groups, by, metrics, stats)
     return Summary(table=tidy, groups=groups, observations=observations, by=by, over=over,
                    metrics=metrics, roles=roles, counts=counts, warnings=messages,
-                   aliases=aliases, stats=stats)
+                   aliases=aliases, stats=stats, runs=runs)
+
+
+def _runs_frame(df, run_ids, by, over, reasons):
+    """One row per run of ``df``: ``run_id``, ``run_name``, ``configuration`` (its ``by``
+    values), ``seed`` (its ``over`` value), ``status``, ``used`` and ``reason`` (why not:
+    a sweep parent, superseded by RUN, FAILED with its ``mlflow_sweep.error``, duplicate of
+    RUN). A run with several records shows its first record's values."""
+    import pandas as pd
+
+    first = ~run_ids.duplicated().to_numpy()
+    sub = df[first]
+    ids = run_ids[first].to_numpy()
+    cols = [c for c in by if c in df.columns and c != "run_id"]
+    config = [group_label(r, cols) if cols else "(all runs)" for _, r in sub[cols].iterrows()] \
+        if len(sub) else []
+    out = pd.DataFrame({
+        "run_id": ids,
+        "run_name": sub["run_name"].to_numpy() if "run_name" in sub.columns else [""] * len(sub),
+        "configuration": config,
+        "seed": sub[over].to_numpy() if over is not None and over in sub.columns else [None] * len(sub),
+        "status": sub["status"].to_numpy() if "status" in sub.columns else ["FINISHED"] * len(sub),
+    })
+    out["used"] = [r not in reasons for r in ids]
+    out["reason"] = [reasons.get(r, "") for r in ids]
+    return out
 
 
 def _tidy(groups, by, metrics, stats):
