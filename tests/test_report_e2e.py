@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from scipy import stats as st
 
-from test_report_command import last_line, report_cli  # noqa: F401 - the fixture
+from test_report_command import last_line
 
 
 def log_demo(kind: str, name: str, n_runs: int = 12):

@@ -341,7 +341,7 @@ def _matrix_context(runs, missing, plot, limit: int = 50) -> dict:
                    "caption": plot.caption, "png": plot.png, "svg": plot.svg}
     return {"considered": len(runs), "used": int(runs["used"].sum()) if len(runs) else 0,
             "left": rows, "left_more": max(0, len(left) - limit),
-            "missing": [f"{c}, seed {s}" for c, s in missing[:limit]],
+            "missing": [f"{c}, seed {s} ({st})" for c, s, st in missing[:limit]],
             "missing_more": max(0, len(missing) - limit), "picture": picture}
 
 

@@ -38,7 +38,7 @@ def manifest(summary, best, runs, plots, files, warnings, missing) -> dict:
                  "left_out": reasons,
                  "left_out_runs": [{"run_id": r, "reason": w} for r, w in zip(left["run_id"], left["reason"])]
                  if len(left) else []},
-        "missing_pairs": [{"configuration": c, "seed": plain(s)} for c, s in missing],
+        "missing_pairs": [{"configuration": c, "seed": plain(s), "state": st} for c, s, st in missing],
         "groups": int(len(summary.groups)),
         "grouping": _roles(summary),
         "best": None if best is None else {

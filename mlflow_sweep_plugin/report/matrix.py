@@ -44,7 +44,9 @@ def _state(reason: str, used: bool) -> str:
 
 def cells(runs):
     """``(configs, seeds, {(config, seed): state}, missing pairs)`` of the run matrix
-    (sweep parents and runs without a seed are not in it)."""
+    (sweep parents and runs without a seed are not in it). A pair is *missing* from the
+    analysis when no run of it contributes: ``(config, seed, state)`` with state
+    ``failed``, ``superseded`` or ``missing`` (no run at all)."""
     from .stats import value_key
 
     rank = {"done": 0, "failed": 1, "superseded": 2}
@@ -62,7 +64,7 @@ def cells(runs):
             out[key] = state
     configs = list(dict.fromkeys(c for c, _ in out))
     seeds = sorted({s for _, s in out}, key=value_key)
-    missing = [(c, s) for c in configs for s in seeds if (c, s) not in out]
+    missing = [(c, s, out.get((c, s), "missing")) for c in configs for s in seeds if out.get((c, s)) != "done"]
     return configs, seeds, out, missing
 
 
@@ -103,8 +105,9 @@ def draw(runs, directory: str):
               loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     ax.set_title("Run matrix: configuration × seed", fontsize="medium")
     counts = {s: sum(1 for v in state.values() if v == s) for s in STATES[:-1]}
-    caption = (f"{counts['done']} done, {counts['failed']} failed, {counts['superseded']} superseded, "
-               f"{len(missing)} missing (configuration, seed) pairs")
+    absent = sum(1 for m in missing if m[2] == "missing")
+    caption = (f"(configuration, seed) pairs: {counts['done']} done, {counts['failed']} failed, "
+               f"{counts['superseded']} superseded only, {absent} with no run")
     plot = save(fig, directory, "run_matrix", PlotSpec("matrix", "", (), math.nan),
                 "Run matrix: configuration × seed", caption, set())
     plot.n = len(configs) * len(seeds)
