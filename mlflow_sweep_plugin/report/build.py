@@ -12,16 +12,14 @@ from __future__ import annotations
 import json
 import math
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from ..errors import UsageError
+from ..export.writers import write_table
 from ..warning_types import SweepWarning, warn
+from .output import check_output_dir, make_stage, move_into_place, remove_stage, writing_errors
 from .stats import _suggest, bare_name
-
-FILES = ("report.html", "summary.csv", "best.json", "summary.md", "summary.tex", "runs.csv", "report.json")
 
 
 @dataclass
@@ -46,6 +44,8 @@ class ReportOptions:
     descriptors: list = field(default_factory=list)
     #: the metrics of summary.tex (``--table-metrics``); default: those that fit a column
     table_metrics: list | None = None
+    #: text cells a spreadsheet would run as formulas get a leading ``'`` (summary.csv)
+    spreadsheet_safe: bool = False
     #: what could not be summarised is told in the report only, not as warnings (the
     #: automatic report on a sweep's parent, where nobody asked for a ranking)
     quiet: bool = False
@@ -63,6 +63,8 @@ class Report:
     plots: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
     notes: list = field(default_factory=list)
+    #: every file the report wrote, as paths relative to ``directory`` (plots one by one)
+    written: list = field(default_factory=list)
 
     def one_line(self) -> str:
         """The line the command prints: where the report is and the best configuration."""
@@ -93,9 +95,11 @@ def _check_options(options: ReportOptions) -> None:
         raise UsageError("alpha must be between 0 and 1")
 
 
-def write_summary_csv(summary, path: str) -> None:
-    """summary.csv: plain numbers at full precision (``repr``), empty for NaN."""
-    summary.table.to_csv(path, index=False, lineterminator="\n")
+def write_summary_csv(summary, path: str, spreadsheet_safe: bool = False) -> None:
+    """summary.csv: plain numbers at full precision (``repr``), empty for NaN; with
+    ``spreadsheet_safe``, text a spreadsheet would run as a formula gets a leading ``'``
+    (the export's writer and rule)."""
+    write_table(summary.table, path, "csv", spreadsheet_safe=spreadsheet_safe)
 
 
 def _json_default(value):
@@ -206,13 +210,7 @@ def build_report(table, output_dir: str, options: ReportOptions | None = None, *
     the page with the report's own. Raises :class:`UsageError` for bad options and columns
     (nothing is written then); every data problem is a warning and a line in the page."""
     from .best import rank
-    from .html import render_html
-    from .paper import MAX_COLUMNS, column_label, to_latex, to_markdown
-    from .manifest import manifest
-    from .matrix import cells as matrix_cells
-    from .matrix import draw as draw_matrix
-    from .matrix import runs_table
-    from .plots import render, slug
+    from .paper import MAX_COLUMNS
     from .select import choose_plots, metric_order, scores
     from .stats import summarize
 
@@ -226,13 +224,15 @@ def build_report(table, output_dir: str, options: ReportOptions | None = None, *
             warn(SweepWarning(message), stacklevel=3)
 
     objective = options.objective
-    if objective is not None and objective not in table.columns:
-        raise UsageError(f"--objective {objective!r} is not a column of the table"
-                         f"{_suggest(objective, table.columns)}")
     summary = summarize(table, by=options.by, over=options.over, metrics=options.metrics,
                         include_failed=options.include_failed, params=params, captures=captures,
                         declared=getattr(source, "declared", None), keys=options.keys,
                         descriptors=options.descriptors)
+    if objective is not None and objective not in table.columns:
+        # suggested: only what --objective accepts (a metric the summary has), never a
+        # column it would then refuse (a copy of a record field, a param)
+        raise UsageError(f"--objective {objective!r} is not a column of the table"
+                         f"{_suggest(objective, summary.metrics)}")
     counts = summary.counts
     empty = counts["runs_used"] == 0 or not len(summary.groups)
     best = None
@@ -268,60 +268,21 @@ def build_report(table, output_dir: str, options: ReportOptions | None = None, *
     metrics_shown = metric_order(summary, best.objective if best is not None else None, table_scores) \
         [:MAX_COLUMNS] if summary.metrics else []
 
-    old_plots = os.path.join(output_dir, "plots")
-    if os.path.isdir(old_plots) and not all(f.endswith((".png", ".svg")) for f in os.listdir(old_plots)):
-        raise UsageError(f"{old_plots} holds files that are not plots; choose another output directory")
-    os.makedirs(output_dir, exist_ok=True)
-    stage = tempfile.mkdtemp(prefix=".report-", dir=output_dir)
-    try:
-        taken: set = set()
-        plots = [render(summary, spec, stage, options.band, table_scores, taken) for spec in specs]
-        files = []
-        write_summary_csv(summary, os.path.join(stage, "summary.csv"))
-        files.append("summary.csv")
-        if best is not None:
-            with open(os.path.join(stage, "best.json"), "w", encoding="utf-8") as fh:
-                json.dump(best.to_json(), fh, indent=2, allow_nan=False, default=_json_default)
-                fh.write("\n")
-            files.append("best.json")
-        if summary.metrics and len(summary.groups):
-            with open(os.path.join(stage, "summary.md"), "w", encoding="utf-8") as fh:
-                fh.write(to_markdown(summary, best, metrics_shown, labels=options.labels))
-            with open(os.path.join(stage, "summary.tex"), "w", encoding="utf-8") as fh:
-                fh.write(to_latex(summary, best, options.table_metrics or metrics_shown,
-                                  labels=options.labels, fit=not options.table_metrics,
-                                  label="tab:" + slug(column_label(best.objective, options.labels)
-                                                     if best is not None else "sweep")))
-            files += ["summary.md", "summary.tex"]
-        runs = runs_table(summary, best)
-        runs.to_csv(os.path.join(stage, "runs.csv"), index=False, lineterminator="\n")
-        files.append("runs.csv")
-        matrix_plot, matrix_note = draw_matrix(runs, stage) if summary.over else (None, None)
-        if matrix_note:
-            plot_notes.append(matrix_note)
-        if plots or matrix_plot:
-            files.append("plots/")
-        all_warnings = [str(w) for w in prior_warnings] + summary.warnings + \
-            (best.warnings if best is not None else []) + messages
-        missing = matrix_cells(runs)[3] if summary.over else []
-        files.insert(0, "report.json")
-        files.insert(0, "report.html")
-        context = _context(summary, best, options, source, plot_notes, all_warnings, files, metrics_shown)
-        context["matrix"] = _matrix_context(runs, missing, matrix_plot)
-        with open(os.path.join(stage, "report.html"), "w", encoding="utf-8") as fh:
-            fh.write(render_html(context, plots))
-        with open(os.path.join(stage, "report.json"), "w", encoding="utf-8") as fh:
-            json.dump(manifest(summary, best, runs, ([matrix_plot] if matrix_plot else []) + plots, files,
-                               all_warnings, missing), fh, indent=2, allow_nan=False, default=_json_default)
-            fh.write("\n")
-        _move_into_place(stage, output_dir)
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
+    earlier = check_output_dir(output_dir)
+    stage = None
+    with writing_errors(output_dir):
+        try:
+            stage = make_stage(output_dir)
+            files, plots = _write_files(stage, summary, best, options, source, specs, table_scores,
+                                        plot_notes, metrics_shown, prior_warnings, messages)
+            written = move_into_place(stage, output_dir, earlier)
+        finally:
+            remove_stage(stage)
     directory = os.path.abspath(output_dir)
     return Report(directory=directory, html=os.path.join(directory, "report.html"), files=files,
                   summary=summary, best=best, plots=plots,
                   warnings=summary.warnings + (best.warnings if best else []) + messages,
-                  notes=plot_notes)
+                  notes=plot_notes, written=written)
 
 
 def _matrix_context(runs, missing, plot, limit: int = 50) -> dict:
@@ -345,18 +306,58 @@ def _matrix_context(runs, missing, plot, limit: int = 50) -> dict:
             "missing_more": max(0, len(missing) - limit), "picture": picture}
 
 
-def _move_into_place(stage: str, output_dir: str) -> None:
-    for name in FILES:
-        target = os.path.join(output_dir, name)
-        if os.path.exists(os.path.join(stage, name)):
-            os.replace(os.path.join(stage, name), target)
-        elif os.path.isfile(target):
-            os.remove(target)  # e.g. best.json of an earlier report with an objective
-    old = os.path.join(output_dir, "plots")
-    if os.path.isdir(old):
-        shutil.rmtree(old)
-    if os.path.isdir(os.path.join(stage, "plots")):
-        os.replace(os.path.join(stage, "plots"), old)
+def _write_files(stage, summary, best, options, source, specs, table_scores, plot_notes, metrics_shown,
+                 prior_warnings, messages):
+    """Write every file of the report into ``stage``; returns (files, plots)."""
+    from .html import render_html
+    from .manifest import manifest
+    from .matrix import cells as matrix_cells
+    from .matrix import draw as draw_matrix
+    from .matrix import runs_table
+    from .paper import column_label, to_latex, to_markdown
+    from .plots import render, slug
+
+    taken: set = set()
+    plots = [render(summary, spec, stage, options.band, table_scores, taken) for spec in specs]
+    files = []
+    write_summary_csv(summary, os.path.join(stage, "summary.csv"), options.spreadsheet_safe)
+    files.append("summary.csv")
+    if best is not None:
+        with open(os.path.join(stage, "best.json"), "w", encoding="utf-8") as fh:
+            json.dump(best.to_json(), fh, indent=2, allow_nan=False, default=_json_default)
+            fh.write("\n")
+        files.append("best.json")
+    if summary.metrics and len(summary.groups):
+        with open(os.path.join(stage, "summary.md"), "w", encoding="utf-8") as fh:
+            fh.write(to_markdown(summary, best, metrics_shown, labels=options.labels))
+        with open(os.path.join(stage, "summary.tex"), "w", encoding="utf-8") as fh:
+            fh.write(to_latex(summary, best, options.table_metrics or metrics_shown,
+                              labels=options.labels, fit=not options.table_metrics,
+                              label="tab:" + slug(column_label(best.objective, options.labels)
+                                                 if best is not None else "sweep")))
+        files += ["summary.md", "summary.tex"]
+    runs = runs_table(summary, best)
+    write_table(runs, os.path.join(stage, "runs.csv"), "csv", options.spreadsheet_safe)
+    files.append("runs.csv")
+    matrix_plot, matrix_note = draw_matrix(runs, stage) if summary.over else (None, None)
+    if matrix_note:
+        plot_notes.append(matrix_note)
+    if plots or matrix_plot:
+        files.append("plots/")
+    all_warnings = [str(w) for w in prior_warnings] + summary.warnings + \
+        (best.warnings if best is not None else []) + messages
+    missing = matrix_cells(runs)[3] if summary.over else []
+    files.insert(0, "report.json")
+    files.insert(0, "report.html")
+    context = _context(summary, best, options, source, plot_notes, all_warnings, files, metrics_shown)
+    context["matrix"] = _matrix_context(runs, missing, matrix_plot)
+    with open(os.path.join(stage, "report.html"), "w", encoding="utf-8") as fh:
+        fh.write(render_html(context, plots))
+    with open(os.path.join(stage, "report.json"), "w", encoding="utf-8") as fh:
+        json.dump(manifest(summary, best, runs, ([matrix_plot] if matrix_plot else []) + plots, files,
+                           all_warnings, missing), fh, indent=2, allow_nan=False, default=_json_default)
+        fh.write("\n")
+    return files, plots
 
 
 def default_output_dir() -> str:
