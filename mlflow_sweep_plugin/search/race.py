@@ -3,9 +3,10 @@
 
 Every candidate first runs on the first ``initial`` seed values (round 0). When every
 run of a round has ended, the candidates are compared with the current best by the
-*best-set rule* (``decide``: a pure function of the values per (configuration, seed),
-the report's own, so that the race and the report never disagree); those not in the
-best set are eliminated; the survivors run on the next ``step`` seed values (round 1, ...).
+*best-set rule* (``decide``: :func:`~mlflow_sweep_plugin.report.bestset.best_set`, the report's own
+pure function of the values per (configuration, seed), so that the race and the report
+never disagree); those *shown worse* (tested, not in the best set) are eliminated, a
+candidate that cannot be tested yet (fewer than 2 values) stays; the survivors run on the next ``step`` seed values (round 1, ...).
 The race ends when one candidate is left, the seed values run out, or ``max_runs`` runs
 were spent. Runs of a round start as soon as slots are free.
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from ..report.bestset import best_set
 from . import space as _space
 from .engine import Proposal
 from .objective import run_value
@@ -29,49 +31,13 @@ from .study import ENDED
 STAGE_RACE, STAGE_CONFIRM, STAGE_SEARCH = "race", "confirm", "search"
 
 
-def _get(row, name):
-    return row[name] if isinstance(row, dict) else getattr(row, name)
-
-
-def interim_best_set(values: dict, mode: str, alpha: float) -> dict:
-    """Stand-in for the report's best-set rule until it lands (same interface): the best
-    mean; each other candidate's paired difference from it over their common seeds
-    (Welch when none are common), two-sided t-test, Holm-adjusted p; in the set unless
-    the adjusted p is below ``alpha`` (a candidate with fewer than 2 values is kept)."""
-    from scipy import stats as st
-
-    from ..report.best import _paired_p, _welch_p
-
-    means = {k: math.fsum(v.values()) / len(v) for k, v in values.items() if v}
-    if not means:
-        return {}
-    sign = 1.0 if mode == "min" else -1.0
-    best = min(means, key=lambda k: sign * means[k])
-    rows, tests = {}, []
-    for key, mean in means.items():
-        common = sorted(set(values[key]) & set(values[best]))
-        if key != best and len(common) >= 2:
-            a, b = [values[key][s] for s in common], [values[best][s] for s in common]
-            p = _paired_p(a, b)
-            d = [x - y for x, y in zip(a, b)]
-        else:
-            a, b = list(values[key].values()), list(values[best].values())
-            p = None if key == best else _welch_p(a, b)
-            d = [mean - means[best]]
-        n = len(d)
-        sd = (math.fsum((x - math.fsum(d) / n) ** 2 for x in d) / (n - 1)) ** 0.5 if n > 1 else 0.0
-        diff = mean - means[best]
-        half = st.t.ppf(1 - alpha / 2, n - 1) * sd / n ** 0.5 if n > 1 else None
-        rows[key] = {"diff": diff, "ci": None if half is None else [diff - half, diff + half],
-                     "p_adj": None, "in_set": True}
-        if p is not None:
-            tests.append((p, key))
-    running = 0.0  # Holm: step-down over the comparisons with the best
-    for i, (p, key) in enumerate(sorted(tests)):
-        running = max(running, min(1.0, (len(tests) - i) * p))
-        rows[key]["p_adj"] = running
-        rows[key]["in_set"] = running >= alpha
-    return rows
+def _eliminated(cand, row) -> dict:
+    """One eliminated candidate in ``race.json``: its difference from the best, CI and
+    adjusted p-value (None when every run of it failed)."""
+    out = {"config": cand.config, "diff": None, "ci": None, "p_adjusted": None, "test": None}
+    if row is not None:
+        out.update(diff=row.diff, ci=[row.ci_low, row.ci_high], p_adjusted=row.p_adjusted, test=row.test)
+    return out
 
 
 @dataclass
@@ -86,7 +52,7 @@ class _Cand:
 class Race:
     """A race of ``candidates`` (``[(trial, configuration)]``) over ``seeds``."""
 
-    def __init__(self, spec, race, candidates, seeds, records=(), *, decide=interim_best_set,
+    def __init__(self, spec, race, candidates, seeds, records=(), *, decide=best_set,
                  stage=STAGE_RACE, next_index=0, seed_param=None):
         self.spec, self.race, self.decide, self.stage = spec, race, decide, stage
         self.seed_param = seed_param or spec.seeds.param
@@ -149,17 +115,16 @@ class Race:
             if any(c.runs.get(s, [None, None])[1] not in ENDED for c in alive for s in seeds):
                 return  # the round is still running (or not started)
             values = {c.key: {s: c.runs[s][3] for s in seeds if c.runs[s][3] is not None} for c in alive}
-            rows = self.decide(values, self.spec.objective.mode, self.race.alpha)
-            out = [c for c in alive if c.key in rows and not _get(rows[c.key], "in_set")]
+            rows = {row.config: row for row in self.decide(values, self.spec.objective.mode, self.race.alpha)}
+            out = [c for c in alive if c.key in rows and rows[c.key].test is not None
+                   and not rows[c.key].in_set]
             out += [c for c in alive if not values[c.key]]  # every run failed: cannot win
             for c in out:
                 c.left_in = self.round
             self.rounds.append({
                 "round": self.round, "seeds": list(seeds),
                 "survivors": [c.config for c in alive if c.left_in is None],
-                "eliminated": [{"config": c.config, "diff": _get(rows[c.key], "diff") if c.key in rows else None,
-                                "ci": _get(rows[c.key], "ci") if c.key in rows else None,
-                                "p_adj": _get(rows[c.key], "p_adj") if c.key in rows else None} for c in out]})
+                "eliminated": [_eliminated(c, rows.get(c.key)) for c in out]})
             left = self._alive()
             if len(left) <= 1:
                 self._end(f"the {self.stage} ended: {len(left)} candidate left after round {self.round}")
@@ -258,7 +223,7 @@ class Confirmed:
     ``confirm.seeds`` values (built when the search is done; its runs are the records
     whose stage is ``confirm``). The launcher interface of :class:`~.engine.Engine`."""
 
-    def __init__(self, engine, spec, records=(), *, decide=interim_best_set):
+    def __init__(self, engine, spec, records=(), *, decide=best_set):
         self.engine, self.spec, self.decide = engine, spec, decide
         self.records = [r for r in records if r.stage == STAGE_CONFIRM]
         self.race: Race | None = None
@@ -333,7 +298,7 @@ class Confirmed:
         return self.race.to_json() if self.race is not None else None
 
 
-def make_engine(spec, records=(), *, decide=interim_best_set):
+def make_engine(spec, records=(), *, decide=best_set):
     """The engine a spec asks for: a :class:`Race` of the grid's points (``race``), a search
     followed by a confirmation race (``confirm``), else an :class:`~.engine.Engine`."""
     from .engine import Engine
