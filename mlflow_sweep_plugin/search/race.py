@@ -257,7 +257,9 @@ class Confirmed:
 
     def propose(self):
         proposal = self._stage().propose()
-        if proposal is not None and self.race is None:
+        if proposal is None and self.race is None and self.engine.done():
+            proposal = self._stage().propose()  # the search just ended: the confirmation starts
+        elif proposal is not None and self.race is None:
             proposal.tags = dict(proposal.tags, stage=STAGE_SEARCH)
         return proposal
 

@@ -64,7 +64,7 @@ def parse_race(raw, *, strategy: str, seeds, objective, early_stop) -> RaceSpec 
         raise SearchSpecError('"race" needs "seeds" (the values it spends) and an "objective"')
     if early_stop is not None:
         raise SearchSpecError('"race" and "early_stop" cannot be combined: a race stops candidates itself')
-    initial = _count("race.initial", raw.get("initial", 3), 1)
+    initial = _count("race.initial", raw.get("initial", min(3, len(seeds.values))), 1)
     step = _count("race.step", raw.get("step", initial), 1)
     if initial > len(seeds.values):
         raise SearchSpecError(f'"race.initial" ({initial}) is more than the {len(seeds.values)} seed values')
