@@ -291,3 +291,55 @@ def test_tpe_search_on_an_mlflow_server(mlflow_server, tmp_path):
     assert "mlflow_sweep.best.val_loss" in parent.data.metrics
     assert "mlflow_sweep/sweep.json" in [f.path for f in client.list_artifacts(parent.info.run_id,
                                                                                 "mlflow_sweep")]
+
+
+# -- racing over seeds and confirmation (issue 26) -------------------------------------------------
+def _json_artifact(client, run_id, path) -> dict:
+    return json.loads(pathlib.Path(client.download_artifacts(run_id, path)).read_text())
+
+
+@pytest.mark.slow
+def test_a_race_on_a_known_best_eliminates_the_worse_points_early(sweep_store):
+    client = sweep_store.client
+    config = {"grid": {"x": [2.0, 0.3, 3.0]}, "seeds": {"param": "seed", "values": [0, 1, 2, 3, 4, 5]},
+              "race": {"initial": 2, "step": 2, "alpha": 0.05}, "objective": OBJECTIVE,
+              "max_parallel": 2, "sweep_name": "race", "report": False}
+    proc = mlflow_run(sweep_store, PROJECT, config, "steps=1", "noise=0.05")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    children = _runs(client, "race")
+    assert len(children) < 3 * 6  # seeds spent on survivors only
+    assert all(c.data.tags["mlflow_sweep.stage"] == "race" for c in children)
+    rounds = {c.data.tags["mlflow_sweep.race.round"] for c in children}
+    assert "0" in rounds
+    first = [c for c in children if c.data.tags["mlflow_sweep.race.round"] == "0"]
+    assert sorted(c.data.params["seed"] for c in first) == ["0", "0", "0", "1", "1", "1"]
+    parent = _runs(client, "race", "parent")[0]
+    race = _json_artifact(client, parent.info.run_id, "mlflow_sweep/race.json")
+    assert race["winner"] == {"x": "0.3"}
+    out = {e["config"]["x"]: e for r in race["rounds"] for e in r["eliminated"]}
+    assert set(out) == {"2.0", "3.0"} and all(e["p_adjusted"] < 0.05 and e["diff"] > 0 for e in out.values())
+    tags = client.get_run(parent.info.run_id).data.tags
+    assert tags["mlflow_sweep.best.x"] == "0.3" and tags["mlflow_sweep.decided_by"] == "race"
+
+
+@pytest.mark.slow
+def test_confirmation_after_random_search_decides_on_fresh_seeds(sweep_store):
+    client = sweep_store.client
+    config = {"strategy": "random", "space": {"x": {"low": 0.0, "high": 1.0}}, "max_trials": 3,
+              "sampler_seed": 0, "objective": OBJECTIVE, "confirm": {"top": 2, "seeds": [100, 101]},
+              "max_parallel": 2, "sweep_name": "confirm", "report": False}
+    proc = mlflow_run(sweep_store, PROJECT, config, "steps=1", "noise=0.01")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    children = _runs(client, "confirm")
+    search = [c for c in children if c.data.tags["mlflow_sweep.stage"] == "search"]
+    confirm = [c for c in children if c.data.tags["mlflow_sweep.stage"] == "confirm"]
+    assert len(search) == 3 and len(confirm) == 4
+    assert sorted(c.data.params["seed"] for c in confirm) == ["100", "100", "101", "101"]
+    ranked = sorted(search, key=lambda c: c.data.metrics["val_loss"])
+    assert {c.data.params["x"] for c in confirm} == {c.data.params["x"] for c in ranked[:2]}
+    parent = _runs(client, "confirm", "parent")[0]
+    assert parent.data.tags["mlflow_sweep.decided_by"] == "confirm"
+    means = {}
+    for c in confirm:
+        means.setdefault(c.data.params["x"], []).append(c.data.metrics["val_loss"])
+    assert parent.data.tags["mlflow_sweep.best.x"] == min(means, key=lambda x: sum(means[x]))
