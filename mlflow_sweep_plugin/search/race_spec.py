@@ -71,7 +71,8 @@ def parse_race(raw, *, strategy: str, seeds, objective, early_stop) -> RaceSpec 
     return RaceSpec(initial, step, _alpha("race.alpha", raw.get("alpha", DEFAULT_ALPHA)))
 
 
-def parse_confirm(raw, *, strategy: str, seeds, objective) -> ConfirmSpec | None:
+def parse_confirm(raw, *, strategy: str, seeds, objective, seed_list) -> ConfirmSpec | None:
+    """``seed_list``: the spec's check of a list of seed values (:func:`.spec.seed_list`)."""
     if raw is None:
         return None
     if not isinstance(raw, dict) or set(raw) - {"top", "seeds"}:
@@ -82,15 +83,8 @@ def parse_confirm(raw, *, strategy: str, seeds, objective) -> ConfirmSpec | None
     if objective is None:
         raise SearchSpecError('"confirm" needs an "objective"')
     top = _count("confirm.top", raw.get("top"), 1)
-    values = raw.get("seeds")
-    if not isinstance(values, (list, tuple)) or not values:
-        raise SearchSpecError(f'"confirm.seeds" must be a non-empty list of seed values, got {preview(values, 60)}')
-    for value in values:
-        if isinstance(value, bool) or not isinstance(value, (int, str)) or value == "":
-            raise SearchSpecError(f'"confirm.seeds": each must be an integer or a string, got {preview(value, 60)}')
+    values = seed_list("confirm.seeds", raw.get("seeds"))
     texts = [str(v) for v in values]
-    if len(set(texts)) != len(texts):
-        raise SearchSpecError(f'"confirm.seeds": a seed value is listed twice: {preview(list(values), 60)}')
     used = {str(v) for v in seeds.values} if seeds else set()
     if used & set(texts):
         raise SearchSpecError(f'"confirm.seeds" must be values the search never used; '

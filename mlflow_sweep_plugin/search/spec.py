@@ -208,15 +208,20 @@ def _seeds(raw, space: dict) -> Seeds | None:
         raise SearchSpecError(f'"seeds.param" must be a non-empty string, got {show(param)}')
     if param in space:
         raise SearchSpecError(f'"seeds.param" {param!r} is also a swept param; seeds are their own axis')
+    return Seeds(param, seed_list("seeds.values", values))
+
+
+def seed_list(where: str, values) -> tuple:
+    """A checked list of seed values (integers or strings, none twice) for key ``where``."""
     if not isinstance(values, (list, tuple)) or not values:
-        raise SearchSpecError(f'"seeds.values" must be a non-empty list of seed values, got {show(values)}')
+        raise SearchSpecError(f'"{where}" must be a non-empty list of seed values, got {show(values)}')
     for value in values:
         if isinstance(value, bool) or not isinstance(value, (int, str)) or value == "":
-            raise SearchSpecError(f'"seeds.values": each must be an integer or a string, got {show(value)}')
+            raise SearchSpecError(f'"{where}": each must be an integer or a string, got {show(value)}')
     texts = [str(v) for v in values]
     if len(set(texts)) != len(texts):
-        raise SearchSpecError(f'"seeds.values": a seed value is listed twice: {show(list(values))}')
-    return Seeds(param, tuple(values))
+        raise SearchSpecError(f'"{where}": a seed value is listed twice: {show(list(values))}')
+    return tuple(values)
 
 
 def _objective(raw) -> Objective | None:
@@ -307,7 +312,8 @@ def parse_search(config: dict) -> SearchSpec:
     seeds = _seeds(config.get("seeds"), space)
     race = parse_race(config.get("race"), strategy=strategy, seeds=seeds, objective=objective,
                       early_stop=early_stop)
-    confirm = parse_confirm(config.get("confirm"), strategy=strategy, seeds=seeds, objective=objective)
+    confirm = parse_confirm(config.get("confirm"), strategy=strategy, seeds=seeds, objective=objective,
+                            seed_list=seed_list)
     return SearchSpec(strategy=strategy, space=space, max_trials=max_trials,
                       max_runs=_int(config, "max_runs", minimum=1),
                       max_parallel=_int(config, "max_parallel", minimum=1, default=1),

@@ -155,7 +155,7 @@ PRUNERS = {
     "median": {"pruner": "median", "n_startup_trials": 1, "min_steps": 1},
     "percentile": {"pruner": "percentile", "percentile": 25.0, "n_startup_trials": 1, "min_steps": 1},
     "asha": {"pruner": "asha", "min_resource": 1, "reduction_factor": 2},
-    "hyperband": {"pruner": "hyperband", "min_resource": 1, "max_resource": 16, "reduction_factor": 2},
+    "hyperband": {"pruner": "hyperband", "min_resource": 1, "max_resource": 2, "reduction_factor": 3},  # one bracket
 }
 
 
