@@ -10,6 +10,8 @@ import sys
 
 import pytest
 
+import pytest
+
 PROBE = r"""
 import sys, json
 before = set(sys.modules)
@@ -42,8 +44,6 @@ def test_import_mlflow_survives_a_broken_cli_hook():
     # our CLI module failing to import must not break `mlflow` or `import mlflow`
     code = r"""
 import sys
-
-import pytest
 sys.modules["mlflow_sweep_plugin.cli"] = None  # makes `import mlflow_sweep_plugin.cli` fail
 import mlflow, mlflow.cli
 print("sweep-export" in mlflow.cli.cli.commands, "runs" in mlflow.cli.cli.commands)
