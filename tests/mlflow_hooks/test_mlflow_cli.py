@@ -10,8 +10,6 @@ import sys
 
 import pytest
 
-import pytest
-
 PROBE = r"""
 import sys, json
 before = set(sys.modules)
