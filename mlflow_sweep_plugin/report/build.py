@@ -15,11 +15,11 @@ import os
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from ..errors import UsageError
+from ..errors import UsageError, did_you_mean
 from ..export.writers import write_table
 from ..warning_types import SweepWarning, warn
 from .output import check_output_dir, make_stage, move_into_place, remove_stage, writing_errors
-from .stats import _suggest, bare_name
+from .columns import bare_name
 
 
 @dataclass
@@ -232,7 +232,7 @@ def build_report(table, output_dir: str, options: ReportOptions | None = None, *
         # suggested: only what --objective accepts (a metric the summary has), never a
         # column it would then refuse (a copy of a record field, a param)
         raise UsageError(f"--objective {objective!r} is not a column of the table"
-                         f"{_suggest(objective, summary.metrics)}")
+                         f"{did_you_mean(objective, summary.metrics)}")
     counts = summary.counts
     empty = counts["runs_used"] == 0 or not len(summary.groups)
     best = None

@@ -4,7 +4,7 @@ documents every field)."""
 from __future__ import annotations
 
 from .best import plain
-from .stats import bare_name
+from .columns import bare_name
 
 VERSION = 1
 

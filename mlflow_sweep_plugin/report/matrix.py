@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import math
 
+from .columns import value_key
+
 #: the largest picture drawn (configurations x seeds)
 MAX_CONFIGS = 60
 MAX_SEEDS = 30
@@ -47,7 +49,6 @@ def cells(runs):
     (sweep parents and runs without a seed are not in it). A pair is *missing* from the
     analysis when no run of it contributes: ``(config, seed, state)`` with state
     ``failed``, ``superseded`` or ``missing`` (no run at all)."""
-    from .stats import value_key
 
     rank = {"done": 0, "failed": 1, "superseded": 2}
     out: dict = {}

@@ -21,8 +21,9 @@ import os
 import re
 from dataclasses import dataclass, field
 
-from .select import MAX_LINES, PlotSpec, is_numeric_factor, varied_factors
-from .stats import bare_name, describe, value_key
+from .columns import bare_name, is_numeric_factor, value_key
+from .select import MAX_LINES, PlotSpec, varied_factors
+from .stats import describe
 
 BANDS = ("std", "sem", "ci")
 _SLUG = re.compile(r"[^A-Za-z0-9._-]+")

@@ -17,6 +17,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from ..errors import UsageError, did_you_mean
+from .columns import is_numeric_factor
+
 #: a categorical factor with more values than this gets no per-value plot
 MAX_CATEGORIES = 50
 #: heatmaps for factor pairs up to this many values each
@@ -32,18 +35,6 @@ class PlotSpec:
     metric: str
     factors: tuple
     score: float
-
-
-def is_numeric_factor(values) -> bool:
-    """Every value reads as a finite number (params are logged as text)."""
-    for v in values:
-        try:
-            x = float(v)
-        except (TypeError, ValueError):
-            return False
-        if not math.isfinite(x):
-            return False
-    return True
 
 
 def varied_factors(summary) -> list[str]:
@@ -161,12 +152,9 @@ def choose_plots(summary, objective=None, limit: int = DEFAULT_MAX_PLOTS, extra=
     for want in extra or ():
         fs = tuple(x.strip() for x in str(want).split(",") if x.strip())
         if not fs or any(f not in summary.by for f in fs):
-            from ..errors import UsageError
-            from .stats import _suggest
-
             bad = next((f for f in fs if f not in summary.by), want)
             raise UsageError(f"--plot {want!r}: {bad!r} is not a grouping factor of this report "
-                             f"(factors: {', '.join(summary.by) or 'none'}){_suggest(bad, summary.by)}")
+                             f"(factors: {', '.join(summary.by) or 'none'}){did_you_mean(bad, summary.by)}")
         if top is None:
             continue
         metric = objective or top
