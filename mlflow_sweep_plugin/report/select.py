@@ -18,7 +18,7 @@ import math
 from dataclasses import dataclass
 
 from ..errors import UsageError, did_you_mean
-from .columns import is_numeric_factor
+from .columns import bare_name, is_numeric_factor
 
 #: a categorical factor with more values than this gets no per-value plot
 MAX_CATEGORIES = 50
@@ -108,6 +108,30 @@ def metric_order(summary, objective=None, table=None) -> list[str]:
     return ordered
 
 
+#: metrics whose values order the units alike (|Spearman rho| at least this) answer one question
+SAME_ORDER = 0.999
+
+
+def repeats(summary, order) -> dict:
+    """``{metric: the metric it repeats}``: a metric whose unit values are a monotone
+    function of an earlier one's in ``order`` (|Spearman rho| >= :data:`SAME_ORDER` over
+    at least 3 units both have) is the same question (a ratio, its log, its inverse)."""
+    obs = summary.observations
+    metrics = [m for m in order if m in obs.columns]
+    if len(metrics) < 2 or len(obs) < 3:
+        return {}
+    ranked = obs[metrics].rank()
+    corr = ranked.corr(min_periods=3).abs()
+    out: dict = {}
+    for i, m in enumerate(metrics):
+        if m in out:
+            continue
+        for other in metrics[i + 1:]:
+            if other not in out and corr.at[m, other] >= SAME_ORDER:
+                out[other] = m
+    return out
+
+
 def choose_plots(summary, objective=None, limit: int = DEFAULT_MAX_PLOTS, extra=(), table=None):
     """The plots to draw and why others were not: ``(specs, notes)``.
 
@@ -126,10 +150,16 @@ def choose_plots(summary, objective=None, limit: int = DEFAULT_MAX_PLOTS, extra=
             notes.append(f"{f} has {n_values[f]} text values (more than {MAX_CATEGORIES}): "
                          f"no plot against it")
     table = table if table is not None else scores(summary)
+    same = repeats(summary, metric_order(summary, objective, table))
+    if same:
+        shown = "; ".join(f"{bare_name(m)} (as {bare_name(t)})" for m, t in list(same.items())[:5])
+        notes.append(f"{len(same)} metric(s) order the configurations as another does (|Spearman ρ| ≥ "
+                     f"{SAME_ORDER}): one plot per question, none of {shown}"
+                     + (" and more" if len(same) > 5 else ""))
     candidates = []
     skipped_pairs = 0
     for (m, fs), s in table.items():
-        if math.isnan(s):
+        if math.isnan(s) or m in same:
             continue
         if len(fs) == 1 and drawable_line[fs[0]]:
             candidates.append(PlotSpec("line", m, fs, s))

@@ -16,7 +16,7 @@ from mlflow_sweep_plugin.errors import UsageError
 from mlflow_sweep_plugin.report.best import rank
 from mlflow_sweep_plugin.report.build import ReportOptions, build_report
 from mlflow_sweep_plugin.report.paper import format_pm
-from mlflow_sweep_plugin.report.plots import log_axis
+from mlflow_sweep_plugin.report.levels import Levels
 from mlflow_sweep_plugin.report.stats import TIDY_COLUMNS, summarize
 from mlflow_sweep_plugin.warning_types import SweepWarning
 from report_test_helpers import globals_heads, table
@@ -108,15 +108,20 @@ def test_plots_png_and_svg_chosen_by_variance_explained(report, rep_dir):
     assert ("line", ("globals_beta",)) in kinds and ("line", ("phase1.latent_space",)) in kinds
     assert ("heatmap", ("globals_beta", "phase1.latent_space")) in kinds
     line = next(p for p in plots if p.spec.factors == ("globals_beta",) and p.spec.metric == "metrics.val_loss")
-    assert "mean ± std over seed" in line.caption and "one line per phase1.latent_space" in line.caption
-    assert "n = 3" in line.caption
+    # beta in {0, 1, 10}: evenly spaced levels, a colour (points with intervals) per latent space
+    assert "mean ± std over seed" in line.caption and "one colour per phase1.latent_space" in line.caption
+    assert "n = 3" in line.caption and "lower is better" in line.caption and line.extra["scale"] == "levels"
     # a constant metric is never plotted, and says so
     assert not [p for p in plots if p.spec.metric == "metrics.epochs"]
 
 
-def test_log_axis_for_values_spanning_decades():
-    assert log_axis([0.001, 0.01, 0.1]) and log_axis(["1e-4", "1e-2"])
-    assert not log_axis([0, 1, 10]) and not log_axis([0.01, 0.1]) and not log_axis([1, 2, 3])
+def test_numeric_axis_levels_linear_or_log():
+    scale = Levels().scale
+    assert scale("x", [0.001, 0.01, 0.1]) == "log" and scale("x", ["1e-4", "1e-3", "1e-2", "1e-1"]) == "log"
+    assert scale("beta", [0, 1, 10]) == "levels"  # few, uneven, not all positive: evenly spaced positions
+    assert scale("x", [1, 2, 3]) == "linear" and scale("x", [0.01, 0.1]) == "linear"
+    assert scale("x", [1, 2, 5, 10, 20, 50, 100, 200, 500]) == "log"  # many levels: a number line
+    assert Levels(scales={"beta": "linear"}).scale("beta", [0, 1, 10]) == "linear"  # asked otherwise
 
 
 @pytest.mark.parametrize("band", ["std", "sem", "ci"])
