@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import metadata
 
 import pluggy
@@ -227,17 +227,19 @@ class Registered:
     description: str = ""
     plugin: str = ""
     plugin_version: str = ""
+    #: a demo's report options (``objective``, ``mode``)
+    report: dict = field(default_factory=dict)
 
 
 def _build_registered(what: str):
     """The ``register`` builder for a register-callback hook of named functions."""
 
-    def build(name, func, *, plugin, plugin_version, description=""):
+    def build(name, func, *, plugin, plugin_version, description="", report=None):
         if not name or not isinstance(name, str):
             raise ValueError(f"a {what} needs a non-empty name")
         if not callable(func):
             raise TypeError(f"{what} {name!r}: must be callable")
-        return Registered(name, func, description, plugin, plugin_version)
+        return Registered(name, func, description, plugin, plugin_version, dict(report or {}))
 
     return build
 

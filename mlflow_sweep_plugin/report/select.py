@@ -176,6 +176,22 @@ def choose_plots(summary, objective=None, limit: int = DEFAULT_MAX_PLOTS, extra=
         notes.append(f"no heatmap for factor pairs with more than {MAX_HEATMAP} values "
                      f"({', '.join(f'{f}: {n_values[f]}' for f in wide)})")
     candidates.sort(key=lambda p: (p.metric != objective, -p.score, p.kind != "line", p.metric, p.factors))
+    # one plot per question: of the plots that show every group's mean of a metric (nothing
+    # pooled), the first is enough
+    complete = {f: len(g[[c for c in factors if c != f]].drop_duplicates()) <= MAX_LINES for f in factors}
+    seen: set = set()
+    unique = []
+    for p in candidates:
+        whole = (complete[p.factors[0]] if p.kind == "line" else set(p.factors) == set(factors))
+        if whole and p.metric in seen:
+            continue
+        if whole:
+            seen.add(p.metric)
+        unique.append(p)
+    if len(unique) < len(candidates):
+        notes.append(f"{len(candidates) - len(unique)} plot(s) not drawn: they would show the same "
+                     f"group means as a plot drawn (one plot per question)")
+    candidates = unique
     chosen = candidates[:max(0, int(limit))]
     order = metric_order(summary, objective, table)
     top = order[0] if order else None
