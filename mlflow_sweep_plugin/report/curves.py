@@ -166,7 +166,7 @@ def draw_curve(summary, best, ask: CurveAsk, points, directory: str, band: str, 
              f"n = {lo_n}" if lo_n == hi_n else f"n = {lo_n}–{hi_n}",
              f"{shown} of {len(summary.groups)} configuration(s)"
              + (" (the best and its best set first)" if best is not None else ""),
-             f"★ the step of each line's best mean ({ask.mode})"]
+             f"★ the step of each line's best mean ({better_text(ask.mode)})"]
     spec = PlotSpec("curve", metric, tuple(summary.by), math.nan)
     plot = save(fig, directory, f"{slug(ask.key)}__curves", spec, title, "; ".join(parts), taken)
     plot.n = hi_n

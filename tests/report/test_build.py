@@ -219,3 +219,20 @@ def test_a_second_report_replaces_the_first(tmp_path):
     rep = build_report(globals_heads(), str(tmp_path / "r"), ReportOptions(max_plots=1))
     assert not (tmp_path / "r" / "best.json").exists()
     assert len(list((tmp_path / "r" / "plots").glob("*.png"))) == len(rep.plots) + 1 == 2  # + run matrix
+
+
+def test_level_order_grid_then_first_appearance_then_order_option():
+    from mlflow_sweep_plugin.report.curves import curves_asked
+    from mlflow_sweep_plugin.report.levels import grid_orders
+
+    grid = grid_orders(['{"latent": ["none", "linear", "vq"], "beta": [10, 1, 0]}', "not json"])
+    levels = Levels(grid=grid, appearance={"opt": ["sgd", "adam"]})
+    assert levels.order("params.latent", ["vq", "linear", "none"]) == ["none", "linear", "vq"]
+    assert levels.order("beta", ["0", "1", "10"]) == ["10", "1", "0"]  # the grid's order, even for numbers
+    assert levels.order("opt", ["adam", "sgd"]) == ["sgd", "adam"]  # first appearance for text
+    assert levels.order("n", ["10", "9"]) == ["9", "10"]  # numbers by value otherwise
+    assert Levels(orders={"opt": ["adam"]}).order("opt", ["sgd", "adam", "rms"]) == ["adam", "rms", "sgd"]
+    asks = curves_asked("metrics.val_loss", "min", [("acc", "max"), ("val_loss", "min")], ["lr"])
+    assert [(a.key, a.mode, a.asked) for a in asks] == [("lr", "min", True), ("val_loss", "min", False),
+                                                        ("acc", "max", False)]
+    assert curves_asked("metrics.val_loss", "min", no_curves=True) == []
