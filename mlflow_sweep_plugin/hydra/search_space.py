@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Transformer
+from hydra.errors import OverrideParseException
 
 from ..search.spec import SEARCH_KEYS, SearchSpecError, show
 
@@ -34,10 +35,14 @@ PREFIX = "hydra.sweeper"
 def parse_params(overrides: list[str], strategy: str) -> tuple[dict, dict]:
     """``(space, keys)``: ``name -> engine param`` (a list, a range mapping or a fixed
     text) and ``name -> the override's key as written`` (``+x`` for ``x``)."""
-    # Hydra's parser raises its own OverrideParseException ("Error parsing override ...")
-    parsed = OverridesParser.create().parse_overrides(overrides)
+    parser = OverridesParser.create()
     space, keys = {}, {}
-    for override in parsed:
+    for text in overrides:
+        try:
+            override = parser.parse_overrides([text])[0]
+        except OverrideParseException as exc:  # Hydra's error, naming the override as Hydra does
+            raise OverrideParseException(override=text, message=f"{PREFIX}: Error parsing override "
+                                                                f"'{text}'\n{exc.message}") from None
         key = override.get_key_element()
         name = key.lstrip("+~")
         where = f"{PREFIX}.params.{name}"

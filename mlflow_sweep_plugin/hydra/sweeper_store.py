@@ -92,7 +92,8 @@ class SweeperStore:
 
     def tag(self, run, proposal, seeds: bool) -> None:
         """The engine's tags on a job's child (once): its trial, its seed, and on the run it
-        replaces ``mlflow_sweep.superseded_by``."""
+        replaces ``mlflow_sweep.superseded_by`` (ended KILLED when a killed sweep left it
+        RUNNING)."""
         run_id = run.info.run_id
         if run_id in self._tagged:
             return
@@ -103,6 +104,9 @@ class SweeperStore:
         self.client.log_batch(run_id, tags=tags)
         if proposal.supersedes and proposal.supersedes != run_id:
             self.client.set_tag(proposal.supersedes, TAG_SUPERSEDED, run_id)
+            old = self.client.get_run(proposal.supersedes)
+            if old.info.status == "RUNNING":  # left running by a sweep process that was killed
+                self.client.set_terminated(proposal.supersedes, status="KILLED")
 
     def mark_pruned(self, run, reason: str) -> None:
         if run.data.tags.get(TAG_PRUNED) != reason:
