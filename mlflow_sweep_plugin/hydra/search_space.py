@@ -36,13 +36,16 @@ def parse_params(overrides: list[str], strategy: str) -> tuple[dict, dict]:
     """``(space, keys)``: ``name -> engine param`` (a list, a range mapping or a fixed
     text) and ``name -> the override's key as written`` (``+x`` for ``x``)."""
     parser = OverridesParser.create()
-    space, keys = {}, {}
+    parsed = {}
     for text in overrides:
         try:
             override = parser.parse_overrides([text])[0]
         except OverrideParseException as exc:  # Hydra's error, naming the override as Hydra does
             raise OverrideParseException(override=text, message=f"{PREFIX}: Error parsing override "
                                                                 f"'{text}'\n{exc.message}") from None
+        parsed[override.get_key_element().lstrip("+~")] = override  # a later one wins
+    space, keys = {}, {}
+    for override in parsed.values():
         key = override.get_key_element()
         name = key.lstrip("+~")
         where = f"{PREFIX}.params.{name}"

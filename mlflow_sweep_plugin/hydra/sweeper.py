@@ -21,18 +21,23 @@ import threading
 
 from hydra.core.plugins import Plugins
 from hydra.core.utils import JobStatus
+from hydra.errors import CompactHydraException
 
 from ..console import printing_warnings, say
 from ..envvars import scoped_environ
 from ..search.engine import Engine
 from ..search.progress import log_best, log_pruned, log_spec
-from ..search.spec import parse_search
+from ..search.spec import SearchSpecError, parse_search
 from ..tags import ENV_SWEEP_OBJECTIVE
 from ..warning_types import warn
 from .search_space import RETURN_METRIC, engine_config
-from .sweeper_store import SweeperStore, sweep_identity
+from .sweeper_store import NoCallback, ResumeRefused, SweeperStore, sweep_identity
 
 RESULTS_FILE = "optimization_results.yaml"  # the best trial, as Hydra's Optuna sweeper writes it
+
+
+class SweeperConfigError(CompactHydraException):
+    """The sweep cannot start (Hydra prints the message alone, exit code 1)."""
 
 
 def groups(proposals: list) -> list[list]:
@@ -70,11 +75,15 @@ class HydraSearch:
 
     # -- the sweep ---------------------------------------------------------------------
     def sweep(self, arguments: list[str]) -> list:
-        engine_settings, self.keys = engine_config(self.settings, arguments)
-        self.spec = spec = parse_search(engine_settings)   # one clear error before any job
+        try:  # one clear error before any job
+            engine_settings, self.keys = engine_config(self.settings, arguments)
+            self.spec = spec = parse_search(engine_settings)
+            self.store = store = SweeperStore(sweep_identity(str(self.config.hydra.sweep.dir)))
+            records = store.records(spec, self.settings.get("resume"))
+        except (SearchSpecError, NoCallback, ResumeRefused) as exc:
+            raise SweeperConfigError(str(exc)) from None
         self.by_return = spec.objective is not None and (self.settings.get("objective") or {}).get("return") is True
-        self.store = store = SweeperStore(sweep_identity(str(self.config.hydra.sweep.dir)))
-        engine = self.engine = Engine(spec, store.records(spec, self.settings.get("resume")))
+        engine = self.engine = Engine(spec, records)
         log_spec(store.client, store.parent_id, spec, sweeper="hydra", sweep_name=store.sweep_name,
                  overrides=list(arguments))
         self.n_recorded, self.returns = 0, []

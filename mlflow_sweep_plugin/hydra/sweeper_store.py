@@ -45,6 +45,10 @@ def sweep_identity(sweep_dir: str) -> dict:
     return dict(identity, sweep_dir=real)
 
 
+class ResumeRefused(ValueError):
+    """``resume: false`` in a sweep directory that already holds jobs."""
+
+
 class SweeperStore:
     def __init__(self, identity: dict):
         self.client = MlflowClient(resolve_tracking_uri(identity.get("tracking_uri")))
@@ -72,7 +76,7 @@ class SweeperStore:
         for parent in self._parents(bool(resume)):
             runs += find_runs(self.client, self.experiment_id, {TAG_ROLE: ROLE_CHILD, TAG_PARENT: parent})
         if resume is False and runs:
-            raise ValueError(f"hydra.sweeper.resume=false but {self.sweep_dir} already holds {len(runs)} job(s) "
+            raise ResumeRefused(f"hydra.sweeper.resume=false but {self.sweep_dir} already holds {len(runs)} job(s) "
                              "of this sweep; give a new hydra.sweep.dir, or resume")
         return records_from_runs(runs, spec, self.history)
 
