@@ -293,7 +293,7 @@ def test_each_strategy(sweep_store, app, tmp_path, strategy):
 @pytest.mark.slow
 def test_a_grid_ends_when_exhausted(sweep_store, app, tmp_path):
     out = _ok(multirun(sweep_store, app, tmp_path / "sweep", "hydra.sweeper.strategy=grid",
-                       "lr=0.01", "db=mysql,postgresql"))
+                       "hydra.sweeper.max_trials=null", "lr=0.01", "db=mysql,postgresql"))
     assert len(_children(sweep_store.client)[1]) == 2
     assert "every grid point was run (2)" in out
 
@@ -313,15 +313,17 @@ def test_a_structured_config_under_a_launcher_of_processes(sweep_store, tmp_path
 
 
 @pytest.mark.slow
-def test_a_return_objective_and_a_task_returning_nothing(sweep_store, app, tmp_path):
-    out = _ok(multirun(sweep_store, app, tmp_path / "sweep", "hydra.sweeper.objective={return: true}",
+def test_a_return_objective_and_a_task_returning_nothing(sweep_store, tmp_path):
+    app = write_app(tmp_path / "app", CONFIG.replace("{metric: loss, mode: min, agg: min}", "{return: true}"),
+                    APP, CONF_FILES)
+    out = _ok(multirun(sweep_store, app, tmp_path / "sweep",
                        "hydra.sweeper.strategy=grid", "db=mysql",
                        "lr=0.01,0.1"))
     children = _children(sweep_store.client)[1]
     assert sorted(r.data.metrics[RETURN_METRIC] for r in children) == pytest.approx([1.5 + 0.2, 2.5 + 0.2])
     assert "best return_value=1.7" in out
 
-    out = _ok(multirun(sweep_store, app, tmp_path / "sweep2", "hydra.sweeper.objective={return: true}",
+    out = _ok(multirun(sweep_store, app, tmp_path / "sweep2",
                        "hydra.sweeper.strategy=grid", "db=postgresql",
                        "lr=0.01,0.1", "returns=none", "hydra.job.name=nothing"))
     assert out.count("the objective is the task's return value, but it returned NoneType") == 2, out
@@ -333,7 +335,7 @@ def test_resume_after_the_multirun_process_was_killed(sweep_store, app, tmp_path
     """Killed while its third job runs; the same command in a new sweep directory goes on
     from the children in MLflow: the finished configurations are not run again, the
     killed job's runs again (superseding it), up to max_trials."""
-    args = ["hydra.sweeper.strategy=grid", "lr=0.01,0.1",
+    args = ["hydra.sweeper.strategy=grid", "hydra.sweeper.max_trials=null", "lr=0.01,0.1",
             "db=mysql,postgresql", "sleep=1.0", "steps=2", "hydra.sweeper.resume=true"]
     proc = multirun(sweep_store, app, tmp_path / "sweep1", *args, wait=False)
     client = sweep_store.client
@@ -370,7 +372,7 @@ def test_should_stop_prunes_a_job(sweep_store, app, tmp_path):
     """The first configuration runs to its end; the median pruner stops the worse ones
     at their first reported step after it, and should_stop tells the task."""
     out = _ok(multirun(sweep_store, app, tmp_path / "sweep",
-                       "hydra.sweeper.strategy=grid", "lr=0.01,0.001,0.0001",
+                       "hydra.sweeper.strategy=grid", "hydra.sweeper.max_trials=null", "lr=0.01,0.001,0.0001",
                        "db=mysql", "hydra.sweeper.poll_s=0.2",
                        "hydra.sweeper.early_stop={pruner: median, n_startup_trials: 1}",
                        "ask=true", "steps=12", "sleep=0.4"))
