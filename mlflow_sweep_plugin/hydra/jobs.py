@@ -177,6 +177,21 @@ def read_job(path: str, root: str | None = None) -> HydraJob:
                     submitit_folder=submitit_folder)
 
 
+def plugin_choice(hydra: dict, group: str) -> str | None:
+    """Which plugin of ``hydra/<group>`` (``launcher``, ``sweeper``) a Hydra config chose:
+    its ``hydra.runtime.choices`` entry (``basic``, ``joblib``, ``optuna``), else the name
+    of the class ``hydra.<group>._target_`` names."""
+    if not isinstance(hydra, dict):
+        return None
+    choices = (hydra.get("runtime") or {}).get("choices") or {}
+    chosen = choices.get(f"hydra/{group}") if isinstance(choices, dict) else None
+    if chosen:
+        return str(chosen)
+    node = hydra.get(group) or {}
+    target = str(node.get("_target_") or "") if isinstance(node, dict) else ""
+    return target.rsplit(".", 1)[-1] or None
+
+
 def launcher_facts(hydra: dict) -> tuple[str | None, str | None, str | None]:
     """``(launcher, job id, submitit folder)`` from a job's ``hydra`` config (the saved
     ``.hydra/hydra.yaml`` or the live one as a dict): the ``hydra/launcher`` choice
@@ -185,12 +200,9 @@ def launcher_facts(hydra: dict) -> tuple[str | None, str | None, str | None]:
     ``hydra.launcher.submitit_folder`` as written."""
     if not isinstance(hydra, dict):
         return None, None, None
-    choices = (hydra.get("runtime") or {}).get("choices") or {}
     launcher_cfg = hydra.get("launcher") or {}
-    launcher = choices.get("hydra/launcher") if isinstance(choices, dict) else None
     target = str(launcher_cfg.get("_target_") or "") if isinstance(launcher_cfg, dict) else ""
-    if not launcher and target:
-        launcher = target.rsplit(".", 1)[-1]
+    launcher = plugin_choice(hydra, "launcher")
     job_id = folder = None
     if "submitit" in target:
         raw = (hydra.get("job") or {}).get("id")

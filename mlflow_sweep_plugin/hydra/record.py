@@ -82,7 +82,8 @@ def write_record(sweep_dir: str, identity: dict, **extra) -> None:
 
 
 def read_record(sweep_dir: str) -> dict | None:
-    """The sweep record of ``sweep_dir`` (``mlflow_sweep.yaml``), or None."""
+    """The sweep record of ``sweep_dir`` (``mlflow_sweep.yaml``), or None: its values as
+    text, lists of text (the multirun's overrides) as they are."""
     path = os.path.join(sweep_dir, RECORD)
     real = os.path.realpath(path)
     if os.path.lexists(path) and os.path.dirname(real) != os.path.realpath(sweep_dir):
@@ -95,7 +96,8 @@ def read_record(sweep_dir: str) -> dict | None:
         return None
     if not isinstance(data, dict) or not data.get("parent_run_id") or not data.get("sweep_id"):
         return None
-    return {k: (str(v) if v is not None else None) for k, v in data.items()}
+    return {k: (v if v is None or (isinstance(v, list) and all(isinstance(x, str) for x in v)) else str(v))
+            for k, v in data.items()}
 
 
 @contextlib.contextmanager
