@@ -7,6 +7,7 @@ import os
 import pathlib
 import subprocess
 import sys
+import time
 
 from mlflow_sweep_plugin.testing import artifact_paths
 
@@ -71,8 +72,20 @@ def snapshot(client, run, identity_tags=IDENTITY_TAGS) -> dict:
     }
 
 
+def wait_for_report(client, parent_id: str, timeout: float = 180):
+    """The parent run once its report is no longer being made (the callback makes it in
+    a process of its own after the sweep: ``mlflow_sweep.report.state = pending``)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        run = client.get_run(parent_id)
+        if run.data.tags.get("mlflow_sweep.report.state") != "pending" or time.monotonic() > deadline:
+            return run
+        time.sleep(0.2)
+
+
 def sweep_files(client, parent_id) -> list[str]:
     """A sweep parent's artifacts beside its report (which must be there, under report/)."""
+    assert wait_for_report(client, parent_id).data.tags.get("mlflow_sweep.report.state") == "done"
     paths = artifact_paths(client, parent_id)
     assert "report/report.html" in paths and "report/summary.csv" in paths, paths
     return [p for p in paths if not p.startswith("report/")]

@@ -42,7 +42,7 @@ from ..console import say as _say
 from ..envvars import scoped_environ
 from ..sweep.outcome import error_text
 from ..tags import (ENV_EXPERIMENT_ID, ENV_EXPERIMENT_NAME, ENV_HYDRA_SWEEP_DIR, ENV_RUN_ID,
-                    ENV_TRACKING_URI, TAG_ERROR)
+                    ENV_TRACKING_URI, HYDRA_REPORT_LOG, TAG_ERROR)
 from ..uri import redact_uri
 from ..warning_types import warn as _warn
 from .job_status import RETURN_METRIC, returned_metrics, write_job_return
@@ -120,7 +120,7 @@ class MLflowSweepCallback(_Base):
                  sweep_name: str | None = None, include_models: bool = False,
                  flatten: bool = True, redact_keys=None, report: bool = True,
                  report_objective: str | None = None, report_mode: str = "min",
-                 return_metric: str | None = RETURN_METRIC):
+                 return_metric: str | None = RETURN_METRIC, report_in_background: bool = True):
         self.experiment_name = experiment_name
         self.tracking_uri = tracking_uri
         self.sweep_name = sweep_name
@@ -130,6 +130,8 @@ class MLflowSweepCallback(_Base):
         self.redact_keys = _redact_keys(redact_keys)
         # the sweep's report on its parent when it ends (report_objective ranks the configurations)
         self.report = {"objective": report_objective, "mode": report_mode} if report else None
+        # made by a process of its own once the parent has ended: the sweep does not wait for it
+        self.report_in_background = bool(report_in_background)
         # the metric a job's numeric return value is logged as (a dict: one per entry); None: none
         self.return_metric = str(return_metric) if return_metric else None
         self._multirun = False  # a multirun started: record each job's end in its directory
@@ -161,6 +163,13 @@ class MLflowSweepCallback(_Base):
         self.__dict__.update(state)
         self._process_state()
 
+    def _reporting(self, sweep: HydraSweepLog) -> None:
+        """The sweep's report as configured: on its parent when it ends, made in the
+        background (warnings in ``.mlflow_sweep_report.log`` in the sweep directory)."""
+        sweep.report = self.report
+        sweep.lifecycle.detach_report = self.report_in_background
+        sweep.lifecycle.report_log = os.path.join(sweep.sweep_dir, HYDRA_REPORT_LOG)
+
     # -- multirun ----------------------------------------------------------------------
     @_printing
     def on_multirun_start(self, config, **kwargs) -> None:
@@ -178,7 +187,7 @@ class MLflowSweepCallback(_Base):
                                         sweep_name=self.sweep_name or facts.job_name,
                                         include_models=self.include_models, flatten=self.flatten,
                                         redact=self.redact_keys, facts=facts)
-            self._sweep.report = self.report
+            self._reporting(self._sweep)
             self._sweep.open_parent()
             self._open = True
             self._launcher = launcher_facts(_hydra_of(config))[0]
@@ -264,14 +273,14 @@ class MLflowSweepCallback(_Base):
         if identity:
             identity = dict(identity, tracking_uri=identity.get("tracking_uri") or self.tracking_uri)
             self._sweep = HydraSweepLog.attach(identity, sweep_dir=sweep_dir, **options)
-            self._sweep.report = self.report
+            self._reporting(self._sweep)
         else:
             # the job's config, then what the directory holds (multirun.yaml: the overrides)
             facts = _facts_of(config, multirun=False).merged(read_sweep_facts(sweep_dir, None, (), []))
             experiment = self.experiment_name or os.environ.get(ENV_EXPERIMENT_NAME) or facts.job_name
             self._sweep = HydraSweepLog(sweep_dir, tracking_uri=self.tracking_uri, experiment_name=experiment,
                                         sweep_name=self.sweep_name or facts.job_name, facts=facts, **options)
-            self._sweep.report = self.report
+            self._reporting(self._sweep)
             self._sweep.open_parent()
         self._identity = self._sweep.identity()
         return self._sweep

@@ -34,6 +34,7 @@ from ..tags import (ENV_EXPERIMENT_ID, ENV_PARENT_RUN_ID, ENV_SWEEP_ID, ENV_SWEE
                     HYDRA_RECORD)
 from ..uri import redact_uri
 from ..warning_types import warn
+from .jobs import safe_load
 
 RECORD = HYDRA_RECORD
 LOCK = ".mlflow_sweep.lock"
@@ -91,7 +92,7 @@ def read_record(sweep_dir: str) -> dict | None:
         return None
     try:
         with open(path, encoding="utf-8") as fh:
-            data = yaml.safe_load(fh)
+            data = safe_load(fh)
     except (OSError, ValueError, yaml.YAMLError):
         return None
     if not isinstance(data, dict) or not data.get("parent_run_id") or not data.get("sweep_id"):

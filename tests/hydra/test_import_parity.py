@@ -14,7 +14,7 @@ import shutil
 import pytest
 import yaml
 
-from hydra_test_helpers import multirun, snapshot, write_app
+from hydra_test_helpers import multirun, snapshot, wait_for_report, write_app
 from mlflow_sweep_plugin.hydra import import_sweep
 from mlflow_sweep_plugin.testing import sqlite_store
 
@@ -119,6 +119,9 @@ def sweeps(tmp_path_factory, sweep_store_template):
                                wait=False),
              "optuna": multirun(live, optuna, dirs["optuna"], wait=False)}
     outputs = {name: proc.communicate(timeout=300)[0] for name, proc in procs.items()}
+    for name in procs:  # (the callback's report: made in the background after the sweep)
+        assert wait_for_report(live.client, _runs(live, name)["parent"].info.run_id) \
+            .data.tags["mlflow_sweep.report.state"] == "done"
     assert procs["basic"].returncode == 1 and "lr 2.0 diverged" in outputs["basic"], outputs["basic"][-3000:]
     assert procs["optuna"].returncode == 0, outputs["optuna"][-3000:]
     results = {name: import_sweep(str(path), tracking_uri=imported.tracking_uri) for name, path in dirs.items()}
