@@ -1,6 +1,7 @@
 """The Hydra callback (public name ``mlflow_sweep_plugin.hydra.MLflowSweepCallback``).
 
-Configure it in the app's config::
+Configure it in the app's config (a ``defaults:`` list ends with ``- _self_``, so that
+this block is merged last and Hydra does not warn that ``_self_`` is missing)::
 
     hydra:
       callbacks:
@@ -11,6 +12,8 @@ Configure it in the app's config::
           # include_models: false        # log model.pt / checkpoints too
           # flatten: true                # parse the job's artifacts into metrics
           # redact_keys: [hf_home]       # more credential names; [] logs them as they are
+          # return_metric: return_value  # a job's numeric return value (a dict: one per number)
+          # report_in_background: true   # the sweep's report made after it, by a process of its own
 
 In ``--multirun`` mode: on multirun start, a parent run; per job, a child run (logged by
 :mod:`.sweep_log`, the same code as ``mlflow-sweep import-hydra``) that the job's own
@@ -312,7 +315,7 @@ class MLflowSweepCallback(_Base):
             job.submitit_folder = folder or job.submitit_folder
             run, _ = sweep.child_for(job, live=True)
             run_id = run.info.run_id
-            sweep.log_params(run_id, job)
+            sweep.log_params(run_id, job, known=run.data.params)
             env = sweep.sweep.env(job.num)
             env.update({ENV_RUN_ID: run_id, ENV_EXPERIMENT_ID: sweep.experiment_id,
                         ENV_TRACKING_URI: sweep.tracking_uri})

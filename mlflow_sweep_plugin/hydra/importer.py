@@ -91,7 +91,7 @@ def import_sweep(sweep_dir: str, *, tracking_uri: str | None = None, experiment_
         run_id = run.info.run_id
         metrics = read_metrics(job.path, sweep_dir, job.problems)
         status, reason = job_status(job, metrics, sweep_dir=sweep_dir, unrecorded=unrecorded)
-        sweep.log_params(run_id, job)
+        sweep.log_params(run_id, job, known=run.data.params)
         sweep.log_results(run_id, job, metrics, status, reason, end_time=end,
                           returned=read_returned_metrics(job.path, sweep_dir))
         imported += 1

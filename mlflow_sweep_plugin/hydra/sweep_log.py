@@ -270,9 +270,11 @@ class HydraSweepLog:
         incomplete is reused. Live (the job is running now), an earlier run of the same
         job is superseded by a new one.
         """
-        existing = [r for r in self.lifecycle.find({TAG_ROLE: ROLE_CHILD, TAG_HYDRA_SWEEP_DIR: self.sweep_dir,
-                                                    TAG_HYDRA_JOB: job.key})
-                    if TAG_SUPERSEDED not in r.data.tags]
+        existing = []
+        if not (live and self.lifecycle.new_parent):  # (a parent this process made has no children yet)
+            existing = [r for r in self.lifecycle.find({TAG_ROLE: ROLE_CHILD, TAG_HYDRA_SWEEP_DIR: self.sweep_dir,
+                                                        TAG_HYDRA_JOB: job.key})
+                        if TAG_SUPERSEDED not in r.data.tags]
         if existing and not live:
             complete = [r for r in existing if r.data.tags.get(TAG_HYDRA_LOGGED) == "complete"]
             run = (complete or existing)[-1]
@@ -301,20 +303,23 @@ class HydraSweepLog:
                 tags[TAG_LOG_DIR] = os.path.realpath(folder)
         return tags
 
-    def log_params(self, run_id: str, job: HydraJob, config=None) -> None:
+    def log_params(self, run_id: str, job: HydraJob, config=None, *, known: dict | None = None) -> None:
         """Each override under its own name, the composed config under ``config.``
-        (``config`` is used when the job directory holds none); credentials as ``***``."""
+        (``config`` is used when the job directory holds none); credentials as ``***``.
+        ``known``: the params the run has (those of the run :meth:`child_for` returned),
+        so that they are not read back first; None: read them."""
         redact = self.secrets or ()
         cfg = job.config if job.config is not None else config
         overrides = override_params(job.overrides, redact)
+        sink = ClientSink(run_id, self.client, params=known)
         try:
             if overrides:
-                log_params_checked(ClientSink(run_id, self.client), overrides)
+                log_params_checked(sink, overrides)
         except ParamChanged as exc:
             _warn(f"job {job.path}: overrides not logged again: {exc}")
         try:
             if cfg:
-                log_config(cfg, CONFIG_PREFIX, run_id=run_id, client=self.client, redact=redact)
+                log_config(cfg, CONFIG_PREFIX, run_id=sink, client=self.client, redact=redact)
         except ParamChanged as exc:
             _warn(f"job {job.path}: config not logged again: {exc}")
 

@@ -46,6 +46,7 @@ class SweepLifecycle:
         #: make the report in a process of its own after the parent ended (see :meth:`finish`)
         self.detach_report = False
         self.report_log = None  # where that process writes its warnings (None: nowhere)
+        self.new_parent = False  # open_parent created the parent (it has no children yet)
 
     # -- the parent ---------------------------------------------------------------------
     def open_parent(self, match: dict | None, tags: dict) -> str:
@@ -61,6 +62,7 @@ class SweepLifecycle:
             self.client.log_batch(self.sweep.parent_run_id,
                                   tags=[RunTag(k, str(v)) for k, v in tags.items()])
         else:
+            self.new_parent = True
             self.sweep.sweep_id = new_sweep_id()
             all_tags = self.sweep.parent_tags()
             all_tags.update(tags)
