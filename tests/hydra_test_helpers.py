@@ -15,6 +15,34 @@ from mlflow_sweep_plugin.testing import artifact_paths
 IDENTITY_TAGS = frozenset({"mlflow.parentRunId", "mlflow_sweep.sweep_id", "mlflow.user",
                            "mlflow.source.name", "mlflow.source.type", "mlflow.source.git.commit"})
 
+#: an app's config for Hydra's Optuna sweeper with the callback (3 trials over lr and layers)
+OPTUNA_CONFIG = """\
+defaults:
+  - override hydra/sweeper: optuna
+  - _self_
+lr: 0.01
+layers: 1
+hydra:
+  job:
+    chdir: true
+  sweep:
+    dir: multirun
+    subdir: ${hydra.job.num}
+  sweeper:
+    direction: minimize
+    n_trials: 3
+    n_jobs: 1
+    sampler:
+      seed: 7
+    params:
+      lr: interval(0.001, 0.1)
+      layers: choice(1, 2)
+  callbacks:
+    mlflow_sweep:
+      _target_: mlflow_sweep_plugin.hydra.MLflowSweepCallback
+      experiment_name: optuna
+"""
+
 
 def write_app(root: pathlib.Path, config: str, app: str, conf_files: dict | None = None) -> pathlib.Path:
     """``root/app.py`` and ``root/conf/config.yaml`` (and ``conf_files``: relative path ->

@@ -14,7 +14,7 @@ import shutil
 import pytest
 import yaml
 
-from hydra_test_helpers import multirun, snapshot, wait_for_report, write_app
+from hydra_test_helpers import OPTUNA_CONFIG, multirun, snapshot, wait_for_report, write_app
 from mlflow_sweep_plugin.hydra import import_sweep
 from mlflow_sweep_plugin.testing import sqlite_store
 
@@ -60,32 +60,6 @@ if __name__ == "__main__":
     main()
 '''
 
-OPTUNA_CONFIG = """\
-defaults:
-  - override hydra/sweeper: optuna
-  - _self_
-lr: 0.01
-layers: 1
-hydra:
-  job:
-    chdir: true
-  sweep:
-    dir: multirun
-    subdir: ${hydra.job.num}
-  sweeper:
-    direction: minimize
-    n_trials: 3
-    n_jobs: 1
-    sampler:
-      seed: 3
-    params:
-      lr: interval(0.001, 0.1)
-      layers: choice(1, 2)
-  callbacks:
-    mlflow_sweep:
-      _target_: mlflow_sweep_plugin.hydra.MLflowSweepCallback
-      experiment_name: optuna
-"""
 
 OPTUNA_APP = """\
 import hydra
