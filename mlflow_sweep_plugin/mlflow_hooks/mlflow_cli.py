@@ -25,7 +25,7 @@ def add_command(cli_module) -> None:
         if group is None or COMMAND_NAME in getattr(group, "commands", {}):
             return
         # loaded only now, when mlflow.cli is: import mlflow pays nothing for our commands
-        from ..cli import export_command
+        from ..commands.export import export_command
 
         group.add_command(export_command, name=COMMAND_NAME)
     except Exception:  # noqa: BLE001 - MLflow's CLI must work even if ours cannot load

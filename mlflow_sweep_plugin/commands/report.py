@@ -1,0 +1,117 @@
+"""``mlflow-sweep report``: the export's run selection, then the report directory."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from .options import limit_options
+
+EXIT_CODES_HELP = """\b
+Exit codes:
+  0  done (warnings, if any, were printed on stderr)
+  1  --strict was given and there were warnings (the report is still written)
+  2  usage error: bad option, unknown experiment, parser or run (--log-to), an
+     --objective/--over/--by/--plot that is not a column of the table; -o is a
+     file, or a directory holding files no earlier report wrote, or cannot be
+     written (read-only file system, disk full)
+  3  tracking or artifact store unreachable (the URI is shown without credentials),
+     or no tracking store at the URI
+  4  unexpected error: its traceback, credentials masked (please report it)
+  130  interrupted (Ctrl-C)
+"""
+
+
+@click.command("report", epilog=EXIT_CODES_HELP, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--experiment-name", "experiment_names", multiple=True, metavar="NAME",
+              help="Experiment to report (repeatable).")
+@click.option("-x", "--experiment-id", "experiment_ids", multiple=True, metavar="ID",
+              help="Experiment id to report (repeatable).")
+@click.option("--tracking-uri", default=None, metavar="URI",
+              help="Tracking store; default $MLFLOW_TRACKING_URI, else MLflow's default.")
+@click.option("--filter", "filter_string", default="", metavar="EXPR",
+              help="MLflow search filter, e.g. \"params.sae_type = 'relu'\".")
+@click.option("--parser", "parser_names", multiple=True, metavar="NAME",
+              help="Only these installed parsers (repeatable; default: all).")
+@click.option("--artifact", "artifact_patterns", multiple=True, metavar="PATTERN",
+              help="Also flatten JSON/YAML artifacts matching PATTERN (repeatable).")
+@click.option("--no-cache", "no_cache", is_flag=True, help="Neither read nor write the caches.")
+@click.option("--refresh", is_flag=True, help="Re-read every run and replace its cache entries.")
+@limit_options
+@click.option("--trust-ended-runs", "trust_ended_runs", is_flag=True,
+              help="Serve ended runs found in the cache without listing their artifacts (as "
+                   "export's option: an artifact logged after a run ended is missed until --refresh).")
+@click.option("-o", "--output", default=None, metavar="DIR",
+              help="Report directory; default mlflow_sweep_report_<YYYYmmdd_HHMMSS> here.")
+@click.option("--objective", default=None, metavar="COLUMN",
+              help="Rank configurations by this metric column's mean; writes best.json.")
+@click.option("--mode", type=click.Choice(["min", "max"]), default="min", show_default=True,
+              help="Whether the objective is minimised or maximised.")
+@click.option("--over", default=None, metavar="NAME",
+              help="Column averaged away (default: the one seed-like column; 'none': no column).")
+@click.option("--by", "by", multiple=True, metavar="NAME",
+              help="Grouping columns (repeatable; default: the varied params, captures and record keys).")
+@click.option("--metric", "metrics", multiple=True, metavar="NAME",
+              help="Metrics to summarise (repeatable; default: every numeric metric column).")
+@click.option("--band", type=click.Choice(["std", "sem", "ci"]), default="std", show_default=True,
+              help="The band around the mean in line plots.")
+@click.option("--plot", "plot", multiple=True, metavar="FACTOR",
+              help="Also plot against FACTOR (or a heatmap for 'A,B'), beyond the default ones.")
+@click.option("--max-plots", type=click.IntRange(0, 200), default=12, show_default=True,
+              help="Plots chosen by variance explained.")
+@click.option("--include-failed", is_flag=True, help="Keep FAILED and KILLED runs.")
+@click.option("--history", "history", multiple=True, metavar="METRIC:AGG",
+              help="Per-run aggregate of a metric's history as a column METRIC.AGG (AGG: min, max, "
+                   "last, mean, argmin, argmax; repeatable).")
+@click.option("--strict", is_flag=True, help="Exit 1 when there were warnings.")
+@click.option("--log-to", "log_to", default=None, metavar="RUN_ID",
+              help="Also log the report on this run (artifacts under report/, best-configuration tags).")
+@click.option("--title", default=None, help="The report's title.")
+@click.option("--spreadsheet-safe", is_flag=True,
+              help="Prefix text cells of summary.csv that a spreadsheet would run as formulas with ' "
+                   "(as export's option; off by default: values round-trip exactly).")
+def report_command(experiment_names, experiment_ids, tracking_uri, filter_string, parser_names,
+                   artifact_patterns, no_cache, refresh, output, objective, mode, over, by, metrics,
+                   band, plot, max_plots, include_failed, history, strict, log_to, title,
+                   trust_ended_runs=False, max_artifact_bytes=None, max_columns=None,
+                   spreadsheet_safe=False):
+    """Summarise a sweep per configuration over seeds: report.html, summary.csv/.md/.tex,
+    best.json and plots, from the export's table.
+
+    Prints the report's path and the best configuration (with --objective) in one line.
+    """
+    from ..console import printing_warnings, say, sweep_errors
+    from ..errors import UsageError
+    from ..report.build import ReportOptions, _check_options, build_report, default_output_dir
+    from ..report.output import check_output_dir
+    from ..report.source import load
+
+    collected: list = []
+    with sweep_errors(), printing_warnings(collected=collected):
+        if not experiment_names and not experiment_ids:
+            raise UsageError("give --experiment-name NAME or -x/--experiment-id ID")
+        over_value = False if over is not None and over.strip().lower() in ("none", "") else over
+        options = ReportOptions(objective=objective, mode=mode, over=over_value, by=list(by) or None,
+                                metrics=list(metrics) or None, band=band, plot=tuple(plot),
+                                include_failed=include_failed, max_plots=max_plots, title=title,
+                                spreadsheet_safe=spreadsheet_safe)
+        _check_options(options)
+        output = output or default_output_dir()
+        check_output_dir(output)  # before any work: a refused directory costs nothing
+        source = load(experiment_names=experiment_names, experiment_ids=experiment_ids,
+                      tracking_uri=tracking_uri, filter_string=filter_string, parser_names=parser_names,
+                      artifact_patterns=artifact_patterns, cache=not no_cache, refresh=refresh,
+                      history=history, trust_ended_runs=trust_ended_runs,
+                      max_artifact_bytes=max_artifact_bytes, max_columns=max_columns)
+        report = build_report(source.df, output, options,
+                              captures=source.captures, source=source, prior_warnings=list(collected))
+        if log_to:
+            from ..report.parent import log_report
+
+            where = log_report(report, log_to, tracking_uri=source.tracking_uri)
+            say(f"report logged on run {log_to} (artifacts under {where}/)")
+    say(report.one_line())
+    if strict and collected:
+        say(f"--strict: {len(collected)} warning(s); exiting with status 1")
+        sys.exit(1)
