@@ -20,6 +20,9 @@ from mlflow_sweep_plugin.testing import sqlite_store
 
 pytest.importorskip("hydra_plugins.hydra_optuna_sweeper")
 
+# two real multiruns and their imports: ~15 s alone, a minute on a busy machine
+pytestmark = pytest.mark.slow
+
 BASIC_CONFIG = """\
 defaults:
   - _self_
