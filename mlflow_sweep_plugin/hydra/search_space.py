@@ -23,10 +23,10 @@ from hydra.core.override_parser.types import Transformer
 from hydra.errors import OverrideParseException
 
 from ..search.spec import SEARCH_KEYS, SearchSpecError, show
+# the metric a ``{return: true}`` objective reads: the task's return value, logged on its
+# child run under the callback's default name (the sweeper logs it when the callback did not)
+from .job_status import RETURN_METRIC
 
-#: the metric a ``{return: true}`` objective reads: the task's return value, logged on its
-#: child run under this name (the callback's default name for it, issue 24)
-RETURN_METRIC = "return_value"
 #: the sweeper's own settings, not the engine's
 SWEEPER_KEYS = ("params", "resume")
 PREFIX = "hydra.sweeper"
