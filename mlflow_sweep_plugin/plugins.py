@@ -234,14 +234,22 @@ class Registered:
 def _build_registered(what: str):
     """The ``register`` builder for a register-callback hook of named functions."""
 
-    def build(name, func, *, plugin, plugin_version, description="", report=None):
+    def build(name, func, *, plugin, plugin_version, description=""):
         if not name or not isinstance(name, str):
             raise ValueError(f"a {what} needs a non-empty name")
         if not callable(func):
             raise TypeError(f"{what} {name!r}: must be callable")
-        return Registered(name, func, description, plugin, plugin_version, dict(report or {}))
+        return Registered(name, func, description, plugin, plugin_version)
 
-    return build
+    if what != "demo":
+        return build
+
+    def build_demo(name, func, *, plugin, plugin_version, description="", report=None):
+        item = build(name, func, plugin=plugin, plugin_version=plugin_version, description=description)
+        item.report = dict(report or {})
+        return item
+
+    return build_demo
 
 
 _MANAGER: SweepPluginManager | None = None
