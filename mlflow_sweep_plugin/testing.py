@@ -187,7 +187,9 @@ def log_sweep(store: SweepStore | None, runs, experiment_name: str = "sweep",
         run_id = run.info.run_id
         now = int(time.time() * 1000)
         params = [Param(str(k), str(v)) for k, v in spec.get("params", {}).items()]
-        metrics = [Metric(str(k), float(v), now, 0) for k, v in spec.get("metrics", {}).items()]
+        # a list of values is a history: one point per step 0, 1, ...
+        metrics = [Metric(str(k), float(x), now + step, step) for k, v in spec.get("metrics", {}).items()
+                   for step, x in (enumerate(v) if isinstance(v, (list, tuple)) else [(0, v)])]
         for start in range(0, max(len(params), len(metrics), 1), 100):
             client.log_batch(run_id, metrics=metrics[start:start + 100],
                              params=params[start:start + 100], tags=[])
@@ -293,15 +295,22 @@ def _current_store(store: SweepStore, monkeypatch, env: dict | None = None):
             reset_plugin_manager()
 
 
-@pytest.fixture
-def sweep_store(tmp_path, monkeypatch, sweep_store_template):
-    """A throwaway sqlite tracking store with local artifacts, current for this test."""
-    root = tmp_path / "mlflow-store"
-    root.mkdir()
+def sqlite_store(root: pathlib.Path, template: pathlib.Path) -> SweepStore:
+    """A new sqlite tracking store with local artifacts under ``root`` (a copy of
+    ``template``, see :func:`sweep_store_template`), not made current: for a store that
+    several tests of a module share, or a second store beside ``sweep_store``."""
+    root.mkdir(parents=True)
     store = SweepStore(root=root, tracking_uri=f"sqlite:///{root / 'mlflow.db'}",
                        artifact_root=root / "artifacts")
     store.artifact_root.mkdir()
-    _fresh_database(sweep_store_template, root / "mlflow.db", store.artifact_root)
+    _fresh_database(template, root / "mlflow.db", store.artifact_root)
+    return store
+
+
+@pytest.fixture
+def sweep_store(tmp_path, monkeypatch, sweep_store_template):
+    """A throwaway sqlite tracking store with local artifacts, current for this test."""
+    store = sqlite_store(tmp_path / "mlflow-store", sweep_store_template)
     with _current_store(store, monkeypatch):
         yield store
 
