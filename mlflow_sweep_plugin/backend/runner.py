@@ -43,7 +43,7 @@ from ..search.controller import HEARTBEAT_S, beat, claim, refuse_if_alive
 from ..search.engine import Engine
 from ..search.race import make_engine
 from ..search.objective import points_of
-from ..search.progress import log_best, log_pruned, log_race, log_spec
+from ..search.progress import log_best, log_pruned, log_race, log_race_rounds, log_spec
 from ..search.space import space_size
 from ..search.study import records_from_runs
 from ..sweep.identity import Sweep, point_key
@@ -240,6 +240,8 @@ class SweepRunner:
         exclude = [r.info.run_id for r in self.lifecycle.runs() if TAG_SUPERSEDED in r.data.tags]
         log_pruned(self.client, self.parent_id, engine)
         n_failed = self.n_failed
+        with contextlib.suppress(Exception):  # before the report: its Race section reads it
+            log_race_rounds(self.client, self.parent_id, engine)
         self.final_status = self.lifecycle.finish(
             n_children=len(self.ran) + self.n_skipped, n_failed=n_failed, n_skipped=self.n_skipped,
             exclude_run_ids=exclude, status="KILLED" if killed else None)
