@@ -178,3 +178,42 @@ def test_a_plain_sweep_is_decided_by_the_report_and_has_no_race(sweep_store, rep
     assert json.loads((out / "report.json").read_text())["race"] is None
     assert "<h2>Race" not in (out / "report.html").read_text()
     assert "stage" not in pd.read_csv(out / "runs.csv").columns
+
+
+@pytest.mark.slow
+def test_a_real_confirmation_sweep_reports_its_race_on_the_parent(sweep_store):
+    """``mlflow run --backend sweep``: random search then a confirmation race, with the
+    sweep's report on the parent (real child processes: the slow group)."""
+    from sweep_test_helpers import mlflow_run
+
+    from mlflow_sweep_plugin.testing import report_files
+
+    project = pathlib.Path(__file__).resolve().parents[2] / "examples" / "search_project"
+    config = {"strategy": "random", "space": {"x": {"low": 0.0, "high": 1.0}}, "max_trials": 3,
+              "sampler_seed": 0, "objective": {"metric": "val_loss", "mode": "min"},
+              "confirm": {"top": 2, "seeds": [100, 101]}, "max_parallel": 2, "sweep_name": "confirm",
+              "report": {"objective": "metrics.val_loss", "mode": "min"}}
+    proc = mlflow_run(sweep_store, project, config, "steps=1", "noise=0.01")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    client = sweep_store.client
+    exp = client.get_experiment_by_name("grid").experiment_id
+    (parent,) = client.search_runs([exp], "tags.`mlflow_sweep.role` = 'parent'")
+    tags = parent.data.tags
+    assert tags["mlflow_sweep.decided_by"] == "confirm"
+    where = tags["mlflow_sweep.report.path"]
+    assert {"best.json", "report.json", "report.html"} <= report_files(client, parent.info.run_id)
+    with tempfile.TemporaryDirectory() as tmp:
+        best = json.loads(pathlib.Path(client.download_artifacts(
+            parent.info.run_id, f"{where}/best.json", tmp)).read_text())
+        manifest = json.loads(pathlib.Path(client.download_artifacts(
+            parent.info.run_id, f"{where}/report.json", tmp)).read_text())
+    assert best["decided_by"] == "confirm" and best["decided_on_runs"] == 4
+    assert manifest["race"]["stage"] == "confirm" and len(manifest["race"]["candidates"]) == 2
+    children = client.search_runs([exp], "tags.`mlflow_sweep.role` = 'child'")
+    means: dict = {}
+    for c in children:
+        if c.data.tags.get("mlflow_sweep.stage") == "confirm":
+            means.setdefault(c.data.params["x"], []).append(c.data.metrics["val_loss"])
+    best_x = min(means, key=lambda x: sum(means[x]) / len(means[x]))
+    assert best["best"]["group"] == {"x": best_x} and tags["mlflow_sweep.best.x"] == best_x
+    assert best["best"]["mean"] == pytest.approx(sum(means[best_x]) / len(means[best_x]))
