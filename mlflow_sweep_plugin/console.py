@@ -11,6 +11,7 @@ and counted for ``--strict``. Errors a user can act on are mapped to exit codes 
 from __future__ import annotations
 
 import contextlib
+import re
 import sys
 import traceback
 import warnings
@@ -24,12 +25,38 @@ from .warning_types import SweepWarning
 PREFIX = "mlflow-sweep: "
 
 
+#: what a terminal would act on rather than show: C0 and C1 controls and DEL (ESC
+#: sequences clear the screen or set the title, CR overwrites the line), and the
+#: Unicode bidi controls that reorder what is shown
+_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_CONTROL_BUT_NEWLINE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_NAMED = {"\n": "\\n", "\r": "\\r"}
+
+
+def _escape(match) -> str:
+    char = match.group()
+    return _NAMED.get(char) or (f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}")
+
+
+def visible(text, newlines: bool = True) -> str:
+    """``text`` as printed by every command: terminal control characters made visible
+    (``\\x1b``, ``\\r``, ``\\u202e``; tabs stay), so a run name or value cannot move the
+    cursor, clear the screen or retitle the terminal. ``newlines``: keep line breaks (a
+    traceback); else they become ``\\n`` too (one line holding values)."""
+    return (_CONTROL_BUT_NEWLINE if newlines else _CONTROL).sub(_escape, str(text))
+
+
 def eprint(message: str) -> None:
     """One line on stderr, flushed (the backend's children write there too); URI
     credentials in it masked."""
     message = redact_text(message)
     sys.stderr.write(message if message.endswith("\n") else message + "\n")
     sys.stderr.flush()
+
+
+def echo(message: str, err: bool = False) -> None:
+    """:func:`click.echo` of ``message`` made visible (:func:`visible`): output on stdout."""
+    click.echo(visible(message), err=err)
 
 
 def say(message: str) -> None:

@@ -14,7 +14,6 @@ distributions, fixed params added).
 
 from __future__ import annotations
 
-import itertools
 import warnings
 from dataclasses import dataclass, field
 
@@ -100,9 +99,7 @@ class SearchStudy:
         return _space.space_size(self.spec.space)
 
     def _grid_points(self):
-        names = list(self.spec.space)
-        for combo in itertools.product(*(self.spec.space[n].choices for n in names)):
-            yield dict(zip(names, combo))
+        return _space.grid_configs(self.spec.space)
 
     def ask(self, known: set) -> tuple[object, dict] | None:
         """A new ``(optuna trial, configuration)``. For ``grid``: the next grid point whose
