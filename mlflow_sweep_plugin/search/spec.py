@@ -14,6 +14,7 @@ import math
 import reprlib
 from dataclasses import dataclass, field
 
+from ..errors import SearchSpecError
 from ..export.history import AGGS as _HISTORY_AGGS
 from . import space as _space
 from .strategies import STRATEGIES, check_available
@@ -36,10 +37,6 @@ _preview = reprlib.Repr()
 _preview.maxstring = _preview.maxother = 60
 _preview.maxlist = _preview.maxdict = 6
 _preview.maxlevel = 2
-
-
-class SearchSpecError(ValueError):
-    """The search config is unusable; the message names the key and the allowed values."""
 
 
 def show(value) -> str:

@@ -13,6 +13,8 @@ import importlib.util
 
 import optuna
 
+from ..errors import SearchSpecError
+
 STRATEGIES = ("grid", "random", "tpe", "cmaes", "gp")
 # strategy -> (python modules it needs beyond Optuna, the extra that installs them)
 NEEDS = {"cmaes": (("cmaes",), "optuna"), "gp": (("torch", "scipy"), "gp")}
@@ -23,10 +25,8 @@ def _has_gp_sampler() -> bool:
 
 
 def check_available(strategy: str) -> None:
-    """Raise :class:`~.spec.SearchSpecError` naming the extra to install when the strategy's
+    """Raise :class:`~mlflow_sweep_plugin.errors.SearchSpecError` naming the extra to install when the strategy's
     packages are missing."""
-    from .spec import SearchSpecError  # spec imports this module: the error class lives there
-
     modules, extra = NEEDS.get(strategy, ((), None))
     missing = [m for m in modules if importlib.util.find_spec(m) is None]
     if strategy == "gp" and not _has_gp_sampler():
