@@ -131,3 +131,98 @@ def test_a_real_grid_sweep_resumed_from_its_parent_alone(sweep_store, tmp_path):
     assert sorted((r.data.params["x"], r.info.status) for r in live) == [("1.0", "FINISHED"), ("3.0", "FINISHED")]
     assert len(children) == 3  # the failed run is kept, superseded
     assert client.get_run(parent.info.run_id).info.status == "FINISHED"
+
+
+def _backend_runs_the_engine() -> bool:
+    from mlflow_sweep_plugin.backend.config import SweepConfigError, parse_backend_config
+
+    try:
+        parse_backend_config({"grid": {"x": [1]}, "seeds": 2, "objective": {"metric": "loss"}})
+    except SweepConfigError:
+        return False
+    return True
+
+
+SEEDED_MLPROJECT = """\
+name: seeded
+entry_points:
+  main:
+    parameters:
+      x: {type: float, default: 1.0}
+      seed: {type: int, default: 0}
+    command: "python train.py --x {x} --seed {seed}"
+"""
+
+SEEDED_TRAIN = '''\
+import argparse
+import time
+
+import mlflow
+
+p = argparse.ArgumentParser()
+p.add_argument("--x", type=float)
+p.add_argument("--seed", type=int)
+args, _ = p.parse_known_args()
+with mlflow.start_run():
+    time.sleep(1.0)
+    mlflow.log_metric("loss", (args.x - 2) ** 2 + 0.01 * args.seed)
+'''
+
+
+def _live_children(client, exp):
+    runs = client.search_runs([exp], "tags.`mlflow_sweep.role` = 'child'", max_results=1000)
+    return [r for r in runs if TAG_SUPERSEDED not in r.data.tags]
+
+
+@pytest.mark.slow  # real sweeps of child processes, a SIGKILLed controller: > 1 min
+@pytest.mark.skipif(not _backend_runs_the_engine(), reason="the sweep backend does not run the search engine yet")
+def test_a_sigkilled_sweep_resumed_from_its_parent_then_with_more_seeds(sweep_store, tmp_path):
+    import json
+    import time
+
+    project = write_project(tmp_path / "project", SEEDED_MLPROJECT, SEEDED_TRAIN)
+    config = {"grid": {"x": [1, 2, 3]}, "seeds": {"param": "seed", "values": [0, 1]},
+              "objective": {"metric": "loss", "mode": "min"}, "sweep_name": "killed"}
+    env = dict(os.environ, MLFLOW_TRACKING_URI=sweep_store.tracking_uri, MLFLOW_EXPERIMENT_NAME="grid",
+               PATH="/usr/bin:/bin")
+    controller = subprocess.Popen(
+        [sys.executable, "-m", "mlflow", "run", str(project), "--env-manager", "local", "--backend", "sweep",
+         "--backend-config", json.dumps(config)], env=env, cwd=sweep_store.root, start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    client = sweep_store.client
+    deadline = time.monotonic() + 240
+    exp = None
+    while time.monotonic() < deadline:
+        exp = exp or getattr(client.get_experiment_by_name("grid"), "experiment_id", None)
+        if exp and sum(r.info.status == "FINISHED" for r in _live_children(client, exp)) >= 2:
+            break
+        time.sleep(0.5)
+    os.killpg(controller.pid, signal.SIGKILL)  # the controller and its running child, as a lost node
+    controller.wait()
+    parent = client.search_runs([exp], "tags.`mlflow_sweep.role` = 'parent'")[0]
+    from mlflow_sweep_plugin.cli import main
+    from click.testing import CliRunner
+
+    shown = json.loads(CliRunner().invoke(main, ["status", "--json", "--parent", parent.info.run_id]).stdout)
+    sweep = shown["sweeps"][0]
+    assert sweep["state"] == "RUNNING" and sweep["controller"]["alive"] is False
+    assert sweep["controller"]["pid"] == controller.pid
+    assert sweep["runs"]["finished"] >= 2 and sweep["runs"]["finished"] + sweep["runs"]["missing"] <= 6
+
+    def resume(*extra):
+        return subprocess.run([sys.executable, "-m", "mlflow_sweep_plugin", "resume", parent.info.run_id, *extra],
+                              capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+
+    done = resume()
+    assert done.returncode == 0, done.stderr[-3000:]
+    live = _live_children(client, exp)
+    assert sorted((r.data.params["x"], r.data.params["seed"], r.info.status) for r in live) == [
+        (x, s, "FINISHED") for x in ("1.0", "2.0", "3.0") for s in ("0", "1")]
+    more = resume("--seeds", "3")
+    assert more.returncode == 0, more.stderr[-3000:]
+    live = _live_children(client, exp)
+    assert len(live) == 9 and all(r.info.status == "FINISHED" for r in live)
+    assert client.get_run(parent.info.run_id).info.status == "FINISHED"
+    best = json.loads(CliRunner().invoke(main, ["status", "--json", "--parent", parent.info.run_id]).stdout)
+    assert best["sweeps"][0]["best"]["params"] == {"x": "2.0"} or best["sweeps"][0]["best"]["params"] == {"x": "2"}
+    assert best["sweeps"][0]["best"]["n"] == 3 and best["sweeps"][0]["runs"]["missing"] == 0

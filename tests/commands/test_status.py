@@ -152,3 +152,40 @@ def test_usage_errors_and_a_missing_store(sweeps, sweep_cli, tmp_path):
     missing = tmp_path / "none" / "mlflow.db"
     result = sweep_cli("status", "--experiment-name", "exp", "--tracking-uri", f"sqlite:///{missing}")
     assert result.exit_code == 3 and not missing.parent.exists()
+
+
+def test_a_search_with_an_aggregated_objective(sweep_store, sweep_cli):
+    """Random search, objective ``loss`` ``min`` over each run's history: the best is the
+    configuration whose mean of per-run minima is lowest; one history request per finished
+    run; no plan, so no ``missing``."""
+    from mlflow.entities import Metric
+
+    from mlflow_sweep_plugin.search.progress import log_spec
+    from mlflow_sweep_plugin.search.spec import parse_search
+    from sweep_status_helpers import make_child, make_parent
+
+    client = sweep_store.client
+    exp = sweep_store.create_experiment("search")
+    parent_id, sweep_id = make_parent(client, exp, "rs")
+    log_spec(client, parent_id, parse_search({
+        "strategy": "random", "space": {"lr": {"low": 0.001, "high": 0.1, "log": True}}, "max_trials": 4,
+        "max_runs": 10, "seeds": 2, "objective": {"metric": "loss", "mode": "min", "agg": "min"}}))
+    histories = {("0.01", 0): [3.0, 1.0, 2.0], ("0.01", 1): [2.5, 1.5, 1.8],    # minima 1.0, 1.5
+                 ("0.05", 0): [1.2, 1.1, 4.0], ("0.05", 1): [1.4, 1.3, 0.9]}    # minima 1.1, 0.9 <- best
+    now = int(time.time() * 1000)
+    for i, ((lr, seed), values) in enumerate(histories.items()):
+        run_id = make_child(client, exp, parent_id, sweep_id, "rs", i, {"lr": lr}, "RUNNING", seed=seed,
+                            trial=0 if lr == "0.01" else 1)
+        client.log_batch(run_id, metrics=[Metric("loss", v, now + step, step) for step, v in enumerate(values)])
+        client.set_terminated(run_id, "FINISHED")
+    counting = CountingClient(sweep_store.tracking_uri)
+    (found,) = find_sweeps(counting, [exp])
+    assert counting.calls["get_metric_history"] == 4
+    expected = statistics.fmean([min(histories[("0.05", 0)]), min(histories[("0.05", 1)])])
+    assert found.best["params"] == {"lr": "0.05"} and found.best["mean"] == pytest.approx(expected)
+    assert found.best["std"] == pytest.approx(statistics.stdev([1.1, 0.9]))
+    assert found.runs["missing"] is None and found.matrix is None
+    assert found.budget == {"max_trials": 4, "max_runs": 10, "trials": 2, "runs": 4}
+    out = sweep_cli("status", "--experiment-name", "search").assert_success().stdout
+    assert "strategy random" in out and "best so far: loss (min) min = 1" in out
+    assert "budget: 4 run(s) of max_runs 10, 2 configuration(s) of max_trials 4" in out
