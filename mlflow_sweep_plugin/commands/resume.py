@@ -141,7 +141,8 @@ def _run(request, experiment_id: str, uri: str) -> None:
 
     mlflow.set_tracking_uri(uri)
     try:
-        mlflow.projects.run(request.project_uri, entry_point=request.entry_point, parameters=request.params,
+        mlflow.projects.run(request.project_uri, entry_point=request.entry_point, version=request.version,
+                            parameters=request.params,
                             experiment_id=experiment_id, backend="sweep",
                             backend_config=request.backend_config, env_manager=request.env_manager,
                             synchronous=True)

@@ -18,7 +18,6 @@ picks whichever the installed Optuna has.
 
 from __future__ import annotations
 
-import itertools
 import json
 import math
 from dataclasses import dataclass
@@ -158,11 +157,3 @@ def parse_config(space: dict, texts: dict) -> dict | None:
             return None
         out[name] = value
     return out
-
-
-def grid_configs(space: dict):
-    """A grid's configurations in grid order (the cartesian product of the params'
-    choices, the last name varying fastest)."""
-    names = list(space)
-    for combo in itertools.product(*(space[n].choices for n in names)):
-        yield dict(zip(names, combo))

@@ -14,6 +14,7 @@ distributions, fixed params added).
 
 from __future__ import annotations
 
+import itertools
 import warnings
 from dataclasses import dataclass, field
 
@@ -99,7 +100,9 @@ class SearchStudy:
         return _space.space_size(self.spec.space)
 
     def _grid_points(self):
-        return _space.grid_configs(self.spec.space)
+        names = list(self.spec.space)
+        for combo in itertools.product(*(self.spec.space[n].choices for n in names)):
+            yield dict(zip(names, combo))
 
     def ask(self, known: set) -> tuple[object, dict] | None:
         """A new ``(optuna trial, configuration)``. For ``grid``: the next grid point whose

@@ -25,6 +25,7 @@ request, :mod:`.stored_spec`) and, only for an objective aggregated over its his
 from __future__ import annotations
 
 import datetime
+import itertools
 import json
 import math
 import statistics
@@ -156,7 +157,9 @@ def _plan(spec, children) -> tuple[int | None, dict | None]:
     """``(missing, matrix)`` of a grid sweep (``(None, None)`` for other strategies)."""
     if spec is None or spec.strategy != "grid":
         return None, None
-    configs = list(_space.grid_configs(spec.space))[:spec.max_trials or None]
+    names = list(spec.space)  # grid order: the backend's (search.study), the last name fastest
+    configs = [dict(zip(names, combo)) for combo in itertools.product(*(spec.space[n].choices for n in names))]
+    configs = configs[:spec.max_trials or None]
     seeds = [seed_text(s) for s in spec.seed_values()]
     cells: dict = {}
     pruned = set()

@@ -113,6 +113,7 @@ class ResumeRequest:
     params: dict
     backend_config: dict
     env_manager: str = "local"
+    version: str | None = None        # the project's git version ``mlflow run`` was given
     notes: list = field(default_factory=list)  # what the extensions changed, one line each
 
 
@@ -137,7 +138,7 @@ def resume_request(parent, spec: dict | None) -> ResumeRequest:
     return ResumeRequest(project_uri=_first(spec, PROJECT_KEYS) or tags.get(MLFLOW_SOURCE_NAME),
                          entry_point=_first(spec, ENTRY_POINT_KEYS) or tags.get(MLFLOW_PROJECT_ENTRY_POINT) or "main",
                          params={str(k): str(v) for k, v in params.items()}, backend_config=config,
-                         env_manager=str(env_manager))
+                         env_manager=str(env_manager), version=spec.get("version") or None)
 
 
 def extend(request: ResumeRequest, *, max_trials=None, max_runs=None, seeds=None, max_parallel=None,
