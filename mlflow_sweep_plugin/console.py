@@ -5,7 +5,8 @@ The library sends warnings through :mod:`warnings` (:mod:`.warning_types`); a co
 callback, which are MLflow's and Hydra's commands running our code) wraps its work in
 :func:`printing_warnings` so each is one ``mlflow-sweep: warning: ...`` line on stderr,
 and counted for ``--strict``. Errors a user can act on are mapped to exit codes by
-:func:`sweep_errors`.
+:func:`sweep_errors`. Everything printed goes through :func:`visible` (terminal control
+characters in run names and values are shown, never acted on).
 """
 
 from __future__ import annotations
@@ -46,11 +47,12 @@ def visible(text, newlines: bool = True) -> str:
     return (_CONTROL_BUT_NEWLINE if newlines else _CONTROL).sub(_escape, str(text))
 
 
-def eprint(message: str) -> None:
-    """One line on stderr, flushed (the backend's children write there too); URI
-    credentials in it masked."""
-    message = redact_text(message)
-    sys.stderr.write(message if message.endswith("\n") else message + "\n")
+def eprint(message: str, newlines: bool = True) -> None:
+    """A line on stderr, flushed (the backend's children write there too); URI
+    credentials in it masked, control characters made visible (:func:`visible`; with
+    ``newlines=False`` one line whatever the message holds)."""
+    message = visible(redact_text(message).rstrip("\n"), newlines)
+    sys.stderr.write(message + "\n")
     sys.stderr.flush()
 
 
@@ -60,8 +62,8 @@ def echo(message: str, err: bool = False) -> None:
 
 
 def say(message: str) -> None:
-    """A status line of a command: ``mlflow-sweep: <message>``."""
-    eprint(PREFIX + message)
+    """A status line of a command: ``mlflow-sweep: <message>``, one line."""
+    eprint(PREFIX + message, newlines=False)
 
 
 @contextlib.contextmanager
@@ -78,7 +80,7 @@ def printing_warnings(echo=None, collected: list | None = None):
             if isinstance(message, SweepWarning):
                 text = redact_text(str(message))
                 text = text[len(PREFIX):] if text.startswith(PREFIX) else text
-                echo(f"{PREFIX}warning: {text}")
+                echo(f"{PREFIX}warning: {visible(text, newlines=False)}")
                 if collected is not None:
                     collected.append(message)
             else:

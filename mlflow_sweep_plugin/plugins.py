@@ -85,9 +85,9 @@ def load_external_plugins(pm: pluggy.PluginManager) -> list[PluginInfo]:
 
 
 def _trace_writer(message: str) -> None:
-    sys.stderr.write(f"[mlflow-sweep trace] {message}")
-    if not message.endswith("\n"):
-        sys.stderr.write("\n")
+    from .console import visible  # console imports click: only when tracing
+
+    sys.stderr.write(visible(f"[mlflow-sweep trace] {message}".rstrip("\n")) + "\n")
 
 
 class SweepPluginManager:

@@ -56,10 +56,10 @@ def rep_dir(built):
 
 def test_the_files_of_a_report(report, rep_dir):
     d = rep_dir / "rep"
-    assert {p.name for p in d.iterdir()} == {"report.html", "summary.csv", "best.json", "summary.md",
+    assert {p.name for p in d.iterdir()} - {".mlflow-sweep-report.json"} == {"report.html", "summary.csv", "best.json", "summary.md",
                                               "summary.tex", "plots"}
     assert report.files == ["report.html", "summary.csv", "best.json", "summary.md", "summary.tex", "plots/"]
-    assert not [p for p in d.iterdir() if p.name.startswith(".report-")]  # no staging dir left
+    assert not [p for p in d.iterdir() if p.name.startswith(".mlflow-sweep-report-stage-")]  # no staging dir left
 
 
 def test_summary_csv_is_tidy_and_round_trips_exactly(report, rep_dir):

@@ -12,16 +12,14 @@ from __future__ import annotations
 import json
 import math
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from ..errors import UsageError
+from ..export.writers import write_table
 from ..warning_types import SweepWarning, warn
+from .output import check_output_dir, make_stage, move_into_place, remove_stage, writing_errors
 from .stats import _suggest, bare_name
-
-FILES = ("report.html", "summary.csv", "best.json", "summary.md", "summary.tex")
 
 
 @dataclass
@@ -39,6 +37,8 @@ class ReportOptions:
     max_plots: int = 12
     alpha: float = 0.05
     title: str | None = None
+    #: text cells a spreadsheet would run as formulas get a leading ``'`` (summary.csv)
+    spreadsheet_safe: bool = False
     #: what could not be summarised is told in the report only, not as warnings (the
     #: automatic report on a sweep's parent, where nobody asked for a ranking)
     quiet: bool = False
@@ -56,6 +56,8 @@ class Report:
     plots: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
     notes: list = field(default_factory=list)
+    #: every file the report wrote, as paths relative to ``directory`` (plots one by one)
+    written: list = field(default_factory=list)
 
     def one_line(self) -> str:
         """The line the command prints: where the report is and the best configuration."""
@@ -86,9 +88,11 @@ def _check_options(options: ReportOptions) -> None:
         raise UsageError("alpha must be between 0 and 1")
 
 
-def write_summary_csv(summary, path: str) -> None:
-    """summary.csv: plain numbers at full precision (``repr``), empty for NaN."""
-    summary.table.to_csv(path, index=False, lineterminator="\n")
+def write_summary_csv(summary, path: str, spreadsheet_safe: bool = False) -> None:
+    """summary.csv: plain numbers at full precision (``repr``), empty for NaN; with
+    ``spreadsheet_safe``, text a spreadsheet would run as a formula gets a leading ``'``
+    (the export's writer and rule)."""
+    write_table(summary.table, path, "csv", spreadsheet_safe=spreadsheet_safe)
 
 
 def _json_default(value):
@@ -188,9 +192,7 @@ def build_report(table, output_dir: str, options: ReportOptions | None = None, *
     the page with the report's own. Raises :class:`UsageError` for bad options and columns
     (nothing is written then); every data problem is a warning and a line in the page."""
     from .best import rank
-    from .html import render_html
-    from .paper import MAX_COLUMNS, to_latex, to_markdown
-    from .plots import render
+    from .paper import MAX_COLUMNS
     from .select import choose_plots, metric_order, scores
     from .stats import summarize
 
@@ -204,11 +206,13 @@ def build_report(table, output_dir: str, options: ReportOptions | None = None, *
             warn(SweepWarning(message), stacklevel=3)
 
     objective = options.objective
-    if objective is not None and objective not in table.columns:
-        raise UsageError(f"--objective {objective!r} is not a column of the table"
-                         f"{_suggest(objective, table.columns)}")
     summary = summarize(table, by=options.by, over=options.over, metrics=options.metrics,
                         include_failed=options.include_failed, params=params, captures=captures)
+    if objective is not None and objective not in table.columns:
+        # suggested: only what --objective accepts (a metric the summary has), never a
+        # column it would then refuse (a copy of a record field, a param)
+        raise UsageError(f"--objective {objective!r} is not a column of the table"
+                         f"{_suggest(objective, summary.metrics)}")
     counts = summary.counts
     empty = counts["runs_used"] == 0 or not len(summary.groups)
     best = None
@@ -244,58 +248,55 @@ def build_report(table, output_dir: str, options: ReportOptions | None = None, *
     metrics_shown = metric_order(summary, best.objective if best is not None else None, table_scores) \
         [:MAX_COLUMNS] if summary.metrics else []
 
-    old_plots = os.path.join(output_dir, "plots")
-    if os.path.isdir(old_plots) and not all(f.endswith((".png", ".svg")) for f in os.listdir(old_plots)):
-        raise UsageError(f"{old_plots} holds files that are not plots; choose another output directory")
-    os.makedirs(output_dir, exist_ok=True)
-    stage = tempfile.mkdtemp(prefix=".report-", dir=output_dir)
-    try:
-        taken: set = set()
-        plots = [render(summary, spec, stage, options.band, table_scores, taken) for spec in specs]
-        files = []
-        write_summary_csv(summary, os.path.join(stage, "summary.csv"))
-        files.append("summary.csv")
-        if best is not None:
-            with open(os.path.join(stage, "best.json"), "w", encoding="utf-8") as fh:
-                json.dump(best.to_json(), fh, indent=2, allow_nan=False, default=_json_default)
-                fh.write("\n")
-            files.append("best.json")
-        if summary.metrics and len(summary.groups):
-            with open(os.path.join(stage, "summary.md"), "w", encoding="utf-8") as fh:
-                fh.write(to_markdown(summary, best, metrics_shown))
-            with open(os.path.join(stage, "summary.tex"), "w", encoding="utf-8") as fh:
-                fh.write(to_latex(summary, best, metrics_shown))
-            files += ["summary.md", "summary.tex"]
-        if plots:
-            files.append("plots/")
-        all_warnings = [str(w) for w in prior_warnings] + summary.warnings + \
-            (best.warnings if best is not None else []) + messages
-        context = _context(summary, best, options, source, plot_notes, all_warnings, files, metrics_shown)
-        with open(os.path.join(stage, "report.html"), "w", encoding="utf-8") as fh:
-            fh.write(render_html(context, plots))
-        files.insert(0, "report.html")
-        _move_into_place(stage, output_dir)
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
+    earlier = check_output_dir(output_dir)
+    stage = None
+    with writing_errors(output_dir):
+        try:
+            stage = make_stage(output_dir)
+            files, plots = _write_files(stage, summary, best, options, source, specs, table_scores,
+                                        plot_notes, metrics_shown, prior_warnings, messages)
+            written = move_into_place(stage, output_dir, earlier)
+        finally:
+            remove_stage(stage)
     directory = os.path.abspath(output_dir)
     return Report(directory=directory, html=os.path.join(directory, "report.html"), files=files,
                   summary=summary, best=best, plots=plots,
                   warnings=summary.warnings + (best.warnings if best else []) + messages,
-                  notes=plot_notes)
+                  notes=plot_notes, written=written)
 
 
-def _move_into_place(stage: str, output_dir: str) -> None:
-    for name in FILES:
-        target = os.path.join(output_dir, name)
-        if os.path.exists(os.path.join(stage, name)):
-            os.replace(os.path.join(stage, name), target)
-        elif os.path.isfile(target):
-            os.remove(target)  # e.g. best.json of an earlier report with an objective
-    old = os.path.join(output_dir, "plots")
-    if os.path.isdir(old):
-        shutil.rmtree(old)
-    if os.path.isdir(os.path.join(stage, "plots")):
-        os.replace(os.path.join(stage, "plots"), old)
+def _write_files(stage, summary, best, options, source, specs, table_scores, plot_notes, metrics_shown,
+                 prior_warnings, messages):
+    """Write every file of the report into ``stage``; returns (files, plots)."""
+    from .html import render_html
+    from .paper import to_latex, to_markdown
+    from .plots import render
+
+    taken: set = set()
+    plots = [render(summary, spec, stage, options.band, table_scores, taken) for spec in specs]
+    files = []
+    write_summary_csv(summary, os.path.join(stage, "summary.csv"), options.spreadsheet_safe)
+    files.append("summary.csv")
+    if best is not None:
+        with open(os.path.join(stage, "best.json"), "w", encoding="utf-8") as fh:
+            json.dump(best.to_json(), fh, indent=2, allow_nan=False, default=_json_default)
+            fh.write("\n")
+        files.append("best.json")
+    if summary.metrics and len(summary.groups):
+        with open(os.path.join(stage, "summary.md"), "w", encoding="utf-8") as fh:
+            fh.write(to_markdown(summary, best, metrics_shown))
+        with open(os.path.join(stage, "summary.tex"), "w", encoding="utf-8") as fh:
+            fh.write(to_latex(summary, best, metrics_shown))
+        files += ["summary.md", "summary.tex"]
+    if plots:
+        files.append("plots/")
+    all_warnings = [str(w) for w in prior_warnings] + summary.warnings + \
+        (best.warnings if best is not None else []) + messages
+    context = _context(summary, best, options, source, plot_notes, all_warnings, files, metrics_shown)
+    with open(os.path.join(stage, "report.html"), "w", encoding="utf-8") as fh:
+        fh.write(render_html(context, plots))
+    files.insert(0, "report.html")
+    return files, plots
 
 
 def default_output_dir() -> str:
