@@ -10,7 +10,7 @@ import os
 
 import click
 
-from ..console import echo, say, sweep_errors
+from ..console import echo, printing_warnings, say, sweep_errors
 
 EXIT_CODES_HELP = """\b
 Exit codes (as mlflow run):
@@ -84,7 +84,8 @@ def resume_command(parent_run_id, max_trials, max_runs, max_parallel, seeds, exe
 
     with sweep_errors():
         client, uri = reading_client(tracking_uri)
-        with store_errors(uri):
+        # the reading part's warnings here; the sweep's own are printed by the backend's thread
+        with store_errors(uri), printing_warnings():
             parent = get_parent(client, uri, parent_run_id)
             if parent.data.tags.get(TAG_KIND) == KIND_HYDRA:
                 echo(sweep_status(client, parent, []).resume_command)
