@@ -189,3 +189,11 @@ def test_a_search_with_an_aggregated_objective(sweep_store, sweep_cli):
     out = sweep_cli("status", "--experiment-name", "search").assert_success().stdout
     assert "strategy random" in out and "best so far: loss (min) min = 1" in out
     assert "budget: 4 run(s) of max_runs 10, 2 configuration(s) of max_trials 4" in out
+
+
+@pytest.mark.parametrize("seconds, text", [(0, "0 s"), (59.9, "59 s"), (60, "1 min"), (7230, "2 h"),
+                                           (3 * 86400 + 5, "3 d"), (None, "?")])
+def test_ago_rounds_down_to_one_unit(seconds, text):
+    from mlflow_sweep_plugin.sweep.status import ago
+
+    assert ago(seconds) == text
