@@ -211,9 +211,10 @@ class SweepPluginManager:
 
 
 def _build_parser(name, pattern, parse, *, plugin, plugin_version, version="1", loader=None,
-                  description=""):
+                  description="", keys=(), seed=None, outcomes=(), descriptors=()):
     return Parser(name=name, pattern=pattern, parse=parse, version=str(version), loader=loader,
-                  description=description, plugin=plugin, plugin_version=plugin_version)
+                  description=description, plugin=plugin, plugin_version=plugin_version,
+                  keys=tuple(keys), seed=seed, outcomes=tuple(outcomes), descriptors=tuple(descriptors))
 
 
 @dataclass

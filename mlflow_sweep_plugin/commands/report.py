@@ -52,6 +52,14 @@ Exit codes:
               help="Column averaged away (default: the one seed-like column; 'none': no column).")
 @click.option("--by", "by", multiple=True, metavar="NAME",
               help="Grouping columns (repeatable; default: the varied params, captures and record keys).")
+@click.option("--key", "keys", multiple=True, metavar="NAME",
+              help="A record field that tells records apart: grouped by (repeatable; beyond the parsers' keys).")
+@click.option("--descriptor", "descriptors", multiple=True, metavar="NAME",
+              help="A field neither grouped by nor summarised (repeatable; beyond the parsers' descriptors).")
+@click.option("--label", "labels", multiple=True, metavar="COLUMN=TEXT",
+              help="The name tables show for COLUMN (repeatable; default: the bare name).")
+@click.option("--table-metrics", "table_metrics", default=None, metavar="M1,M2",
+              help="The metrics of summary.tex (default: the objective, then those that fit one column).")
 @click.option("--metric", "metrics", multiple=True, metavar="NAME",
               help="Metrics to summarise (repeatable; default: every numeric metric column).")
 @click.option("--band", type=click.Choice(["std", "sem", "ci"]), default="std", show_default=True,
@@ -74,6 +82,7 @@ Exit codes:
 def report_command(experiment_names, experiment_ids, tracking_uri, filter_string, parser_names,
                    artifact_patterns, no_cache, refresh, output, objective, mode, over, by, metrics,
                    band, plot, max_plots, include_failed, history, strict, log_to, title,
+                   keys=(), descriptors=(), labels=(), table_metrics=None,
                    trust_ended_runs=False, max_artifact_bytes=None, max_columns=None,
                    spreadsheet_safe=False):
     """Summarise a sweep per configuration over seeds: report.html, summary.csv/.md/.tex,
@@ -95,7 +104,9 @@ def report_command(experiment_names, experiment_ids, tracking_uri, filter_string
         options = ReportOptions(objective=objective, mode=mode, over=over_value, by=list(by) or None,
                                 metrics=list(metrics) or None, band=band, plot=tuple(plot),
                                 include_failed=include_failed, max_plots=max_plots, title=title,
-                                spreadsheet_safe=spreadsheet_safe)
+                                keys=list(keys), descriptors=list(descriptors), labels=_labels(labels),
+                                table_metrics=[m.strip() for m in table_metrics.split(",") if m.strip()]
+                                if table_metrics else None, spreadsheet_safe=spreadsheet_safe)
         _check_options(options)
         output = output or default_output_dir()
         check_output_dir(output)  # before any work: a refused directory costs nothing
@@ -115,3 +126,16 @@ def report_command(experiment_names, experiment_ids, tracking_uri, filter_string
     if strict and collected:
         say(f"--strict: {len(collected)} warning(s); exiting with status 1")
         sys.exit(1)
+
+
+def _labels(pairs) -> dict:
+    """``--label COLUMN=TEXT`` options as a dict; a pair without ``=`` is a usage error."""
+    from ..errors import UsageError
+
+    out = {}
+    for pair in pairs:
+        column, sep, text = str(pair).partition("=")
+        if not sep or not column.strip():
+            raise UsageError(f"--label takes COLUMN=TEXT, not {pair!r}")
+        out[column.strip()] = text
+    return out

@@ -37,6 +37,13 @@ class ReportOptions:
     max_plots: int = 12
     alpha: float = 0.05
     title: str | None = None
+    #: column -> the name tables and plots show (``--label COLUMN=TEXT``)
+    labels: dict = field(default_factory=dict)
+    #: record fields to group by / to neither group by nor summarise (``--key`` / ``--descriptor``)
+    keys: list = field(default_factory=list)
+    descriptors: list = field(default_factory=list)
+    #: the metrics of summary.tex (``--table-metrics``); default: those that fit a column
+    table_metrics: list | None = None
     #: text cells a spreadsheet would run as formulas get a leading ``'`` (summary.csv)
     spreadsheet_safe: bool = False
     #: what could not be summarised is told in the report only, not as warnings (the
@@ -126,8 +133,9 @@ def _context(summary, best, options, source, plots_notes, warnings_list, files, 
     from .html import MAX_ROWS
     from .paper import format_pm, paper_table
 
-    header, rows, bold = paper_table(summary, best, metrics_shown, limit=len(metrics_shown)) \
-        if summary.metrics and len(summary.groups) else ([], [], set())
+    header, rows, bold, _ = paper_table(summary, best, metrics_shown, limit=len(metrics_shown),
+                                        labels=options.labels) \
+        if summary.metrics and len(summary.groups) else ([], [], set(), set())
     tied_groups = set()
     best_group = None
     if best is not None and best.best is not None:
@@ -149,13 +157,20 @@ def _context(summary, best, options, source, plots_notes, warnings_list, files, 
         top = best.best
         ci = (f"[{format_pm(top['ci_low'])}, {format_pm(top['ci_high'])}]"
               if top["ci_low"] is not None and top["ci_high"] is not None else "")
-        test = ("a paired t-test over matching seeds" if best.test == "paired-t"
-                else "Welch's t-test (the groups' seeds differ)" if best.over else "Welch's t-test")
         tied = []
-        for t in best.tied:
-            tied.append({"label": ", ".join(f"{bare_name(k)}={v}" for k, v in t["group"].items()),
-                         "n": t["n"], "mean": format_pm(t["mean"]),
-                         "p": f"{t['p_value']:.3g}" if t["p_value"] is not None else "–"})
+        for c in best.comparisons()[:MAX_ROWS]:
+            p = (lambda v: f"{v:.3g}" if v is not None else "–")
+            diff = "" if c["rank"] == 1 else (
+                f"{format_pm(c['diff'])} [{format_pm(c['diff_ci_low'])}, {format_pm(c['diff_ci_high'])}]"
+                if c["diff_ci_low"] is not None else format_pm(c["diff"]))
+            tied.append({"label": ", ".join(f"{bare_name(k)}={v}" for k, v in c["group"].items()) or "(all runs)",
+                         "n": c["n"], "mean": format_pm(c["mean"], c["std"] if c["n"] > 1 else None),
+                         "shared": c["shared_seeds"], "test": {"paired-t": "paired", "welch-t": "Welch"}.get(
+                             c["test"], "best" if c["rank"] == 1 else "not tested"),
+                         "diff": diff, "p": p(c["p_raw"]), "p_adj": p(c["p_adjusted"]),
+                         "mde": format_pm(c["mde"]) if c["mde"] is not None else "–",
+                         "cls": "best" if c["rank"] == 1 else ("tied" if c["in_set"] else ""),
+                         "in_set": "best" if c["rank"] == 1 else ("yes" if c["in_set"] else "no")})
         best_ctx = {
             "label": _group_label(g.iloc[best.best_group], summary.by), "objective": best.objective,
             "mode": best.mode, "value": format_pm(top["mean"], top["std"]), "n": top["n"],
@@ -164,8 +179,11 @@ def _context(summary, best, options, source, plots_notes, warnings_list, files, 
                 "It is the only configuration." if len(best.ranking) < 2 else
                 f"No test against the others: it has a single value (n = 1){'' if best.over else ', and there is no seed column'}."
                 if top["n"] < 2 else
-                f"{len(best.tied)} other configuration(s) are not significantly different from it "
-                f"({test}, two-sided, α = {best.alpha}); best.json lists them."),
+                f"{len(best.tied)} other configuration(s) are not distinguishable from it with these "
+                f"seeds (the best set: Hsu's multiple comparisons with the best, family-wise error "
+                f"α = {best.alpha}; each compared on the seeds it shares with the best, paired when "
+                f"at least two are shared, Welch otherwise). MDE: the smallest difference the sweep "
+                f"would detect with 80 % power."),
         }
     elif best is not None:
         objective_note = f"No configuration could be ranked by {best.objective}."
@@ -207,7 +225,9 @@ def build_report(table, output_dir: str, options: ReportOptions | None = None, *
 
     objective = options.objective
     summary = summarize(table, by=options.by, over=options.over, metrics=options.metrics,
-                        include_failed=options.include_failed, params=params, captures=captures)
+                        include_failed=options.include_failed, params=params, captures=captures,
+                        declared=getattr(source, "declared", None), keys=options.keys,
+                        descriptors=options.descriptors)
     if objective is not None and objective not in table.columns:
         # suggested: only what --objective accepts (a metric the summary has), never a
         # column it would then refuse (a copy of a record field, a param)
@@ -265,12 +285,37 @@ def build_report(table, output_dir: str, options: ReportOptions | None = None, *
                   notes=plot_notes, written=written)
 
 
+def _matrix_context(runs, missing, plot, limit: int = 50) -> dict:
+    """The "Run matrix" section: the runs left out with why, the missing pairs, the picture."""
+    import base64
+
+    from .html import png_size
+
+    left = runs[~runs["used"]] if len(runs) else runs
+    rows = [{"run_id": r, "name": n, "configuration": c, "seed": "" if s is None else s, "status": st, "reason": w}
+            for r, n, c, s, st, w in zip(left["run_id"], left["run_name"], left["configuration"], left["seed"],
+                                         left["status"], left["reason"])][:limit] if len(left) else []
+    picture = None
+    if plot is not None:
+        w, h = png_size(plot.png_bytes)
+        picture = {"data": base64.b64encode(plot.png_bytes).decode("ascii"), "width": w, "height": h,
+                   "caption": plot.caption, "png": plot.png, "svg": plot.svg}
+    return {"considered": len(runs), "used": int(runs["used"].sum()) if len(runs) else 0,
+            "left": rows, "left_more": max(0, len(left) - limit),
+            "missing": [f"{c}, seed {s} ({st})" for c, s, st in missing[:limit]],
+            "missing_more": max(0, len(missing) - limit), "picture": picture}
+
+
 def _write_files(stage, summary, best, options, source, specs, table_scores, plot_notes, metrics_shown,
                  prior_warnings, messages):
     """Write every file of the report into ``stage``; returns (files, plots)."""
     from .html import render_html
-    from .paper import to_latex, to_markdown
-    from .plots import render
+    from .manifest import manifest
+    from .matrix import cells as matrix_cells
+    from .matrix import draw as draw_matrix
+    from .matrix import runs_table
+    from .paper import column_label, to_latex, to_markdown
+    from .plots import render, slug
 
     taken: set = set()
     plots = [render(summary, spec, stage, options.band, table_scores, taken) for spec in specs]
@@ -284,18 +329,34 @@ def _write_files(stage, summary, best, options, source, specs, table_scores, plo
         files.append("best.json")
     if summary.metrics and len(summary.groups):
         with open(os.path.join(stage, "summary.md"), "w", encoding="utf-8") as fh:
-            fh.write(to_markdown(summary, best, metrics_shown))
+            fh.write(to_markdown(summary, best, metrics_shown, labels=options.labels))
         with open(os.path.join(stage, "summary.tex"), "w", encoding="utf-8") as fh:
-            fh.write(to_latex(summary, best, metrics_shown))
+            fh.write(to_latex(summary, best, options.table_metrics or metrics_shown,
+                              labels=options.labels, fit=not options.table_metrics,
+                              label="tab:" + slug(column_label(best.objective, options.labels)
+                                                 if best is not None else "sweep")))
         files += ["summary.md", "summary.tex"]
-    if plots:
+    runs = runs_table(summary, best)
+    write_table(runs, os.path.join(stage, "runs.csv"), "csv", options.spreadsheet_safe)
+    files.append("runs.csv")
+    matrix_plot, matrix_note = draw_matrix(runs, stage) if summary.over else (None, None)
+    if matrix_note:
+        plot_notes.append(matrix_note)
+    if plots or matrix_plot:
         files.append("plots/")
     all_warnings = [str(w) for w in prior_warnings] + summary.warnings + \
         (best.warnings if best is not None else []) + messages
+    missing = matrix_cells(runs)[3] if summary.over else []
+    files.insert(0, "report.json")
+    files.insert(0, "report.html")
     context = _context(summary, best, options, source, plot_notes, all_warnings, files, metrics_shown)
+    context["matrix"] = _matrix_context(runs, missing, matrix_plot)
     with open(os.path.join(stage, "report.html"), "w", encoding="utf-8") as fh:
         fh.write(render_html(context, plots))
-    files.insert(0, "report.html")
+    with open(os.path.join(stage, "report.json"), "w", encoding="utf-8") as fh:
+        json.dump(manifest(summary, best, runs, ([matrix_plot] if matrix_plot else []) + plots, files,
+                           all_warnings, missing), fh, indent=2, allow_nan=False, default=_json_default)
+        fh.write("\n")
     return files, plots
 
 

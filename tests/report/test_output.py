@@ -90,7 +90,8 @@ def test_a_second_report_replaces_only_its_own_files(sweep, sweep_cli, tmp_path)
     res = report(sweep_cli, "-o", out, "--max-plots", "0")  # no objective, no plots this time
     assert res.exit_code == 0, res.stderr
     second = json.loads((out / MANIFEST).read_text())["files"]
-    assert not (out / "best.json").exists() and not (out / "plots").exists()
+    assert not (out / "best.json").exists()
+    assert sorted(p.name for p in (out / "plots").iterdir()) == ["run_matrix.png", "run_matrix.svg"]
     assert set(snapshot(out)) == set(second) | {MANIFEST}
     # a file of the user's beside the report: the next report is refused, the file kept
     (out / "notes.txt").write_text("mine")
