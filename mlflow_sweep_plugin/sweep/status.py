@@ -188,11 +188,18 @@ def _plan(spec, children) -> tuple[int | None, dict | None]:
     return missing, matrix
 
 
-def _hydra_command(tags: dict) -> str:
+def hydra_command(tags: dict) -> str:
+    """The multirun command that continues a Hydra sweep: with the search sweeper
+    (``mlflow_sweep.strategy`` on the parent), the same overrides with
+    ``hydra.sweeper.resume=true`` (a new session continuing the study); else the same
+    overrides in the same sweep directory (the callback reopens its parent)."""
     overrides = tags.get(TAG_HYDRA_OVERRIDES, "")
     where = tags.get(TAG_HYDRA_SWEEP_DIR)
-    parts = ["python", "YOUR_APP.py", "--multirun", overrides, f"hydra.sweep.dir={where}" if where else ""]
-    return " ".join(p for p in parts if p)
+    if tags.get(TAG_STRATEGY):
+        last = "hydra.sweeper.resume=true"
+    else:
+        last = f"hydra.sweep.dir={where}" if where else ""
+    return " ".join(p for p in ["python", "YOUR_APP.py", "--multirun", overrides, last] if p)
 
 
 def sweep_status(client, parent, children, now: float | None = None) -> SweepStatus:
@@ -225,7 +232,7 @@ def sweep_status(client, parent, children, now: float | None = None) -> SweepSta
         objective=(None if spec is None or spec.objective is None else
                    {"metric": spec.objective.metric, "mode": spec.objective.mode, "agg": spec.objective.agg}),
         best=_best(client, spec, live), failed_runs=failed,
-        resume_command=_hydra_command(tags) if kind == KIND_HYDRA else f"mlflow-sweep resume {run_id}",
+        resume_command=hydra_command(tags) if kind == KIND_HYDRA else f"mlflow-sweep resume {run_id}",
         matrix=matrix)
 
 

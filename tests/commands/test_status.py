@@ -197,3 +197,12 @@ def test_ago_rounds_down_to_one_unit(seconds, text):
     from mlflow_sweep_plugin.sweep.status import ago
 
     assert ago(seconds) == text
+
+
+def test_a_hydra_search_continues_with_the_sweepers_resume():
+    from mlflow_sweep_plugin.sweep.status import hydra_command
+    from mlflow_sweep_plugin.tags import TAG_HYDRA_OVERRIDES, TAG_HYDRA_SWEEP_DIR, TAG_STRATEGY
+
+    tags = {TAG_HYDRA_OVERRIDES: "db=mysql", TAG_HYDRA_SWEEP_DIR: "/out/1", TAG_STRATEGY: "tpe"}
+    assert hydra_command(tags) == "python YOUR_APP.py --multirun db=mysql hydra.sweeper.resume=true"
+    assert hydra_command({TAG_HYDRA_SWEEP_DIR: "/out/1"}) == "python YOUR_APP.py --multirun hydra.sweep.dir=/out/1"
