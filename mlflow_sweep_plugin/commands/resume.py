@@ -76,10 +76,10 @@ def resume_command(parent_run_id, max_trials, max_runs, max_parallel, seeds, exe
     run again (in the foreground, as mlflow run does); the options extend it."""
     from ..errors import UsageError
     from ..export.runs import store_errors
-    from ..search.controller import is_alive, recorded
+    from ..search.controller import ControllerBusy, refuse_if_alive
     from ..sweep.status import sweep_status
     from ..sweep.stored_spec import extend, read_spec, resume_request
-    from ..tags import KIND_HYDRA, TAG_KIND
+    from ..tags import KIND_HYDRA, TAG_KIND, TAG_SWEEP_NAME
     from .status import get_parent, reading_client
 
     with sweep_errors():
@@ -92,10 +92,10 @@ def resume_command(parent_run_id, max_trials, max_runs, max_parallel, seeds, exe
                 say("a Hydra sweep continues with its multirun command (above), run in its sweep directory's "
                     "project; replace YOUR_APP.py with the script")
                 return
-            live = recorded(parent.data.tags)
-            if live is not None and is_alive(live):
-                raise UsageError(f"sweep of parent run {parent_run_id} is run by a live controller "
-                                 f"({live.describe()}); wait for it to end, or stop it first")
+            try:  # checked before anything starts; the backend's lock refuses a race too
+                refuse_if_alive(parent.data.tags, parent.data.tags.get(TAG_SWEEP_NAME) or parent_run_id)
+            except ControllerBusy as exc:
+                raise UsageError(str(exc)) from None
             request = resume_request(parent, read_spec(client, parent))
             _check_newest(client, parent)
         if not request.project_uri:

@@ -11,7 +11,7 @@ request, :mod:`.stored_spec`) and, only for an objective aggregated over its his
   configuration × seed pairs (the grid's first ``max_trials`` points × the seed values)
   with no run yet, a pruned configuration's other seeds left out, at most the runs
   ``max_runs`` still allows.
-- **Best so far**: the search engine's own choice (:class:`~..search.engine.Engine`
+- **Best so far**: the search engine's own choice (:func:`~..search.race.make_engine`:
   rebuilt from the runs, as a resumed sweep rebuilds it: a configuration counts once all
   its seed runs ended; its value is the mean of its finished runs' objectives,
   :func:`~..search.seeds.config_value`; a run's objective is
@@ -25,7 +25,6 @@ request, :mod:`.stored_spec`) and, only for an objective aggregated over its his
 from __future__ import annotations
 
 import datetime
-import itertools
 import json
 import math
 import statistics
@@ -34,10 +33,10 @@ from dataclasses import asdict, dataclass, field
 
 from ..search import space as _space
 from ..search.controller import is_alive, recorded
-from ..search.engine import Engine
 from ..search.objective import points_of, run_value
+from ..search.race import STAGE_CONFIRM, Confirmed, Race, make_engine
 from ..search.seeds import seed_text
-from ..search.study import records_from_runs
+from ..search.study import grid_configs, records_from_runs
 from ..tags import (KIND_HYDRA, ROLE_CHILD, ROLE_PARENT, TAG_ERROR, TAG_EXIT_CODE, TAG_HYDRA_OVERRIDES,
                     TAG_HYDRA_SWEEP_DIR, TAG_HYDRA_SWEEPER, TAG_KIND, TAG_POINT, TAG_PRUNED, TAG_ROLE,
                     TAG_SEED, TAG_STRATEGY, TAG_SUPERSEDED, TAG_SWEEP_ID, TAG_SWEEP_NAME)
@@ -129,16 +128,25 @@ def _history(client, spec, runs_by_id: dict):
     return history
 
 
-def _best(client, spec, children) -> dict | None:
+def _engine(client, spec, children):
+    """``(engine, records)``: the engine the spec asks for (a search, a race, a search then
+    a confirmation race), rebuilt from the runs as a resumed sweep rebuilds it; ``(None,
+    [])`` without an objective."""
     if spec is None or spec.objective is None or not children:
-        return None
+        return None, []
     by_id = {r.info.run_id: r for r in children}
     records = records_from_runs(children, spec, _history(client, spec, by_id))
-    found = Engine(spec, records).best_config()
+    return make_engine(spec, records), records
+
+
+def _best(spec, engine, records) -> dict | None:
+    found = engine.best_config() if engine is not None else None
     if found is None:
         return None
     mean, config, trial = found
     key = _space.config_key(config)
+    if isinstance(engine, Confirmed) and engine.race is not None:  # decided on the fresh seeds only
+        records = [r for r in records if r.stage == STAGE_CONFIRM]
     values = []
     for record in records:
         if record.status != "FINISHED" or record.pruned:
@@ -153,16 +161,17 @@ def _best(client, spec, children) -> dict | None:
             "params": {k: _space.value_text(v) for k, v in config.items()}, "trial": trial}
 
 
-def _plan(spec, children) -> tuple[int | None, dict | None]:
-    """``(missing, matrix)`` of a grid sweep (``(None, None)`` for other strategies)."""
+def _plan(spec, children, engine) -> tuple[int | None, dict | None]:
+    """``(missing, matrix)`` of a grid sweep or a race (``(None, None)`` for other
+    strategies). A race's eliminated candidates are skipped like pruned configurations;
+    a race that has ended misses nothing."""
     if spec is None or spec.strategy != "grid":
         return None, None
-    names = list(spec.space)  # grid order: the backend's (search.study), the last name fastest
-    configs = [dict(zip(names, combo)) for combo in itertools.product(*(spec.space[n].choices for n in names))]
-    configs = configs[:spec.max_trials or None]
+    race = engine if isinstance(engine, Race) else None
+    configs = list(grid_configs(spec.space))[:spec.max_trials or None]
     seeds = [seed_text(s) for s in spec.seed_values()]
     cells: dict = {}
-    pruned = set()
+    pruned = {c.key for c in race.cands.values() if c.left_in is not None} if race else set()
     for run in children:
         values = _space.parse_config(spec.space, _params_of(run, spec))
         if values is None:
@@ -176,6 +185,8 @@ def _plan(spec, children) -> tuple[int | None, dict | None]:
             cells[cell] = state
     keys = [_space.config_key(c) for c in configs]
     missing = sum(1 for k in keys if k not in pruned for s in seeds if (k, s) not in cells)
+    if race is not None and race.finished:
+        missing = 0
     if spec.max_runs is not None:
         missing = min(missing, max(0, spec.max_runs - len(children)))
     swept = [n for n, p in spec.space.items() if len(p.choices) > 1]
@@ -214,7 +225,8 @@ def sweep_status(client, parent, children, now: float | None = None) -> SweepSta
     counts = dict.fromkeys(STATES, 0)
     for run in live:
         counts[run_state(run)] += 1
-    missing, matrix = _plan(spec, live)
+    engine, records = _engine(client, spec, live)
+    missing, matrix = _plan(spec, live, engine)
     counts["missing"] = missing
     configs = {json.dumps(_params_of(r, spec), sort_keys=True) for r in live}
     failed = [{"run_id": r.info.run_id, "state": run_state(r),
@@ -231,7 +243,7 @@ def sweep_status(client, parent, children, now: float | None = None) -> SweepSta
                 "trials": len(configs), "runs": len(live)},
         objective=(None if spec is None or spec.objective is None else
                    {"metric": spec.objective.metric, "mode": spec.objective.mode, "agg": spec.objective.agg}),
-        best=_best(client, spec, live), failed_runs=failed,
+        best=_best(spec, engine, records), failed_runs=failed,
         resume_command=hydra_command(tags) if kind == KIND_HYDRA else f"mlflow-sweep resume {run_id}",
         matrix=matrix)
 
