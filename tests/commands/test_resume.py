@@ -133,16 +133,6 @@ def test_a_real_grid_sweep_resumed_from_its_parent_alone(sweep_store, tmp_path):
     assert client.get_run(parent.info.run_id).info.status == "FINISHED"
 
 
-def _backend_runs_the_engine() -> bool:
-    from mlflow_sweep_plugin.backend.config import SweepConfigError, parse_backend_config
-
-    try:
-        parse_backend_config({"grid": {"x": [1]}, "seeds": 2, "objective": {"metric": "loss"}})
-    except SweepConfigError:
-        return False
-    return True
-
-
 SEEDED_MLPROJECT = """\
 name: seeded
 entry_points:
@@ -175,7 +165,6 @@ def _live_children(client, exp):
 
 
 @pytest.mark.slow  # real sweeps of child processes, a SIGKILLed controller: > 1 min
-@pytest.mark.skipif(not _backend_runs_the_engine(), reason="the sweep backend does not run the search engine yet")
 def test_a_sigkilled_sweep_resumed_from_its_parent_then_with_more_seeds(sweep_store, tmp_path):
     import json
     import time

@@ -206,3 +206,29 @@ def test_a_hydra_search_continues_with_the_sweepers_resume():
     tags = {TAG_HYDRA_OVERRIDES: "db=mysql", TAG_HYDRA_SWEEP_DIR: "/out/1", TAG_STRATEGY: "tpe"}
     assert hydra_command(tags) == "python YOUR_APP.py --multirun db=mysql hydra.sweeper.resume=true"
     assert hydra_command({TAG_HYDRA_SWEEP_DIR: "/out/1"}) == "python YOUR_APP.py --multirun hydra.sweep.dir=/out/1"
+
+
+def test_a_race_skips_its_eliminated_candidates(sweep_store, sweep_cli):
+    """A race over x in {1, 2, 3}, two seeds a round: after round 0, x=2 (far worse) is
+    eliminated; its other seeds are skipped, not missing; the survivors miss seeds 2..5."""
+    from mlflow_sweep_plugin.search.progress import log_spec
+    from mlflow_sweep_plugin.search.spec import parse_search
+    from sweep_status_helpers import make_child, make_parent
+
+    client = sweep_store.client
+    exp = sweep_store.create_experiment("race")
+    parent_id, sweep_id = make_parent(client, exp, "race")
+    log_spec(client, parent_id, parse_search({
+        "grid": {"x": [1, 2, 3]}, "seeds": {"param": "seed", "values": [0, 1, 2, 3, 4, 5]},
+        "race": {"initial": 2, "step": 2, "alpha": 0.05}, "objective": {"metric": "loss", "mode": "min"}}))
+    values = {"1": [0.10, 0.11], "2": [5.0, 5.1], "3": [0.12, 0.14]}
+    for trial, (x, losses) in enumerate(values.items()):
+        for seed, loss in enumerate(losses):
+            make_child(client, exp, parent_id, sweep_id, "race", 2 * trial + seed, {"x": x}, "FINISHED",
+                       seed=seed, trial=trial, metrics={"loss": loss})
+    sweep = status_json(sweep_cli, "--parent", parent_id)[0]
+    rows = {r["params"]["x"]: r["cells"] for r in sweep["matrix"]["rows"]}
+    assert rows["2"] == ["finished"] * 2 + ["skipped"] * 4
+    assert rows["1"] == rows["3"] == ["finished"] * 2 + ["missing"] * 4
+    assert sweep["runs"]["missing"] == 8
+    assert sweep["best"]["params"] == {"x": "1"} and sweep["best"]["n"] == 2
