@@ -42,7 +42,7 @@ def test_import_mlflow_survives_a_broken_cli_hook():
     # our CLI module failing to import must not break `mlflow` or `import mlflow`
     code = r"""
 import sys
-sys.modules["mlflow_sweep_plugin.cli"] = None  # makes `import mlflow_sweep_plugin.cli` fail
+sys.modules["mlflow_sweep_plugin.commands.export"] = None  # makes importing our export command fail
 import mlflow, mlflow.cli
 print("sweep-export" in mlflow.cli.cli.commands, "runs" in mlflow.cli.cli.commands)
 """
