@@ -79,15 +79,48 @@ def test_bad_settings_are_one_clear_error(settings, arguments, error, message):
     assert message in str(info.value)
 
 
-@pytest.mark.parametrize("key", ["race", "confirm"])
-def test_race_and_confirm_go_to_the_engine_or_are_refused(key):
-    settings = {"strategy": "grid", "params": {"x": "1,2"}, key: {"initial": 3}}
-    if key in SEARCH_KEYS:  # the engine knows the key: it checks it
-        config, _ = engine_config(settings, [])
-        assert config[key] == {"initial": 3}
-    else:
-        with pytest.raises(SearchSpecError, match=f"hydra.sweeper: {key} not yet supported by the sweeper"):
-            engine_config(settings, [])
+RACE = {"strategy": "grid", "seeds": {"param": "seed", "values": [0, 1, 2, 3]},
+        "objective": {"metric": "loss"}, "params": {"lr": "0.01,0.1", "db": "mysql,postgresql"}}
+CONFIRM = {"strategy": "random", "max_trials": 4, "objective": {"metric": "loss"},
+           "params": {"lr": "interval(0.001, 0.1)"}}
+
+
+def test_race_and_confirm_go_to_the_engine():
+    """The keys reach the engine as the backend's ``--backend-config`` does: the same
+    ``make_engine`` picks a race, or a search then a confirmation."""
+    from mlflow_sweep_plugin.search.race import Confirmed, Race, make_engine
+
+    spec = parse_search(engine_config(dict(RACE, race={"initial": 2, "step": 1}), [])[0])
+    assert spec.race.initial == 2 and spec.race.step == 1
+    assert isinstance(make_engine(spec), Race)
+    spec = parse_search(engine_config(dict(CONFIRM, confirm={"top": 2, "seeds": [10, 11, 12]}), [])[0])
+    assert spec.confirm.top == 2 and list(spec.confirm.seeds) == [10, 11, 12]
+    assert isinstance(make_engine(spec), Confirmed)
+
+
+@pytest.mark.parametrize("settings, message", [
+    (dict(RACE, race={"initial": 2}, strategy="random", max_trials=2), 'races the points of a "grid"'),
+    (dict(RACE, race={"initial": 2}, seeds=None), '"race" needs "seeds"'),
+    (dict(RACE, race={"initial": 9}), '"race.initial" (9) is more than the 4 seed values'),
+    (dict(RACE, race={"initial": 0}), '"race.initial" must be an integer >= 1, got 0'),
+    (dict(RACE, race={"initial": 2, "alpha": 2}), '"race.alpha" must be a number in (0, 1)'),
+    (dict(RACE, race={"rounds": 2}), '"race" must be {"initial": N, "step": M'),
+    (dict(RACE, race={"initial": 2}, early_stop={"pruner": "median"}), '"race" and "early_stop" cannot be combined'),
+    (dict(RACE, confirm={"top": 2, "seeds": [7]}), '"confirm" follows a search strategy'),
+    (dict(CONFIRM, confirm={"seeds": [7, 8]}), '"confirm.top" must be an integer >= 1'),
+    (dict(CONFIRM, confirm={"top": 2, "seeds": [0, 7]}, seeds={"param": "seed", "values": [0, 1]}),
+     '"confirm.seeds" must be values the search never used; 0 are in "seeds"'),
+    (dict(CONFIRM, confirm={"top": 2, "seeds": [7]}, objective=None), '"objective" is required'),
+])
+def test_bad_race_and_confirm_settings_are_one_clear_error(settings, message):
+    with pytest.raises(SearchSpecError) as info:
+        parse_search(engine_config(settings, [])[0])
+    assert message in str(info.value)
+
+
+def test_a_key_that_is_no_setting_is_refused():
+    with pytest.raises(SearchSpecError, match="hydra.sweeper: rounds is not a setting of the sweeper"):
+        engine_config(dict(RACE, rounds=3), [])
 
 
 # -- real multiruns ---------------------------------------------------------------------------
