@@ -10,9 +10,11 @@ small search with seeds); the others are ``slow``
 
 from __future__ import annotations
 
+import json
 import os
 import signal
-import textwrap
+import subprocess
+import sys
 import time
 
 import pytest
@@ -24,7 +26,7 @@ pytest.importorskip("hydra")
 from hydra.errors import OverrideParseException  # noqa: E402
 
 from mlflow_sweep_plugin.hydra.search_space import RETURN_METRIC, engine_config  # noqa: E402
-from mlflow_sweep_plugin.search.spec import SEARCH_KEYS, SearchSpecError, parse_search  # noqa: E402
+from mlflow_sweep_plugin.search.spec import SearchSpecError, parse_search  # noqa: E402
 
 # -- the search space, parsed with Hydra's parser (in process) -----------------------------
 
@@ -404,6 +406,14 @@ def test_resume_after_the_multirun_process_was_killed(sweep_store, app, tmp_path
         old.data.tags["mlflow_sweep.error"]
     assert new_parent.info.status == "FINISHED"
     assert new_parent.data.tags["mlflow_sweep.controller.pid"] != old.data.tags["mlflow_sweep.controller.pid"]
+    # mlflow-sweep status: each session its own sweep, the killed one KILLED, the command that continues
+    proc = subprocess.run([sys.executable, "-m", "mlflow_sweep_plugin", "status", "--sweep", "app", "--json",
+                           "--tracking-uri", sweep_store.tracking_uri], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    sweeps = {s["parent_run_id"]: s for s in json.loads(proc.stdout)["sweeps"]}
+    assert sweeps[old.info.run_id]["state"] == "KILLED" and sweeps[new_parent.info.run_id]["state"] == "FINISHED"
+    assert not sweeps[old.info.run_id]["controller"]["alive"]
+    assert sweeps[new_parent.info.run_id]["resume_command"].endswith("hydra.sweeper.resume=true")
 
 
 @pytest.mark.slow
@@ -449,8 +459,6 @@ def test_other_bad_inputs_stop_before_any_job(sweep_store, app, tmp_path, args, 
 # -- slow: racing, confirmation, one controller per study ------------------------------------
 
 def _race_json(client, parent_id):
-    import json
-
     path = client.download_artifacts(parent_id, "mlflow_sweep/race.json")
     with open(path, encoding="utf-8") as fh:
         return json.load(fh)
