@@ -5,6 +5,8 @@ happen inside the command, so ``--help`` is fast."""
 
 from __future__ import annotations
 
+import io
+
 import json
 
 import click
@@ -198,6 +200,9 @@ def render_matrix(matrix: dict) -> None:
     for row in matrix["rows"]:
         table.add_row(*[Text(visible(row["params"][n], newlines=False)) for n in matrix["params"]],
                       *[Text(SYMBOLS.get(c, "?")) for c in row["cells"]])
-    console = Console(file=click.get_text_stream("stdout"), highlight=False, soft_wrap=False)
+    # rendered to text, then written like every other line (the cells are visible already;
+    # symbols only, so visible() leaves the table as drawn)
+    console = Console(file=io.StringIO(), width=200, highlight=False, soft_wrap=False, color_system=None)
     console.print(table)
+    click.echo(console.file.getvalue().rstrip("\n"))
     echo(f"  {LEGEND}")
