@@ -1,4 +1,4 @@
-"""The Hydra sweeper's settings as the search engine's config (docs/hydra-sweeper.md).
+"""The Hydra sweeper's settings as the search engine's config (docs/how-to/hydra-sweeper.md).
 
 ``hydra.sweeper.params`` and the command line's overrides are parsed with Hydra's own
 override parser (:class:`~hydra.core.override_parser.overrides_parser.OverridesParser`),
