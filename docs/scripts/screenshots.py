@@ -91,7 +91,7 @@ def status_page(work: pathlib.Path) -> tuple[pathlib.Path, int]:
     text = run([sys.executable, "-m", "mlflow_sweep_plugin", "status", "--experiment-name", "status-demo"],
                work, env)
     text = text.replace(str(work) + os.sep, "")  # no temporary paths in the picture
-    console = Console(record=True, width=110, file=open(os.devnull, "w"), color_system="truecolor")
+    console = Console(record=True, width=130, file=open(os.devnull, "w"), color_system="truecolor")
     console.print("$ mlflow-sweep status --experiment-name status-demo", style="bold")
     console.print(Text(text.rstrip("\n")))
     page = work / "status.html"
@@ -117,6 +117,19 @@ def shoot(chromium: str, page: pathlib.Path, png: pathlib.Path, size: tuple[int,
                     page.as_uri()], check=True, capture_output=True, timeout=120)
     if not png.exists():
         sys.exit(f"screenshots: chromium wrote no {png}")
+    trim(png)
+
+
+def trim(png: pathlib.Path, margin: int = 16) -> None:
+    """Cut the blank space below the content (the window is sized for the tallest case)."""
+    from PIL import Image, ImageChops  # Pillow comes with matplotlib
+
+    with Image.open(png) as img:
+        rgb = img.convert("RGB")
+    background = Image.new("RGB", rgb.size, rgb.getpixel((rgb.width - 1, rgb.height - 1)))
+    box = ImageChops.difference(rgb, background).getbbox()
+    if box and box[3] + margin < rgb.height:
+        rgb.crop((0, 0, rgb.width, box[3] + margin)).save(png, optimize=True)
 
 
 def main(argv=None) -> int:
@@ -141,7 +154,7 @@ def main(argv=None) -> int:
             shoot(args.chromium, cut, args.out / name, size)
             written.append(name)
         page, n_lines = status_page(work)
-        shoot(args.chromium, page, args.out / STATUS, (1000, 40 + 19 * n_lines))
+        shoot(args.chromium, page, args.out / STATUS, (1150, 60 + 20 * n_lines))
         written.append(STATUS)
     for name in written:
         size = (args.out / name).stat().st_size
