@@ -21,6 +21,7 @@ Re-run it whenever the report's look changes, and commit the PNGs it writes.
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import pathlib
 import re
@@ -91,7 +92,7 @@ def status_page(work: pathlib.Path) -> tuple[pathlib.Path, int]:
     text = run([sys.executable, "-m", "mlflow_sweep_plugin", "status", "--experiment-name", "status-demo"],
                work, env)
     text = text.replace(str(work) + os.sep, "")  # no temporary paths in the picture
-    console = Console(record=True, width=130, file=open(os.devnull, "w"), color_system="truecolor")
+    console = Console(record=True, width=130, file=io.StringIO(), color_system="truecolor")
     console.print("$ mlflow-sweep status --experiment-name status-demo", style="bold")
     console.print(Text(text.rstrip("\n")))
     page = work / "status.html"
