@@ -13,6 +13,8 @@ from __future__ import annotations
 import contextlib
 import time
 
+from ..failures import is_locked, no_credential_urls
+
 MAX_PARAMS_TAGS_PER_BATCH = 100  # mlflow.utils.validation limits of one log_batch request
 MAX_METRICS_PER_BATCH = 1000
 MAX_ENTITIES_PER_BATCH = 1000
@@ -25,21 +27,11 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
-# -- "database is locked" ----------------------------------------------------------------
-#: SQLite's answer to a writer that waited its busy timeout (MLflow 3 sets 20 s) for other
-#: writers of the same file; through an ``mlflow server`` on sqlite, the server's 503 says it
-LOCKED_TEXT = ("database is locked", "database table is locked")
+# -- "database is locked" (:func:`~mlflow_sweep_plugin.failures.is_locked`) ------------------
 LOCK_RETRY_SECONDS_ENV = "MLFLOW_SWEEP_LOCK_RETRY_SECONDS"
 DEFAULT_LOCK_RETRY_SECONDS = 300.0
 #: how many calls this process retried because the database was locked (benchmarks print it)
 LOCK_RETRIES = {"count": 0}
-
-
-def is_locked(exc: BaseException) -> bool:
-    """Whether ``exc`` (or one it was raised from) is SQLite's "database is locked"."""
-    from ..failures import exception_chain
-
-    return any(any(t in str(link) for t in LOCKED_TEXT) for link in exception_chain(exc))
 
 
 def retry_locked(call, *args, **kwargs):
@@ -112,8 +104,6 @@ class ClientSink:
         retry_locked(self.client.log_artifact, self.run_id, local_path, artifact_path or None)
 
     def end(self, status: str = "FINISHED", end_time: int | None = None) -> None:
-        from ..failures import no_credential_urls
-
         # MLflow prints "View run ... at: <tracking URI>" here: never with credentials
         with no_credential_urls(getattr(self.client, "tracking_uri", None)):
             retry_locked(self.client.set_terminated, self.run_id, status=status, end_time=end_time)
