@@ -1,4 +1,8 @@
-"""Is a SQL store there? Answer in seconds, not minutes.
+"""Is the tracking store there? Answer in seconds, not minutes: the one reachability probe.
+
+:func:`probe` asks an HTTP(S) server at ``<uri>/health`` (``sweep_run`` and ``sync``
+before they start; ``MLFLOW_SWEEP_PROBE_TIMEOUT``, default 3 s) or connects once to a
+SQL server store (:func:`probe_database`).
 
 The SQL policy (:func:`probe_database`, :func:`require_reachable`): MLflow opens a
 database store (``postgresql``, ``mysql``, ``mssql``) with 10 attempts and a growing
@@ -16,11 +20,27 @@ from __future__ import annotations
 import os
 import socket
 import threading
+import urllib.error
+import urllib.request
 from urllib.parse import urlsplit
 
 from ..errors import TrackingUnreachable, UsageError
 from ..uri import redact_uri
 from .classify import describe_error, is_unreachable
+
+PROBE_TIMEOUT_ENV = "MLFLOW_SWEEP_PROBE_TIMEOUT"
+
+
+def _float_env(name: str, default: float) -> float:
+    try:
+        return float(os.environ.get(name, "") or default)
+    except ValueError:
+        return default
+
+
+def is_http(uri: str) -> bool:
+    return urlsplit(uri or "").scheme in ("http", "https")
+
 
 # -- SQL server stores --------------------------------------------------------------------
 
@@ -166,3 +186,34 @@ def require_reachable(uri: str) -> str:
                          "mysql+pymysql://)")
     return uri
 
+
+# -- HTTP(S) servers ----------------------------------------------------------------------
+
+def _http_probe(uri: str, timeout: float | None = None) -> str | None:
+    """``None`` when the server at ``uri`` answers at ``/health`` (any HTTP answer, even
+    401 or 404, means it is there), else why not."""
+    timeout = _float_env(PROBE_TIMEOUT_ENV, 3.0) if timeout is None else timeout
+    parts = urlsplit(uri)
+    netloc = parts.netloc.rsplit("@", 1)[-1]  # credentials never go into the probe
+    url = f"{parts.scheme}://{netloc}{parts.path.rstrip('/')}/health"
+    try:
+        with urllib.request.urlopen(url, timeout=timeout):
+            return None
+    except urllib.error.HTTPError:
+        return None
+    except Exception as exc:  # noqa: BLE001 - any failure to connect is "not there"
+        reason = getattr(exc, "reason", None) or exc
+        return f"{type(exc).__name__}: {reason}"
+
+
+def probe(uri: str, timeout: float | None = None) -> str | None:
+    """``None`` when the tracking server at ``uri`` answers, else the reason it does not,
+    in seconds (``sweep_run`` and ``sync`` ask before they start).
+
+    HTTP(S) URIs are probed at ``/health`` (timeout ``$MLFLOW_SWEEP_PROBE_TIMEOUT``,
+    default 3 s), SQL server stores by one connection (:func:`probe_database`); other
+    stores are found out by the first real call.
+    """
+    if is_http(uri):
+        return _http_probe(uri, timeout)
+    return probe_database(uri, timeout)

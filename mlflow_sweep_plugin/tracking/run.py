@@ -13,7 +13,7 @@ API writes to it). If the server cannot be reached when the run starts, or stops
 answering during the run, one warning is shown and everything from then on (params,
 metrics with their steps and timestamps, tags, artifacts, the final status) goes to
 the spool (:mod:`.spool`); the job goes on. ``mlflow-sweep sync`` replays the spool
-later, exactly once (:mod:`.sync`). Unreachability is detected in seconds (:mod:`.reach`).
+later, exactly once (:mod:`.sync`). Unreachability is detected in seconds (:func:`~mlflow_sweep_plugin.failures.probe`).
 
 Inside an offline ``sweep_run`` use this package's logging functions (or the run
 object's methods), not ``mlflow.log_*``: MLflow's own calls have no spool.
@@ -24,12 +24,11 @@ from __future__ import annotations
 import contextlib
 import os
 
-from ..failures import describe_error, fail_fast_http, is_offline, no_credential_urls
+from ..failures import describe_error, fail_fast_http, is_offline, no_credential_urls, probe
 from ..uri import redact_uri
 from ..warning_types import SweepWarning, warn
 from . import sink as _sink
 from .bound import BoundLogging
-from .reach import probe
 from .spool import Spool, spool_root
 
 STATUS_FINISHED, STATUS_FAILED, STATUS_KILLED = "FINISHED", "FAILED", "KILLED"
