@@ -22,7 +22,7 @@ Three measurements, each with real processes (what a joblib/submitit launcher or
 
     python benchmarks/bench_concurrency.py [--jobs 16] [--writers 8] [--hold 0] [server sqlite export]
 
-tests/test_concurrent_logging.py runs the same functions with fewer processes.
+tests/tracking/test_concurrent_logging.py runs the same functions with fewer processes.
 """
 
 from __future__ import annotations

@@ -45,6 +45,11 @@ class NoTrackingStore(SweepError):
     exit_code = 3
 
 
+class SearchSpecError(ValueError):
+    """A sweep's search config is unusable; the message names the key and the allowed values
+    (raised before any run or parent is created)."""
+
+
 class BadArtifact(Exception):
     """Raised by a parser for a malformed artifact.
 

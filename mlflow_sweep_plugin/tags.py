@@ -69,3 +69,19 @@ ENV_TRACKING_URI = "MLFLOW_TRACKING_URI"
 ENV_EXPERIMENT_ID = "MLFLOW_EXPERIMENT_ID"
 ENV_EXPERIMENT_NAME = "MLFLOW_EXPERIMENT_NAME"
 ENV_RUN_ID = "MLFLOW_RUN_ID"
+
+# the search engine (mlflow_sweep_plugin/search/, docs/search.md)
+TAG_STRATEGY = "mlflow_sweep.strategy"        # parent: grid | random | tpe | cmaes | gp
+TAG_TRIAL = "mlflow_sweep.trial"              # child: its configuration's number in the sweep
+TAG_SEED = "mlflow_sweep.seed"                # child: the seed value it ran with (sweeps with seeds)
+TAG_PRUNED = "mlflow_sweep.pruned"            # child stopped early: "step 7: val_loss=1.93"
+TAG_N_PRUNED = "mlflow_sweep.n_pruned"        # parent: how many children were pruned
+TAG_CONTROLLER_HOST = "mlflow_sweep.controller.host"  # parent: the controller running the sweep
+TAG_CONTROLLER_PID = "mlflow_sweep.controller.pid"
+TAG_HEARTBEAT = "mlflow_sweep.controller.heartbeat"   # parent: unix time of the controller's last beat
+SPEC_ARTIFACT = "mlflow_sweep/sweep.json"     # parent: the normalised spec, project, entry point, -P params
+
+
+def best_key(name: str) -> str:
+    """The parent's best-so-far tag of a param / metric of the objective: ``mlflow_sweep.best.<name>``."""
+    return TAG_BEST_PREFIX + name

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import inspect
 import json
 import os
 import pathlib
@@ -65,3 +66,19 @@ def mlflow_run(store, project, config: dict, *params: str, timeout: float = 300)
     for p in params:
         cmd += ["-P", p]
     return subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=store.root, timeout=timeout)
+
+
+def cli(*args, env=None):
+    """``mlflow-sweep`` in-process; (exit code, stdout, stderr)."""
+    from click.testing import CliRunner
+
+    from mlflow_sweep_plugin.cli import main
+    from mlflow_sweep_plugin.plugins import reset_plugin_manager
+
+    kwargs = {"mix_stderr": False} if "mix_stderr" in inspect.signature(CliRunner.__init__).parameters else {}
+    reset_plugin_manager()
+    try:
+        res = CliRunner(**kwargs).invoke(main, [str(a) for a in args], env=env, catch_exceptions=False)
+    finally:
+        reset_plugin_manager()
+    return res.exit_code, res.stdout, res.stderr
