@@ -13,7 +13,7 @@ import tempfile
 import pytest
 
 from .server import free_port
-from .unavailable import StoreUnavailable, _unavailable
+from .unavailable import StoreUnavailable, started
 
 
 #: the PostgreSQL binaries' directory, when not found by ``pg_config --bindir`` or under
@@ -216,10 +216,6 @@ class PostgresCluster:
 def postgres_cluster():
     """A throwaway PostgreSQL cluster for the session (see :class:`PostgresCluster`);
     the test skips, with the reason, when it cannot be started."""
-    cluster = PostgresCluster()
-    try:
-        cluster.start()
-    except StoreUnavailable as exc:
-        _unavailable(f"PostgreSQL: {exc}")
+    cluster = started(PostgresCluster(), "PostgreSQL")
     yield cluster
     cluster.stop()

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import pytest
 
 from .server import free_port
-from .unavailable import StoreUnavailable, _unavailable
+from .unavailable import StoreUnavailable, started
 
 
 class MotoS3Server:
@@ -109,11 +109,7 @@ class MotoS3Server:
 def s3_server():
     """moto's S3 server for the session (see :class:`MotoS3Server`); the test skips,
     with the reason, when it cannot be started."""
-    server = MotoS3Server()
-    try:
-        server.start()
-    except StoreUnavailable as exc:
-        _unavailable(f"S3 (moto): {exc}")
+    server = started(MotoS3Server(), "S3 (moto)")
     yield server
     server.stop()
     shutil.rmtree(server.root, ignore_errors=True)

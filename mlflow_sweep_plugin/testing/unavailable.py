@@ -29,3 +29,15 @@ def _unavailable(reason: str):
     if os.environ.get(REQUIRE_STORES_ENV, "").strip() not in ("", "0"):
         pytest.fail(f"{reason} (and {REQUIRE_STORES_ENV} is set)", pytrace=False)
     pytest.skip(reason)
+
+
+def started(part, name: str):
+    """``part`` (a :class:`~.postgres.PostgresCluster`, a :class:`~.s3.MotoS3Server`) after
+    ``part.start()``; the test skips (or fails, see :func:`_unavailable`) with ``name``
+    and the reason when it cannot be started."""
+    __tracebackhide__ = True
+    try:
+        part.start()
+    except StoreUnavailable as exc:
+        _unavailable(f"{name}: {exc}")
+    return part
