@@ -24,6 +24,10 @@ import math
 import os
 import sqlite3
 
+import numpy as np
+import pandas as pd
+import platformdirs
+
 from ..errors import UsageError
 from ..warning_types import SweepWarning, warn
 
@@ -83,8 +87,6 @@ class _HistoryCache:
         directory = directory or os.environ.get("MLFLOW_SWEEP_CACHE_DIR")
         if not directory:
             try:
-                import platformdirs
-
                 directory = platformdirs.user_cache_dir("mlflow-sweep", appauthor=False)
             except Exception:  # noqa: BLE001 - no cache then
                 return
@@ -128,9 +130,6 @@ def add_history_columns(df, client, specs, *, tracking_uri: str | None = None,
 
     ``specs``: strings (``"val_loss:min"``) or ``(key, agg)`` pairs. The history of each
     (run, key) is fetched once, however many aggregates and rows use it."""
-    import numpy as np
-    import pandas as pd
-
     pairs = [tuple(s) for s in specs] if specs and not isinstance(next(iter(specs)), str) \
         else parse_history_specs(specs)
     if not pairs or not len(df) or "run_id" not in df.columns:

@@ -35,6 +35,7 @@ class ExportProgress:
     def __enter__(self) -> "ExportProgress":
         if not self.enabled:
             return self
+        # rich (heavy) only when a progress bar is shown
         from rich.console import Console
         from rich.progress import (
             BarColumn,

@@ -20,6 +20,7 @@ from urllib.parse import urlparse
 from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
 from mlflow.store.artifact.http_artifact_repo import HttpArtifactRepository
 from mlflow.store.artifact.mlflow_artifacts_repo import MlflowArtifactsRepository
+from mlflow.utils.rest_utils import augmented_raise_for_status, http_request
 
 from ..failures import is_not_found
 from ..limits import ArtifactTooLarge
@@ -84,8 +85,6 @@ def fetch_http(repo: HttpArtifactRepository, rel: str, local_path: str, limit: i
     GET: MLflow's download would write all of it to disk first, a 50 GB file under a
     summary's name included. Here the download stops at the declared length, or once
     ``limit`` bytes have come, with what was written (at most ``limit``) left behind."""
-    from mlflow.utils.rest_utils import augmented_raise_for_status, http_request
-
     resp = http_request(repo._host_creds, posixpath.join("/", rel), "GET", stream=True)
     try:
         augmented_raise_for_status(resp)

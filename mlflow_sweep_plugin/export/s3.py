@@ -80,8 +80,8 @@ def _env_flag(name: str) -> bool:
 
 def make_client(max_connections: int = 10):
     """A boto3 S3 client with MLflow's S3 settings and the export's timeouts."""
-    import boto3
-    from botocore.config import Config
+    import boto3  # optional and heavy: only for s3:// artifacts
+    from botocore.config import Config  # (boto3's)
 
     try:
         timeout = float(os.environ.get("MLFLOW_HTTP_REQUEST_TIMEOUT", "") or 30)
@@ -89,7 +89,7 @@ def make_client(max_connections: int = 10):
         timeout = 30.0
     signature = os.environ.get("MLFLOW_EXPERIMENTAL_S3_SIGNATURE_VERSION", "s3v4")
     if signature.lower() == "unsigned":
-        from botocore import UNSIGNED
+        from botocore import UNSIGNED  # (boto3's)
 
         signature = UNSIGNED
     config = Config(signature_version=signature,

@@ -94,9 +94,9 @@ def _sqlalchemy_probe(uri: str, timeout: float) -> str | None:
     the connection was made, the reason when not. Raises ImportError when the driver
     (or SQLAlchemy) is not installed."""
     import sqlalchemy  # heavy, and needed only for a SQL server store
-    from sqlalchemy.engine.url import make_url
-    from sqlalchemy.exc import NoSuchModuleError
-    from sqlalchemy.pool import NullPool
+    from sqlalchemy.engine.url import make_url  # (the same)
+    from sqlalchemy.exc import NoSuchModuleError  # (the same)
+    from sqlalchemy.pool import NullPool  # (the same)
 
     try:
         url = make_url(uri)

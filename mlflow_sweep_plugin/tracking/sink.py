@@ -11,9 +11,18 @@ active run. So code written against these functions keeps working offline.
 from __future__ import annotations
 
 import contextlib
+import os
+import random
 import time
 
+import mlflow
+from mlflow.entities import Metric, Param, RunTag
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+
+from ..envvars import scoped_environ
 from ..failures import is_locked, no_credential_urls
+from ..stores import ensure_sqlite_store
 
 MAX_PARAMS_TAGS_PER_BATCH = 100  # mlflow.utils.validation limits of one log_batch request
 MAX_METRICS_PER_BATCH = 1000
@@ -40,9 +49,6 @@ def retry_locked(call, *args, **kwargs):
     ``$MLFLOW_SWEEP_LOCK_RETRY_SECONDS`` (default 300 s; then the error is raised, and a
     ``sweep_run`` spools what it could not log). Safe because MLflow's SQL store writes
     each call in one transaction, rolled back when it fails: nothing is logged twice."""
-    import os
-    import random
-
     try:
         budget = float(os.environ.get(LOCK_RETRY_SECONDS_ENV, DEFAULT_LOCK_RETRY_SECONDS))
     except ValueError:
@@ -78,8 +84,6 @@ class ClientSink:
 
     def __init__(self, run_id: str, client=None):
         if client is None:
-            from mlflow.tracking import MlflowClient
-
             client = MlflowClient()
         self.client = client
         self.run_id = run_id
@@ -89,8 +93,6 @@ class ClientSink:
 
     def log_batch(self, params=None, metrics=(), tags=None) -> None:
         """``metrics`` are ``(key, value, timestamp_ms, step)`` tuples."""
-        from mlflow.entities import Metric, Param, RunTag
-
         for p, m, t in batches(params or {}, metrics, tags or {}):
             retry_locked(
                 self.client.log_batch,
@@ -112,8 +114,6 @@ class ClientSink:
 def get_or_create_experiment(client, name: str) -> str:
     """The id of experiment ``name``, created if missing (and if a parallel job created
     it meanwhile, that one)."""
-    from mlflow.exceptions import MlflowException
-
     exp = client.get_experiment_by_name(name)
     if exp is not None:
         return exp.experiment_id
@@ -140,10 +140,6 @@ def resolve_sink(run_id: str | None = None, client=None):
     if active is not None and (run_id is None or run_id == active.run_id):
         return active
     if run_id is None:
-        import mlflow
-
-        from ..stores import ensure_sqlite_store
-
         run = mlflow.active_run()
         if run is None:
             ensure_sqlite_store(mlflow.get_tracking_uri())  # a new sqlite file: created once, under a lock
@@ -158,12 +154,8 @@ def tracking_uri_set_to(uri: str):
     (including "not set", so ``$MLFLOW_TRACKING_URI`` counts again). Needed where MLflow
     resolves something against the current URI rather than a client's (``mlflow.start_run``;
     ``mlflow-artifacts:`` artifact URIs on MLflow 2.x)."""
-    import mlflow
-
-    from ..envvars import scoped_environ
-
     try:
-        from mlflow.tracking._tracking_service import utils as _utils
+        from mlflow.tracking._tracking_service import utils as _utils  # private API: handled below
 
         saved = _utils._tracking_uri
     except (ImportError, AttributeError):  # pragma: no cover - other MLflow layouts
