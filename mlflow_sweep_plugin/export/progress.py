@@ -13,6 +13,8 @@ import sys
 
 import click
 
+from ..console import visible
+
 
 def stderr_is_terminal() -> bool:
     try:
@@ -82,6 +84,7 @@ class ExportProgress:
 
     def echo(self, message: str) -> None:
         """A line on stderr, above the bar when there is one."""
+        message = visible(message)
         if self._progress is not None:
             self._progress.console.print(message, markup=False, highlight=False, soft_wrap=True)
         else:

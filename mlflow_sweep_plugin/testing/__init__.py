@@ -58,12 +58,13 @@ from .deployments import _shared_mlflow_servers, sweep_store_factory
 from .postgres import PG_BINDIR_ENV, PostgresCluster, postgres_bindir, postgres_cluster
 from .s3 import MotoS3Server, S3Bucket, s3_bucket, s3_server
 from .server import MlflowServer, free_port, mlflow_server, mlflow_server_factory
-from .store import SweepStore, sweep_store, sweep_store_template
-from .sweeps import Sweep, artifact_paths, log_sweep, make_sweep, write_artifact
+from .store import SweepStore, sqlite_store, sweep_store, sweep_store_template
+from .sweeps import Sweep, artifact_paths, log_sweep, make_sweep, report_files, write_artifact
 from .unavailable import REQUIRE_STORES_ENV, StoreUnavailable
 
 __all__ = ["BadInputReport", "CliResult", "MlflowServer", "MotoS3Server", "PG_BINDIR_ENV", "PostgresCluster",
            "REQUIRE_STORES_ENV", "S3Bucket", "StoreUnavailable", "Sweep", "SweepStore", "_shared_mlflow_servers",
            "artifact_paths", "check_bad_artifacts", "free_port", "log_sweep", "make_sweep", "mlflow_server",
-           "mlflow_server_factory", "postgres_bindir", "postgres_cluster", "s3_bucket", "s3_server", "sweep_cli",
+           "mlflow_server_factory", "postgres_bindir", "postgres_cluster", "report_files", "s3_bucket", "s3_server",
+           "sqlite_store", "sweep_cli",
            "sweep_exporter", "sweep_store", "sweep_store_factory", "sweep_store_template", "write_artifact"]

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from ..sweep.query import client_uri
+from ..tags import TAG_REPORT_PATH
 from .store import SweepStore
 
 
@@ -29,6 +30,16 @@ def artifact_paths(client, run_id: str, path: str | None = None) -> list[str]:
         for info in client.list_artifacts(run_id, path):
             out += artifact_paths(client, run_id, info.path) if info.is_dir else [info.path]
     return sorted(out)
+
+
+def report_files(client, run_id: str) -> set[str]:
+    """The files of the report logged on run ``run_id`` (relative to its
+    ``report/<version>/`` path, which the tag ``mlflow_sweep.report.path`` names);
+    empty when the run has no report."""
+    path = client.get_run(run_id).data.tags.get(TAG_REPORT_PATH)
+    if not path:
+        return set()
+    return {p[len(path) + 1:] for p in artifact_paths(client, run_id, path)}
 
 
 @dataclass

@@ -12,6 +12,7 @@ import subprocess
 import sys
 
 
+from hydra_test_helpers import sweep_files
 from mlflow_sweep_plugin.hydra.jobs import plain_config
 from mlflow_sweep_plugin.hydra.metrics_csv import parse_metrics_csv
 from mlflow_sweep_plugin.hydra.overrides import override_params, parse_override
@@ -25,11 +26,6 @@ EXAMPLE_CSV = (DATA / "hydra_multirun" / "0" / "facts" / "metrics.csv").read_tex
 
 # -- reading a job ------------------------------------------------------------------------
 
-def sweep_files(client, parent_id):
-    """A sweep parent's artifacts beside its report (which must be there, under report/)."""
-    paths = artifact_paths(client, parent_id)
-    assert "report/report.html" in paths and "report/summary.csv" in paths, paths
-    return [p for p in paths if not p.startswith("report/")]
 
 def test_metrics_csv_of_the_format_example():
     table = parse_metrics_csv(EXAMPLE_CSV)
