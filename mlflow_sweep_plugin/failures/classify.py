@@ -22,7 +22,7 @@ from __future__ import annotations
 import contextlib
 import re
 
-import requests  # light: MLflow imports it anyway, and only failing MLflow calls come here
+import requests
 
 from ..errors import SweepError, TrackingUnreachable
 from ..uri import redact_text, redact_uri
