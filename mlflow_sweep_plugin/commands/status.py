@@ -50,8 +50,7 @@ def get_parent(client, uri: str, run_id: str):
     from mlflow.exceptions import MlflowException
 
     from ..errors import UsageError
-    from ..export.runs import store_errors
-    from ..failures import is_unreachable
+    from ..failures import is_unreachable, store_errors
     from ..tags import ROLE_PARENT, TAG_ROLE
 
     with store_errors(uri):
@@ -84,8 +83,8 @@ def status_command(experiment_names, experiment_ids, sweep_name, parent_run_id, 
     controller is alive, and the command that continues it."""
     from ..console import printing_warnings
     from ..errors import UsageError
-    from ..export.runs import resolve_experiments, store_errors
-    from ..failures import fail_fast_http
+    from ..export.runs import resolve_experiments
+    from ..failures import fail_fast_http, store_errors
     from ..sweep.status import find_sweeps
 
     with sweep_errors(), printing_warnings(), fail_fast_http():
