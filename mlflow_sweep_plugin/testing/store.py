@@ -89,9 +89,9 @@ def _fresh_database(template: pathlib.Path, target: pathlib.Path, artifact_root:
 
 
 @contextlib.contextmanager
-def _mlflow_globals_restored():
-    """Inside: no current experiment; after: MLflow's current tracking URI and experiment
-    as they were before.
+def mlflow_globals_restored(default_uri: bool = False):
+    """Inside: no current experiment (and, with ``default_uri``, no tracking URI set: MLflow's
+    default); after: MLflow's current tracking URI and experiment as they were before.
 
     Why: MLflow keeps both in module globals, process-wide and beside the environment
     variables: the URI ``mlflow.set_tracking_uri`` stored
@@ -109,6 +109,8 @@ def _mlflow_globals_restored():
              for module, name in ((tracking_utils, "_tracking_uri"),
                                   (fluent, "_active_experiment_id"))]
     fluent._active_experiment_id = None
+    if default_uri:
+        tracking_utils._tracking_uri = None
     try:
         yield
     finally:
@@ -143,7 +145,7 @@ def _current_store(store: SweepStore, monkeypatch, env: dict | None = None):
     from ..plugins import reset_plugin_manager  # loads pluggy and the plugins: only when a test uses it
 
     experiment_env = dict.fromkeys(("MLFLOW_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_ID", "MLFLOW_RUN_ID"))
-    with scoped_environ(experiment_env), _mlflow_globals_restored():
+    with scoped_environ(experiment_env), mlflow_globals_restored():
         mlflow.set_tracking_uri(store.tracking_uri)
         try:
             yield store

@@ -11,6 +11,9 @@ import sqlite3
 
 import pytest
 
+from mlflow_sweep_plugin.envvars import scoped_environ
+from mlflow_sweep_plugin.testing.store import mlflow_globals_restored
+
 from mlflow_sweep_plugin.errors import NoTrackingStore
 from mlflow_sweep_plugin.stores import require_store, sqlite_path
 
@@ -39,12 +42,18 @@ def tree(root) -> dict:
 
 @pytest.fixture
 def place(tmp_path, monkeypatch):
-    """A working directory of its own, no tracking URI from the environment."""
+    """A working directory of its own, no tracking URI from the environment or from MLflow's
+    globals (an earlier test's ``set_tracking_uri``), and whatever the commands run here set
+    in MLflow's globals (``demo``) put back after."""
+    names = ("MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_ID", "MLFLOW_RUN_ID")
+    with scoped_environ(dict.fromkeys(names)), mlflow_globals_restored(default_uri=True):
+        yield _place(tmp_path, monkeypatch)
+
+
+def _place(tmp_path, monkeypatch):
     work = tmp_path / "work"
     work.mkdir()
     monkeypatch.chdir(work)
-    for var in ("MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_ID"):
-        monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("MLFLOW_SWEEP_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("MLFLOW_SWEEP_SPOOL_DIR", str(work / "spool"))
     (work / "empty.db").write_bytes(b"")
