@@ -5,12 +5,14 @@ The library sends warnings through :mod:`warnings` (:mod:`.warning_types`); a co
 callback, which are MLflow's and Hydra's commands running our code) wraps its work in
 :func:`printing_warnings` so each is one ``mlflow-sweep: warning: ...`` line on stderr,
 and counted for ``--strict``. Errors a user can act on are mapped to exit codes by
-:func:`sweep_errors`.
+:func:`sweep_errors`. Everything printed goes through :func:`visible` (terminal control
+characters in run names and values are shown, never acted on).
 """
 
 from __future__ import annotations
 
 import contextlib
+import re
 import sys
 import traceback
 import warnings
@@ -24,17 +26,44 @@ from .warning_types import SweepWarning
 PREFIX = "mlflow-sweep: "
 
 
-def eprint(message: str) -> None:
-    """One line on stderr, flushed (the backend's children write there too); URI
-    credentials in it masked."""
-    message = redact_text(message)
-    sys.stderr.write(message if message.endswith("\n") else message + "\n")
+#: what a terminal would act on rather than show: C0 and C1 controls and DEL (ESC
+#: sequences clear the screen or set the title, CR overwrites the line), and the
+#: Unicode bidi controls that reorder what is shown
+_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_CONTROL_BUT_NEWLINE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_NAMED = {"\n": "\\n", "\r": "\\r"}
+
+
+def _escape(match) -> str:
+    char = match.group()
+    return _NAMED.get(char) or (f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}")
+
+
+def visible(text, newlines: bool = True) -> str:
+    """``text`` as printed by every command: terminal control characters made visible
+    (``\\x1b``, ``\\r``, ``\\u202e``; tabs stay), so a run name or value cannot move the
+    cursor, clear the screen or retitle the terminal. ``newlines``: keep line breaks (a
+    traceback); else they become ``\\n`` too (one line holding values)."""
+    return (_CONTROL_BUT_NEWLINE if newlines else _CONTROL).sub(_escape, str(text))
+
+
+def eprint(message: str, newlines: bool = True) -> None:
+    """A line on stderr, flushed (the backend's children write there too); URI
+    credentials in it masked, control characters made visible (:func:`visible`; with
+    ``newlines=False`` one line whatever the message holds)."""
+    message = visible(redact_text(message).rstrip("\n"), newlines)
+    sys.stderr.write(message + "\n")
     sys.stderr.flush()
 
 
+def echo(message: str, err: bool = False) -> None:
+    """:func:`click.echo` of ``message`` made visible (:func:`visible`): output on stdout."""
+    click.echo(visible(message), err=err)
+
+
 def say(message: str) -> None:
-    """A status line of a command: ``mlflow-sweep: <message>``."""
-    eprint(PREFIX + message)
+    """A status line of a command: ``mlflow-sweep: <message>``, one line."""
+    eprint(PREFIX + message, newlines=False)
 
 
 @contextlib.contextmanager
@@ -51,7 +80,7 @@ def printing_warnings(echo=None, collected: list | None = None):
             if isinstance(message, SweepWarning):
                 text = redact_text(str(message))
                 text = text[len(PREFIX):] if text.startswith(PREFIX) else text
-                echo(f"{PREFIX}warning: {text}")
+                echo(f"{PREFIX}warning: {visible(text, newlines=False)}")
                 if collected is not None:
                     collected.append(message)
             else:

@@ -27,7 +27,7 @@ Every hook receives one ``register`` callback, typed by a :class:`typing.Protoco
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Protocol, Sequence
 
 import pluggy
 
@@ -48,7 +48,8 @@ class ParserRegister(Protocol):
     def __call__(self, name: str, pattern: str,
                  parse: Callable[[Any, ParseContext], Iterable[Mapping[str, Any]]], *,
                  version: str | int = "1", loader: str | Callable[[bytes], Any] | None = None,
-                 description: str = "") -> None: ...
+                 description: str = "", keys: Sequence[str] = (), seed: str | None = None,
+                 outcomes: Sequence[str] = (), descriptors: Sequence[str] = ()) -> None: ...
 
 
 class DemoRegister(Protocol):
@@ -73,7 +74,8 @@ def sweep_register_parsers(register: ParserRegister) -> None:
     Called once per plugin manager, when the parsers are first needed. Call
     ``register`` (a :class:`ParserRegister`) once per parser::
 
-        register(name, pattern, parse, *, version="1", loader=None, description="")
+        register(name, pattern, parse, *, version="1", loader=None, description="",
+                 keys=(), seed=None, outcomes=(), descriptors=())
 
     - ``name``: unique parser name, used by ``--parser NAME`` and shown by
       ``mlflow-sweep plugins``.
@@ -96,6 +98,18 @@ def sweep_register_parsers(register: ParserRegister) -> None:
     - ``loader``: ``"json"`` (bare ``NaN``/``Infinity`` accepted), ``"yaml"`` (safe
       loader), ``"npz"`` (``numpy.load`` with ``allow_pickle=False``), ``"text"``,
       ``"bytes"`` or a callable ``bytes -> object``. Default: chosen by file extension.
+    - the **roles** of the record fields, for ``mlflow-sweep report`` (every one optional;
+      a field not named keeps the report's heuristics, documented in ``docs/report.md``):
+
+      - ``keys``: fields that tell one run's records apart, or runs apart (``k``,
+        ``layer``, ``learner``): the report groups by those that vary. A pattern's
+        captures are keys already (when the parser matched a file of the report's runs).
+      - ``seed``: the replicate field (``seed``): averaged over, the unit of every
+        statistic and the pairing of the best-set comparisons.
+      - ``outcomes``: the fields summarised (means, spreads, plots, the objective).
+      - ``descriptors``: fields that describe one execution (``feature_idx``,
+        ``cluster_sizes``, ``converged``): kept in the export, neither grouped by nor
+        summarised nor plotted by default (``--metric NAME`` still summarises one).
     """
 
 

@@ -85,9 +85,9 @@ def load_external_plugins(pm: pluggy.PluginManager) -> list[PluginInfo]:
 
 
 def _trace_writer(message: str) -> None:
-    sys.stderr.write(f"[mlflow-sweep trace] {message}")
-    if not message.endswith("\n"):
-        sys.stderr.write("\n")
+    from .console import visible  # console imports click: only when tracing
+
+    sys.stderr.write(visible(f"[mlflow-sweep trace] {message}".rstrip("\n")) + "\n")
 
 
 class SweepPluginManager:
@@ -211,9 +211,10 @@ class SweepPluginManager:
 
 
 def _build_parser(name, pattern, parse, *, plugin, plugin_version, version="1", loader=None,
-                  description=""):
+                  description="", keys=(), seed=None, outcomes=(), descriptors=()):
     return Parser(name=name, pattern=pattern, parse=parse, version=str(version), loader=loader,
-                  description=description, plugin=plugin, plugin_version=plugin_version)
+                  description=description, plugin=plugin, plugin_version=plugin_version,
+                  keys=tuple(keys), seed=seed, outcomes=tuple(outcomes), descriptors=tuple(descriptors))
 
 
 @dataclass

@@ -142,6 +142,28 @@ def lock_path(path: str) -> str:
     return path + ".lock"
 
 
+def require_writable_sqlite(uri: str | None) -> None:
+    """A :class:`UsageError` (exit 2) when ``uri`` is a sqlite store that cannot be
+    written: its file, or the directory that holds or would hold it, is read-only
+    (a read-only file system, no permission). Told at once, not after sqlite's minutes
+    of retrying a locked, unwritable database."""
+    from .errors import UsageError
+    from .uri import redact_uri
+
+    path = sqlite_path(uri)
+    if not path:
+        return
+    place = os.path.dirname(os.path.abspath(path))
+    while not os.path.isdir(place) and os.path.dirname(place) != place:
+        place = os.path.dirname(place)  # the nearest directory that exists: it would hold the new ones
+    unwritable = place if not os.access(place, os.W_OK) else None
+    if os.path.exists(path) and not os.access(path, os.W_OK):
+        unwritable = path
+    if unwritable:
+        raise UsageError(f"the sqlite store {redact_uri(uri)} cannot be written ({unwritable} is read-only): "
+                         "give --tracking-uri a writable place")
+
+
 def ensure_sqlite_store(uri: str | None) -> None:
     """Create (or open) the sqlite store of ``uri`` once, under an exclusive
     ``fcntl.flock`` on ``<db>.lock`` beside it, before any writer of this process uses it.

@@ -53,6 +53,8 @@ TAG_REPORT_OBJECTIVE = "mlflow_sweep.report.objective"
 TAG_REPORT_MODE = "mlflow_sweep.report.mode"
 TAG_REPORT_N_TIED = "mlflow_sweep.report.n_tied"
 TAG_BEST_PREFIX = "mlflow_sweep.best."                # + a param: the best configuration's value
+TAG_REPORT_PATH = "mlflow_sweep.report.path"          # the current report's artifacts: report/<version>
+TAG_REPORT_PREFIX = "mlflow_sweep.report."            # every report tag (a second report deletes them)
 
 # -- the logging API -------------------------------------------------------------------
 TAG_SPOOL_ID = "mlflow_sweep.spool_id"                # a spooled run's identity (sync completes only it)

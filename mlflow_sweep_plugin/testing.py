@@ -120,6 +120,18 @@ def artifact_paths(client, run_id: str, path: str | None = None) -> list[str]:
     return sorted(out)
 
 
+def report_files(client, run_id: str) -> set[str]:
+    """The files of the report logged on run ``run_id`` (relative to its
+    ``report/<version>/`` path, which the tag ``mlflow_sweep.report.path`` names);
+    empty when the run has no report."""
+    from .tags import TAG_REPORT_PATH
+
+    path = client.get_run(run_id).data.tags.get(TAG_REPORT_PATH)
+    if not path:
+        return set()
+    return {p[len(path) + 1:] for p in artifact_paths(client, run_id, path)}
+
+
 @dataclass
 class Sweep:
     """What ``make_sweep`` logged."""

@@ -78,7 +78,7 @@ def test_report_html_in_headless_chromium(tmp_path):
     assert m, proc.stdout[-2000:] + proc.stderr[-2000:]
     got = json.loads(m.group(1).replace("&quot;", '"').replace("&amp;", "&"))
     assert got["errors"] == []
-    assert got["images"] == len(report.plots) == 3 and got["decoded"] == got["images"], got
+    assert got["images"] == len(report.plots) + 1 == 4 and got["decoded"] == got["images"], got  # + run matrix
     assert all(w >= 300 and h >= 200 for w, h in got["sizes"]), got["sizes"]
     tables = dict(got["tables"])
     assert tables["counts"] == 6 and tables["summary"] == 1 + 9  # header + the 9 configurations

@@ -7,34 +7,9 @@ import json
 import pandas as pd
 import pytest
 
-from mlflow_sweep_plugin.testing import artifact_paths, free_port
+from mlflow_sweep_plugin.testing import artifact_paths, free_port, report_files
 
 LOSS = {("a", 0): 0.50, ("a", 1): 0.61, ("a", 2): 0.47, ("b", 0): 0.30, ("b", 1): 0.36, ("b", 2): 0.29}
-
-
-@pytest.fixture
-def report_cli(sweep_cli, sweep_store):
-    """``mlflow-sweep report ...`` in-process (through the CLI group when it has the
-    command, else the command itself, with the same exit-code handling)."""
-    from mlflow_sweep_plugin.cli import main
-
-    if "report" in main.commands:
-        return lambda *args: sweep_cli("report", *args)
-    import inspect
-
-    from click.testing import CliRunner
-
-    from mlflow_sweep_plugin.commands.report import report_command
-    from mlflow_sweep_plugin.testing import CliResult
-
-    kwargs = {"mix_stderr": False} if "mix_stderr" in inspect.signature(CliRunner.__init__).parameters else {}
-
-    def run(*args):
-        res = CliRunner(**kwargs).invoke(report_command, [str(a) for a in args])
-        exc = res.exception if not isinstance(res.exception, SystemExit) else None
-        return CliResult(res.exit_code, res.stdout, res.stderr, exc)
-
-    return run
 
 
 def loss_runs(values=LOSS, **extra):
@@ -56,8 +31,8 @@ def test_report_writes_the_directory_and_prints_one_line(make_sweep, report_cli,
     line = last_line(res)
     assert line.startswith(f"mlflow-sweep: report -> {out / 'report.html'}; best metrics.loss (min): opt=b: ")
     assert line.endswith("(n=3), 0 tied")
-    assert {p.name for p in out.iterdir()} == {"report.html", "summary.csv", "best.json", "summary.md",
-                                                "summary.tex", "plots"}
+    assert {p.name for p in out.iterdir()} - {".mlflow-sweep-report.json"} == {
+        "report.html", "summary.csv", "best.json", "summary.md", "summary.tex", "plots", "runs.csv", "report.json"}
     csv = pd.read_csv(out / "summary.csv")
     assert csv.loc[csv.opt == "b", "mean"].iloc[0] == pytest.approx((0.30 + 0.36 + 0.29) / 3)
     assert json.loads((out / "best.json").read_text())["best"]["group"] == {"opt": "b"}
@@ -152,10 +127,9 @@ def test_log_to_puts_the_report_on_a_run(make_sweep, report_cli, sweep_store, tm
     assert res.exit_code == 0, res.stderr
     assert f"report logged on run {target}" in res.stderr
     client = sweep_store.client
-    paths = artifact_paths(client, target)
-    assert {"report/report.html", "report/summary.csv", "report/best.json", "report/summary.md",
-            "report/summary.tex"} <= set(paths)
-    assert any(p.startswith("report/plots/") and p.endswith(".png") for p in paths)
+    files = report_files(client, target)
+    assert {"report.html", "summary.csv", "best.json", "summary.md", "summary.tex"} <= files
+    assert any(p.startswith("plots/") and p.endswith(".png") for p in files)
     run = client.get_run(target)
     assert run.data.tags["mlflow_sweep.best.opt"] == "b"
     assert run.data.tags["mlflow_sweep.report.objective"] == "metrics.loss"

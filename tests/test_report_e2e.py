@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from scipy import stats as st
 
-from test_report_command import last_line, report_cli  # noqa: F401 - the fixture
+from test_report_command import last_line
 
 
 def log_demo(kind: str, name: str, n_runs: int = 12):
@@ -75,20 +75,29 @@ def test_hamming_demo(sweep_store, sweep_exporter, report_cli, tmp_path):
     got = rows(summary, "separation_ratio")
     assert len(got) == len(want) == 16 and set(got["n"]) == {3}
     for _, r in got.iterrows():
-        w = want.loc[(r["params.method"], int(r["layer"]), r["params.component"], int(r["k"]))]
+        w = want.loc[(r["method"], int(r["layer"]), r["component"], int(r["k"]))]
         assert r["mean"] == pytest.approx(w["mean"], rel=1e-12)
         assert r["std"] == pytest.approx(w["std"], rel=1e-12)
     assert best["test"] == "paired-t" and best["over"] == "seed"
     g = best["best"]["group"]
-    a = latest[(latest.method == g["params.method"]) & (latest.layer == g["layer"])
-               & (latest.component == g["params.component"]) & (latest.k == g["k"])].sort_values("seed")
+    a = latest[(latest.method == g["method"]) & (latest.layer == g["layer"])
+               & (latest.component == g["component"]) & (latest.k == g["k"])].sort_values("seed")
     assert best["best"]["mean"] == pytest.approx(a["separation_ratio"].mean(), rel=1e-12)
+    # the best set's paired comparisons use the block model's residual sd (double centring)
+    x = latest.pivot_table(index=["method", "layer", "component", "k"], columns="seed",
+                           values="separation_ratio").to_numpy()
+    r = x - x.mean(axis=1, keepdims=True) - x.mean(axis=0, keepdims=True) + x.mean()
+    df_resid = (x.shape[0] - 1) * (x.shape[1] - 1)
+    se = np.sqrt((r ** 2).sum() / df_resid) * np.sqrt(2 / 3)
     for t in best["tied"]:
         tg = t["group"]
-        b = latest[(latest.method == tg["params.method"]) & (latest.layer == tg["layer"])
-                   & (latest.component == tg["params.component"]) & (latest.k == tg["k"])].sort_values("seed")
-        p = st.ttest_rel(a["separation_ratio"].to_numpy(), b["separation_ratio"].to_numpy()).pvalue
-        assert t["p_value"] == pytest.approx(p, rel=1e-9) and p >= 0.05
+        b = latest[(latest.method == tg["method"]) & (latest.layer == tg["layer"])
+                   & (latest.component == tg["component"]) & (latest.k == tg["k"])].sort_values("seed")
+        diff = b["separation_ratio"].mean() - a["separation_ratio"].mean()
+        p = 2 * st.t.sf(abs(diff) / se, df_resid)
+        assert t["p_value"] == pytest.approx(p, rel=1e-9)
+        q = st.studentized_range.sf(np.sqrt(2) * abs(diff) / se, 16, df_resid)
+        assert t["p_adjusted"] == pytest.approx(q, rel=1e-6) and q >= 0.05
 
 
 def test_som_demo(sweep_store, sweep_exporter, report_cli, tmp_path):
@@ -130,12 +139,16 @@ def test_causal_demo(sweep_store, sweep_exporter, report_cli, tmp_path):
     # runs 8..11 repeat configurations 0..3 with new seeds: those groups have 2 seeds, the rest 1
     assert sorted(got["n"].unique()) == [1, 2] and got.loc[got["n"] == 1, "uneven"].all()
     assert "8 of 16 group(s) have fewer seed values" in res.stderr
-    assert best["test"] == "welch-t"
+    assert best["test"] in ("welch-t", "mixed")  # per row: paired on >= 2 shared seeds, else Welch
+    assert all(c["test"] == ("paired-t" if c["shared_seeds"] >= 2 else "welch-t")
+               for c in best["comparisons"][1:] if c["test"] is not None)
     g = best["best"]["group"]
     sel = lambda gr: df[np.logical_and.reduce([df[c].astype(str) == str(gr[c]) for c in by])]["eshd"]  # noqa: E731
     a = sel(g)
     assert best["best"]["mean"] == pytest.approx(a.mean(), rel=1e-12) and best["best"]["n"] == len(a)
-    for t in best["tied"]:
-        p = st.ttest_ind(a, sel(t["group"]), equal_var=False).pvalue
-        assert t["p_value"] == pytest.approx(p, rel=1e-9) and p >= 0.05
+    welch = [c for c in best["comparisons"][1:] if c["test"] == "welch-t"]
+    assert welch
+    for c in welch:
+        p = st.ttest_ind(a, sel(c["group"]), equal_var=False).pvalue
+        assert c["p_raw"] == pytest.approx(p, rel=1e-9)
     assert "best eshd (min): SVGD.n_particles=" in last_line(res)

@@ -56,10 +56,11 @@ def rep_dir(built):
 
 def test_the_files_of_a_report(report, rep_dir):
     d = rep_dir / "rep"
-    assert {p.name for p in d.iterdir()} == {"report.html", "summary.csv", "best.json", "summary.md",
-                                              "summary.tex", "plots"}
-    assert report.files == ["report.html", "summary.csv", "best.json", "summary.md", "summary.tex", "plots/"]
-    assert not [p for p in d.iterdir() if p.name.startswith(".report-")]  # no staging dir left
+    assert {p.name for p in d.iterdir()} - {".mlflow-sweep-report.json"} == {
+        "report.html", "summary.csv", "best.json", "summary.md", "summary.tex", "plots", "runs.csv", "report.json"}
+    assert report.files == ["report.html", "report.json", "summary.csv", "best.json", "summary.md",
+                            "summary.tex", "runs.csv", "plots/"]
+    assert not [p for p in d.iterdir() if p.name.startswith(".mlflow-sweep-report-stage-")]  # no staging dir left
 
 
 def test_summary_csv_is_tidy_and_round_trips_exactly(report, rep_dir):
@@ -92,12 +93,14 @@ def test_summary_md_and_tex_bold_the_best_mean(report, rep_dir):
     assert f"**{cell}**" in md
     assert md.count("**") == 2
     header = next(line for line in md.splitlines() if line.startswith("| "))
-    assert header.startswith("| globals_beta | phase1.latent_space | n | metrics.val_loss |")
+    assert header.startswith("| globals\\_beta | phase1.latent\\_space | n | val\\_loss |")
     first_row = md.splitlines()[md.splitlines().index(header) + 2]
     assert first_row.startswith("| 10 | none | 3 |")  # ranked: best first
     mean, std = cell.split(" ± ")
     assert f"$\\mathbf{{{mean} \\pm {std}}}$" in tex
-    assert "\\toprule" in tex and "metrics.val\\_loss" in tex and "phase1.latent\\_space" in tex
+    assert "\\toprule" in tex and "val\\_loss" in tex and "metrics.val" not in tex
+    assert "phase1.latent\\_space" in tex
+    assert tex.index("\\caption") < tex.index("\\label{tab:val_loss}") < tex.index("\\begin{tabular}")
 
 
 def test_format_pm():
@@ -153,10 +156,10 @@ def test_report_html_is_self_contained(report, rep_dir):
     html = (rep_dir / "rep" / "report.html").read_text()
     assert "<script" not in html and not re.search(r"""(src|href)=["']https?:""", html)
     images = re.findall(r'<img src="data:image/png;base64,([^"]+)"', html)
-    assert len(images) == len(report.plots) > 0
+    assert len(images) == len(report.plots) + 1 > 1  # and the run matrix
     for data in images:
         assert base64.b64decode(data)[:8] == b"\x89PNG\r\n\x1a\n"
-    assert 'id="summary"' in html and 'id="best"' in html and "paired t-test" in html
+    assert 'id="summary"' in html and 'id="best"' in html and "paired when" in html and "<td>paired</td>" in html
     assert len(html.encode()) < 5 * 1024 * 1024
 
 
@@ -167,7 +170,7 @@ def test_no_numeric_metric(tmp_path):
     with pytest.warns(SweepWarning, match="no numeric metric"):
         rep = build_report(df, str(tmp_path / "r"))
     assert rep.plots == [] and "no numeric metric" in (tmp_path / "r" / "report.html").read_text()
-    assert rep.files == ["report.html", "summary.csv"]
+    assert rep.files == ["report.html", "report.json", "summary.csv", "runs.csv"]
 
 
 def test_one_run(tmp_path):
@@ -225,4 +228,4 @@ def test_a_second_report_replaces_the_first(tmp_path):
     build_report(globals_heads(), str(tmp_path / "r"), ReportOptions(objective="metrics.val_loss", max_plots=2))
     rep = build_report(globals_heads(), str(tmp_path / "r"), ReportOptions(max_plots=1))
     assert not (tmp_path / "r" / "best.json").exists()
-    assert len(list((tmp_path / "r" / "plots").glob("*.png"))) == len(rep.plots) == 1
+    assert len(list((tmp_path / "r" / "plots").glob("*.png"))) == len(rep.plots) + 1 == 2  # + run matrix

@@ -8,7 +8,7 @@ import warnings
 import pytest
 
 from mlflow_sweep_plugin.report.parent import report_parent
-from mlflow_sweep_plugin.testing import artifact_paths
+from mlflow_sweep_plugin.testing import artifact_paths, report_files
 from mlflow_sweep_plugin.warning_types import SweepWarning
 
 LOSS = {("a", 0): 0.50, ("a", 1): 0.61, ("b", 0): 0.30, ("b", 1): 0.36}
@@ -52,8 +52,7 @@ def test_report_parent_logs_the_report_tags_and_metric(sweep_store):
         warnings.simplefilter("error", SweepWarning)  # a clean sweep reports without a warning
         report = report_parent(client, parent, exp, objective="metrics.loss", mode="min", max_plots=1)
     assert report is not None
-    paths = artifact_paths(client, parent)
-    assert {"report/report.html", "report/summary.csv", "report/best.json"} <= set(paths)
+    assert {"report.html", "summary.csv", "best.json"} <= report_files(client, parent)
     run = client.get_run(parent)
     assert run.data.tags["mlflow_sweep.best.opt"] == "b"
     assert run.data.metrics["mlflow_sweep.best.metrics.loss"] == pytest.approx((0.30 + 0.36) / 2)
@@ -70,7 +69,7 @@ def test_without_an_objective_the_report_is_still_logged(sweep_store):
     assert report is not None and report.best is None
     run = sweep_store.client.get_run(parent)
     assert not [t for t in run.data.tags if t.startswith("mlflow_sweep.best.")]
-    assert "report/report.html" in artifact_paths(sweep_store.client, parent)
+    assert "report.html" in report_files(sweep_store.client, parent)
 
 
 def test_a_failure_is_one_warning_never_an_exception(sweep_store):

@@ -22,7 +22,10 @@ YAML file is named inside the JSON: ``-c '{"config_file": "sweep.yaml"}'``. Keys
   run under ``report/``; ``{"objective": COLUMN, "mode": "min"|"max"}`` also ranks the
   configurations (the best as parent tags ``mlflow_sweep.best.<param>``); false: none.
 - ``config_file``: a JSON or YAML file holding any of the keys above; keys given inline
-  win over the file's.
+  win over the file's. Only a regular file of at most 4 MiB is read, and YAML aliases
+  count as the values they expand to (at most ``$MLFLOW_SWEEP_MAX_NODES``, as for
+  artifacts): a file over either limit is refused, and values in messages are shown
+  bounded.
 
 Pure data handling: no MLflow import, so it is cheap and easy to test.
 """
@@ -110,25 +113,75 @@ def grid_points(grid: dict) -> list[dict]:
     return [dict(zip(keys, combo)) for combo in itertools.product(*values)]
 
 
-def _load_file(path: str) -> dict:
-    path = os.path.expanduser(path)
+#: the most grid points a sweep may have (each is a run; the plan is held in memory)
+MAX_POINTS = 100_000
+#: the largest ``config_file`` read (a grid of thousands of values is a few hundred KiB)
+MAX_CONFIG_BYTES = 4 << 20
+
+
+def _show(value, chars: int = 60) -> str:
+    """A value for a message: bounded, however large a YAML alias bomb makes it."""
+    from ..parsers.bounds import preview
+
+    return preview(value, chars)
+
+
+def _read_config(path: str) -> bytes:
+    """The bytes of ``path``: a regular file (not a FIFO, device or ``/dev/zero``), at
+    most :data:`MAX_CONFIG_BYTES`, checked on the open file."""
+    import stat
+
     try:
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read()
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
-        raise SweepConfigError(f"config_file {path!r} cannot be read: {exc.strerror or exc}") from None
+        raise SweepConfigError(f"config_file {_show(path, 500)} cannot be read: {exc.strerror or exc}") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise SweepConfigError(f"config_file {_show(path, 500)} is not a regular file")
+        if st.st_size > MAX_CONFIG_BYTES:
+            raise SweepConfigError(f"config_file {_show(path, 500)} is {st.st_size:,} bytes; a config file may "
+                                   f"have at most {MAX_CONFIG_BYTES:,}")
+        with os.fdopen(os.dup(fd), "rb") as fh:
+            data = fh.read(MAX_CONFIG_BYTES + 1)
+    except OSError as exc:
+        raise SweepConfigError(f"config_file {_show(path, 500)} cannot be read: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+    if len(data) > MAX_CONFIG_BYTES:  # grew while read
+        raise SweepConfigError(f"config_file {_show(path, 500)} has more than {MAX_CONFIG_BYTES:,} bytes")
+    return data
+
+
+def _load_file(path: str) -> dict:
+    """A JSON or YAML config file, bounded: its size (:func:`_read_config`) and the
+    values its YAML aliases expand to (the artifacts' node limit, :mod:`..parsers.bounds`)."""
+    from ..errors import BadArtifact
+    from ..parsers.bounds import count_nodes
+    from ..parsers.loaders import load_yaml
+
+    path = os.path.expanduser(path)
+    data = _read_config(path)
     try:
         if path.lower().endswith(".json"):
-            data = json.loads(text)
+            value = json.loads(data.decode("utf-8"))
         else:
-            import yaml
+            value = load_yaml(data)
+        count_nodes(value)
+    except (ValueError, BadArtifact) as exc:  # json/yaml errors, too many values: which file
+        raise SweepConfigError(f"config_file {_show(path, 500)} is not usable JSON/YAML: {exc}") from None
+    if not isinstance(value, dict):
+        raise SweepConfigError(f"config_file {_show(path, 500)} must hold a mapping, got {type(value).__name__}")
+    return value
 
-            data = yaml.safe_load(text)
-    except Exception as exc:  # noqa: BLE001 - json/yaml errors: report which file
-        raise SweepConfigError(f"config_file {path!r} is not valid JSON/YAML: {exc}") from None
-    if not isinstance(data, dict):
-        raise SweepConfigError(f"config_file {path!r} must hold a mapping, got {type(data).__name__}")
-    return data
+
+def sweep_name_problem(name: str) -> str | None:
+    """Why ``name`` cannot name a sweep, or None: MLflow's search filter, which finds
+    a sweep's runs for ``resume``, cannot spell a value holding both ``'`` and ``"``."""
+    if "'" in name and '"' in name:
+        return (f"\"sweep_name\" {_show(name)} holds both quote characters (' and \"), which MLflow's run "
+                "search cannot match: drop one of them")
+    return None
 
 
 def _check_grid(grid) -> dict:
@@ -138,16 +191,23 @@ def _check_grid(grid) -> dict:
     out = {}
     for key, values in grid.items():
         if not isinstance(key, str) or not key:
-            raise SweepConfigError(f"grid: param names must be non-empty strings, got {key!r}")
+            raise SweepConfigError(f"grid: param names must be non-empty strings, got {_show(key)}")
         if not isinstance(values, (list, tuple)):
             values = [values]
         if not values:
-            raise SweepConfigError(f"grid: {key!r} has no values")
+            raise SweepConfigError(f"grid: {key[:200]!r} has no values")
         for v in values:
             if v is None or isinstance(v, (dict, list, tuple)):
-                raise SweepConfigError(f"grid: {key!r} has a value that is not a string, number or "
-                                       f"boolean: {json.dumps(v)[:60]}")
+                raise SweepConfigError(f"grid: {key[:200]!r} has a value that is not a string, number or "
+                                       f"boolean: {_show(v)}")
         out[key] = list(values)
+    points = 1
+    for values in out.values():
+        points *= len(values)
+        if points > MAX_POINTS:
+            raise SweepConfigError(f"grid: more than {MAX_POINTS:,} points (the product of "
+                                   f"{', '.join(str(len(v)) for v in out.values())[:200]} values); "
+                                   "split the sweep")
     return out
 
 
@@ -166,35 +226,39 @@ def parse_backend_config(config) -> SweepConfig:
     ours = {k: v for k, v in config.items() if k in KNOWN_KEYS}
     extra = {k: v for k, v in config.items() if k not in KNOWN_KEYS}
     if ours.get("config_file"):
-        merged = _load_file(str(ours["config_file"]))
+        if not isinstance(ours["config_file"], str):
+            raise SweepConfigError(f'"config_file" must be a path, got {_show(ours["config_file"])}')
+        merged = _load_file(ours["config_file"])
         unknown = sorted(k for k in merged if k not in KNOWN_KEYS or k == "config_file")
         if unknown:
-            raise SweepConfigError(f"config_file {ours['config_file']!r}: unknown key(s) "
-                                   f"{', '.join(unknown)}; known: grid, max_parallel, sweep_name, "
+            raise SweepConfigError(f"config_file {_show(ours['config_file'], 500)}: unknown key(s) "
+                                   f"{', '.join(map(str, unknown))[:300]}; known: grid, max_parallel, sweep_name, "
                                    "resume, executor, submitit, report")
         merged.update({k: v for k, v in ours.items() if k != "config_file"})
         ours = merged
     unknown = sorted(k for k in extra if not (k.isupper() or k.startswith("_")
                                               or k in ("build_image", "docker_auth")))
     if unknown:
-        raise SweepConfigError(f"unknown backend config key(s) {', '.join(unknown)}; known: "
+        raise SweepConfigError(f"unknown backend config key(s) {', '.join(unknown)[:300]}; known: "
                                "grid, max_parallel, sweep_name, resume, executor, submitit, report, config_file")
     grid = _check_grid(ours.get("grid"))
     max_parallel = ours.get("max_parallel", 1)
     if isinstance(max_parallel, bool) or not isinstance(max_parallel, int) or max_parallel < 1:
-        raise SweepConfigError(f'"max_parallel" must be an integer >= 1, got {max_parallel!r}')
+        raise SweepConfigError(f'"max_parallel" must be an integer >= 1, got {_show(max_parallel)}')
     name = ours.get("sweep_name")
     if name is not None and (not isinstance(name, str) or not name.strip()):
-        raise SweepConfigError(f'"sweep_name" must be a non-empty string, got {name!r}')
+        raise SweepConfigError(f'"sweep_name" must be a non-empty string, got {_show(name)}')
+    if name is not None and sweep_name_problem(name):
+        raise SweepConfigError(sweep_name_problem(name))
     resume = ours.get("resume", False)
     if not isinstance(resume, bool):
-        raise SweepConfigError(f'"resume" must be true or false, got {resume!r}')
+        raise SweepConfigError(f'"resume" must be true or false, got {_show(resume)}')
     executor = ours.get("executor", "local")
     if executor not in EXECUTORS:
-        raise SweepConfigError(f'"executor" must be one of {", ".join(EXECUTORS)}, got {executor!r}')
+        raise SweepConfigError(f'"executor" must be one of {", ".join(EXECUTORS)}, got {_show(executor)}')
     submitit = ours.get("submitit") or {}
     if not isinstance(submitit, dict):
-        raise SweepConfigError(f'"submitit" must be a mapping of submitit parameters, got {submitit!r}')
+        raise SweepConfigError(f'"submitit" must be a mapping of submitit parameters, got {_show(submitit)}')
     if submitit and executor != "submitit":
         raise SweepConfigError('"submitit" settings are given but "executor" is not "submitit"')
     if executor == "submitit":
@@ -215,11 +279,11 @@ def _check_report(value) -> dict | None:
         return None
     if not isinstance(value, dict) or set(value) - {"objective", "mode"}:
         raise SweepConfigError('"report" must be true, false or {"objective": COLUMN, "mode": "min"|"max"}, '
-                               f"got {value!r}")
+                               f"got {_show(value)}")
     mode = value.get("mode", "min")
     if mode not in ("min", "max"):
-        raise SweepConfigError(f'"report": "mode" must be "min" or "max", got {mode!r}')
+        raise SweepConfigError(f'"report": "mode" must be "min" or "max", got {_show(mode)}')
     objective = value.get("objective")
     if objective is not None and (not isinstance(objective, str) or not objective):
-        raise SweepConfigError(f'"report": "objective" must be a column name, got {objective!r}')
+        raise SweepConfigError(f'"report": "objective" must be a column name, got {_show(objective)}')
     return {"objective": objective, "mode": mode}

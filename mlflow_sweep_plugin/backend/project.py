@@ -34,7 +34,7 @@ from mlflow.utils.mlflow_tags import (MLFLOW_GIT_COMMIT, MLFLOW_PROJECT_ENTRY_PO
 
 from ..console import printing_warnings
 from ..stores import ensure_sqlite_store
-from .config import SweepConfigError, parse_backend_config
+from .config import SweepConfigError, parse_backend_config, sweep_name_problem
 from .executors import make_executor
 from .executors.submitit_config import SubmititConfigError
 from .plan import plan_children
@@ -104,6 +104,8 @@ class SweepBackend(AbstractBackend):
         project = load_project(work_dir)
         ensure_sqlite_store(tracking_uri)  # a new sqlite file: created once, under a lock
         sweep_name = config.sweep_name or default_sweep_name(project, project_uri, entry_point)
+        if sweep_name_problem(sweep_name):  # a project directory's name with both quotes
+            raise ExecutionException(f"sweep backend config: {sweep_name_problem(sweep_name)}")
         try:  # refused settings: before any run is made
             executor = make_executor(config.executor, config.submitit, sweep_name)
         except SubmititConfigError as exc:

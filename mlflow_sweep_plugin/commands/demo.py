@@ -30,7 +30,7 @@ def demo_command(ctx, kind, experiment_name, n_runs, seed, tracking_uri, output)
     from ..export.runs import store_errors
     from ..failures import fail_fast_http, require_reachable
     from ..plugins import get_plugin_manager
-    from ..stores import check_scheme, ensure_sqlite_store
+    from ..stores import check_scheme, ensure_sqlite_store, require_writable_sqlite
     from ..uri import redact_uri, resolve_tracking_uri
 
     with sweep_errors():
@@ -44,6 +44,7 @@ def demo_command(ctx, kind, experiment_name, n_runs, seed, tracking_uri, output)
             raise SweepError(f"unknown demo {kind!r}; available: {', '.join(sorted(demos))}")
         uri = resolve_tracking_uri(tracking_uri)
         check_scheme(uri)  # demo creates its store (as MLflow does), of a kind MLflow knows
+        require_writable_sqlite(uri)  # a read-only place: exit 2 now, not after sqlite's retries
         require_reachable(uri)  # a SQL server that does not answer: exit 3 in seconds
         ensure_sqlite_store(uri)  # a new sqlite file (its directories too, as MLflow 3 does)
         mlflow.set_tracking_uri(uri)

@@ -47,7 +47,7 @@ def import_hydra_command(sweep_dir, experiment_name, tracking_uri, include_model
     that submitted the sweep is gone. A job killed on the cluster (time limit,
     preemption, out of memory) is FAILED/KILLED with the reason submitit recorded.
     """
-    from ..console import printing_warnings, sweep_errors
+    from ..console import echo, printing_warnings, sweep_errors
     from ..errors import UsageError
     from ..export.runs import store_errors
     from ..failures import fail_fast_http, require_reachable
@@ -74,7 +74,7 @@ def import_hydra_command(sweep_dir, experiment_name, tracking_uri, include_model
                                                                   "mode": report_mode})
         except (FileNotFoundError, ValueError) as exc:  # not a sweep directory: exit 2
             raise UsageError(str(exc)) from None
-    click.echo(f"mlflow-sweep: imported {result['imported']} job(s) ({result['failed']} failed), "
+    echo(f"mlflow-sweep: imported {result['imported']} job(s) ({result['failed']} failed), "
                f"skipped {result['skipped']} already logged, of {result['jobs']} in {sweep_dir} "
                f"-> experiment {result['experiment_id']}, parent run {result['parent_run_id']}",
                err=True)

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from ..console import printing_warnings
+from ..console import echo, printing_warnings
 
 @click.command("plugins", context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
@@ -17,20 +17,20 @@ def plugins_command(as_json):
     with printing_warnings():
         entries = get_plugin_manager().describe()
     if as_json:
-        click.echo(json.dumps(entries, indent=2))
+        echo(json.dumps(entries, indent=2))
         return
     if not entries:
-        click.echo("No mlflow-sweep plugins installed.")
+        echo("No mlflow-sweep plugins installed.")
         return
     for entry in entries:
         version = f" {entry['version']}" if entry["version"] else ""
-        click.echo(f"{entry['name']}{version}" + (f"  [{entry['module']}]" if entry["module"] else ""))
+        echo(f"{entry['name']}{version}" + (f"  [{entry['module']}]" if entry["module"] else ""))
         if entry["error"]:
-            click.echo(f"  failed to load: {entry['error']}")
+            echo(f"  failed to load: {entry['error']}")
         for p in entry["parsers"]:
             desc = f"  - {p['description']}" if p["description"] else ""
-            click.echo(f"  parser {p['name']} (v{p['version']}): {p['pattern']}{desc}")
+            echo(f"  parser {p['name']} (v{p['version']}): {p['pattern']}{desc}")
         for d in entry["demos"]:
-            click.echo(f"  demo {d}")
+            echo(f"  demo {d}")
         for name in entry.get("loggers", ()):
-            click.echo(f"  result logger {name}")
+            echo(f"  result logger {name}")

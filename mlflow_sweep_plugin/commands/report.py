@@ -13,7 +13,9 @@ Exit codes:
   0  done (warnings, if any, were printed on stderr)
   1  --strict was given and there were warnings (the report is still written)
   2  usage error: bad option, unknown experiment, parser or run (--log-to), an
-     --objective/--over/--by/--plot that is not a column of the table
+     --objective/--over/--by/--plot that is not a column of the table; -o is a
+     file, or a directory holding files no earlier report wrote, or cannot be
+     written (read-only file system, disk full)
   3  tracking or artifact store unreachable (the URI is shown without credentials),
      or no tracking store at the URI
   4  unexpected error: its traceback, credentials masked (please report it)
@@ -50,6 +52,14 @@ Exit codes:
               help="Column averaged away (default: the one seed-like column; 'none': no column).")
 @click.option("--by", "by", multiple=True, metavar="NAME",
               help="Grouping columns (repeatable; default: the varied params, captures and record keys).")
+@click.option("--key", "keys", multiple=True, metavar="NAME",
+              help="A record field that tells records apart: grouped by (repeatable; beyond the parsers' keys).")
+@click.option("--descriptor", "descriptors", multiple=True, metavar="NAME",
+              help="A field neither grouped by nor summarised (repeatable; beyond the parsers' descriptors).")
+@click.option("--label", "labels", multiple=True, metavar="COLUMN=TEXT",
+              help="The name tables show for COLUMN (repeatable; default: the bare name).")
+@click.option("--table-metrics", "table_metrics", default=None, metavar="M1,M2",
+              help="The metrics of summary.tex (default: the objective, then those that fit one column).")
 @click.option("--metric", "metrics", multiple=True, metavar="NAME",
               help="Metrics to summarise (repeatable; default: every numeric metric column).")
 @click.option("--band", type=click.Choice(["std", "sem", "ci"]), default="std", show_default=True,
@@ -66,10 +76,15 @@ Exit codes:
 @click.option("--log-to", "log_to", default=None, metavar="RUN_ID",
               help="Also log the report on this run (artifacts under report/, best-configuration tags).")
 @click.option("--title", default=None, help="The report's title.")
+@click.option("--spreadsheet-safe", is_flag=True,
+              help="Prefix text cells of summary.csv that a spreadsheet would run as formulas with ' "
+                   "(as export's option; off by default: values round-trip exactly).")
 def report_command(experiment_names, experiment_ids, tracking_uri, filter_string, parser_names,
                    artifact_patterns, no_cache, refresh, output, objective, mode, over, by, metrics,
                    band, plot, max_plots, include_failed, history, strict, log_to, title,
-                   trust_ended_runs=False, max_artifact_bytes=None, max_columns=None):
+                   keys=(), descriptors=(), labels=(), table_metrics=None,
+                   trust_ended_runs=False, max_artifact_bytes=None, max_columns=None,
+                   spreadsheet_safe=False):
     """Summarise a sweep per configuration over seeds: report.html, summary.csv/.md/.tex,
     best.json and plots, from the export's table.
 
@@ -78,6 +93,7 @@ def report_command(experiment_names, experiment_ids, tracking_uri, filter_string
     from ..console import printing_warnings, say, sweep_errors
     from ..errors import UsageError
     from ..report.build import ReportOptions, _check_options, build_report, default_output_dir
+    from ..report.output import check_output_dir
     from ..report.source import load
 
     collected: list = []
@@ -87,21 +103,39 @@ def report_command(experiment_names, experiment_ids, tracking_uri, filter_string
         over_value = False if over is not None and over.strip().lower() in ("none", "") else over
         options = ReportOptions(objective=objective, mode=mode, over=over_value, by=list(by) or None,
                                 metrics=list(metrics) or None, band=band, plot=tuple(plot),
-                                include_failed=include_failed, max_plots=max_plots, title=title)
+                                include_failed=include_failed, max_plots=max_plots, title=title,
+                                keys=list(keys), descriptors=list(descriptors), labels=_labels(labels),
+                                table_metrics=[m.strip() for m in table_metrics.split(",") if m.strip()]
+                                if table_metrics else None, spreadsheet_safe=spreadsheet_safe)
         _check_options(options)
+        output = output or default_output_dir()
+        check_output_dir(output)  # before any work: a refused directory costs nothing
         source = load(experiment_names=experiment_names, experiment_ids=experiment_ids,
                       tracking_uri=tracking_uri, filter_string=filter_string, parser_names=parser_names,
                       artifact_patterns=artifact_patterns, cache=not no_cache, refresh=refresh,
                       history=history, trust_ended_runs=trust_ended_runs,
                       max_artifact_bytes=max_artifact_bytes, max_columns=max_columns)
-        report = build_report(source.df, output or default_output_dir(), options,
+        report = build_report(source.df, output, options,
                               captures=source.captures, source=source, prior_warnings=list(collected))
         if log_to:
             from ..report.parent import log_report
 
-            log_report(report, log_to, tracking_uri=source.tracking_uri)
-            say(f"report logged on run {log_to} (artifacts under report/)")
+            where = log_report(report, log_to, tracking_uri=source.tracking_uri)
+            say(f"report logged on run {log_to} (artifacts under {where}/)")
     say(report.one_line())
     if strict and collected:
         say(f"--strict: {len(collected)} warning(s); exiting with status 1")
         sys.exit(1)
+
+
+def _labels(pairs) -> dict:
+    """``--label COLUMN=TEXT`` options as a dict; a pair without ``=`` is a usage error."""
+    from ..errors import UsageError
+
+    out = {}
+    for pair in pairs:
+        column, sep, text = str(pair).partition("=")
+        if not sep or not column.strip():
+            raise UsageError(f"--label takes COLUMN=TEXT, not {pair!r}")
+        out[column.strip()] = text
+    return out

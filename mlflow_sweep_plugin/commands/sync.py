@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import click
 
-from ..console import eprint, sweep_errors
+from ..console import eprint, printing_warnings, sweep_errors
 
 _CTX = {"help_option_names": ["-h", "--help"]}
 
@@ -24,14 +24,17 @@ def sync_command(spool_ids, spool_dir, tracking_uri):
     Exactly once: running it again, or after a sync died half-way, creates no second
     run, param or metric point. Replayed spools move to <spool dir>/.synced/; a
     spool whose job is still running is replayed as far as it goes and kept.
-    Exit code 1 if a spool could not be replayed, 3 if the store is unreachable.
+    A spool only completes the run it started (its experiment, identity and a run
+    still RUNNING) and uploads only files inside its own artifacts/ directory.
+    Exit code 1 if a spool could not be replayed (its run named; nothing written to
+    it), 3 if the store is unreachable.
     """
     import sys
 
     from ..tracking.spool import spool_root
     from ..tracking.sync import sync_spool
 
-    with sweep_errors():
+    with sweep_errors(), printing_warnings():
         results = sync_spool(spool_dir, tracking_uri, spool_ids)
     failed = [r for r in results if r.status == "failed"]
     for r in results:

@@ -87,7 +87,8 @@ def encode_frame(df) -> bytes | None:
             buffers.extend(parts)
     except (_Unencodable, TypeError, ValueError, OverflowError):
         return None
-    head = json.dumps({"rows": len(df), "columns": header}, ensure_ascii=False).encode("utf-8")
+    head = json.dumps({"rows": len(df), "columns": header, "captures": list(df.attrs.get("captures", []))},
+                      ensure_ascii=False).encode("utf-8")
     return b"".join([MAGIC, _LEN.pack(len(head)), head, *buffers])
 
 
@@ -132,7 +133,10 @@ def decode_frame(blob: bytes):
         data[name] = series
     if pos != len(blob):
         raise ValueError("stored frame has trailing bytes")
-    return pd.DataFrame(data, columns=[c[0] for c in head["columns"]])
+    df = pd.DataFrame(data, columns=[c[0] for c in head["columns"]])
+    if "captures" in head:
+        df.attrs["captures"] = list(head["captures"])
+    return df
 
 
 class TableMemo:

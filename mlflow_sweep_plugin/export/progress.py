@@ -81,6 +81,9 @@ class ExportProgress:
 
     def echo(self, message: str) -> None:
         """A line on stderr, above the bar when there is one."""
+        from ..console import visible
+
+        message = visible(message)
         if self._progress is not None:
             self._progress.console.print(message, markup=False, highlight=False, soft_wrap=True)
         else:

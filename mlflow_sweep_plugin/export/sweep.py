@@ -141,9 +141,11 @@ def export_sweep(*, experiment_names=(), experiment_ids=(), tracking_uri=None, o
             result = export_runs(session.look_ahead(runs), session, progress=progress, probe=probe, table=table,
                                  include=include, memo=memo)
             if history_specs:
+                attrs = dict(result.df.attrs)
                 result.df = add_history_columns(result.df, client, history_specs, tracking_uri=uri,
                                                 workers=n_workers, cache=cache, refresh=refresh,
                                                 cache_dir=cache_dir)
+                result.df.attrs.update(attrs)
             if write:
                 path = output or default_output()
                 result.format = format_for(path, fmt)

@@ -195,7 +195,10 @@ class TableBuilder:
                 data[k][i] = v
             for k, v in row["__rec"].items():
                 data[k][i] = v
-        return pd.DataFrame({c: _column(data[c], c) for c in cols}, columns=cols)
+        df = pd.DataFrame({c: _column(data[c], c) for c in cols}, columns=cols)
+        # the captures of the patterns that matched a file of these runs (reports group by them)
+        df.attrs["captures"] = [c for c in self.capture_cols if c in self.record_cols]
+        return df
 
 
 

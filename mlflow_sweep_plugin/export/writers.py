@@ -55,6 +55,21 @@ def neutralize(value):
     return value
 
 
+def _is_text(column) -> bool:
+    """A column that may hold text: object, or pandas' string dtypes (pandas 3 reads
+    text as ``str``, not ``object``)."""
+    return column.dtype == object or pd.api.types.is_string_dtype(column.dtype)
+
+
+def neutralized(df):
+    """``df`` with :func:`neutralize` applied to every text column (a copy)."""
+    out = df.copy()
+    for col in out.columns:
+        if _is_text(out[col]):
+            out[col] = out[col].map(neutralize)
+    return out
+
+
 def _iso(value):
     if isinstance(value, datetime):
         return value.isoformat(timespec="milliseconds")
@@ -66,7 +81,7 @@ def _prepare(df, spreadsheet_safe: bool):
     for col in out.columns:
         if isinstance(out[col].dtype, pd.DatetimeTZDtype):
             out[col] = out[col].map(lambda ts: None if pd.isna(ts) else _iso(ts.to_pydatetime()))
-        elif spreadsheet_safe and out[col].dtype == object:
+        elif spreadsheet_safe and _is_text(out[col]):
             out[col] = out[col].map(neutralize)
     return out
 
@@ -129,11 +144,7 @@ def write_table(df, path: str, fmt: str | None = None, spreadsheet_safe: bool = 
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
     if fmt == "parquet":
-        data = df.copy()
-        if spreadsheet_safe:
-            for col in data.columns:
-                if data[col].dtype == object:
-                    data[col] = data[col].map(neutralize)
+        data = neutralized(df) if spreadsheet_safe else df.copy()
     else:
         data = _prepare(df, spreadsheet_safe)
     writer = {"csv": _write_csv, "parquet": _write_parquet, "json": _write_json, "jsonl": _write_jsonl}[fmt]

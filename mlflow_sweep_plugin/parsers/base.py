@@ -16,6 +16,11 @@ class Parser:
 
     ``plugin`` is the name of the plugin that registered it (for ``mlflow-sweep plugins``
     and for cache keys, together with ``version``).
+
+    The record fields' roles, for reports (:class:`~mlflow_sweep_plugin.hookspecs.ParserRegister`):
+    ``keys`` tell a run's records (and runs) apart and group them, ``seed`` is the
+    replicate axis averaged over, ``outcomes`` are summarised, ``descriptors`` are neither
+    grouped by nor summarised by default. Fields not named keep the report's heuristics.
     """
 
     name: str
@@ -26,8 +31,19 @@ class Parser:
     description: str = ""
     plugin: str = ""
     plugin_version: str = ""
+    keys: tuple = ()
+    seed: str | None = None
+    outcomes: tuple = ()
+    descriptors: tuple = ()
 
     def __post_init__(self):
+        for role in ("keys", "outcomes", "descriptors"):
+            value = getattr(self, role)
+            if isinstance(value, str) or not all(isinstance(v, str) for v in value):
+                raise TypeError(f"parser {self.name!r}: {role} must be a sequence of field names")
+            object.__setattr__(self, role, tuple(value))
+        if self.seed is not None and not isinstance(self.seed, str):
+            raise TypeError(f"parser {self.name!r}: seed must be a field name")
         if not self.name or not isinstance(self.name, str):
             raise ValueError("a parser needs a non-empty name")
         if not callable(self.parse):

@@ -1,20 +1,12 @@
-"""The best configuration and the ones statistically indistinguishable from it.
+"""The best configuration and the ones the sweep cannot tell apart from it (the *best set*).
 
-Groups are ranked by the objective's mean (``mode="min"``: smallest first). Each other
-group is tested against the best with a two-sided test at ``alpha`` (0.05):
-
-- **paired t** (``scipy.stats.ttest_rel``) over the seeds when every ranked group has
-  the same set of seeds (values of ``over``), at least two: t = mean(d) / (sd(d) / sqrt(n))
-  on the per-seed differences d, n - 1 degrees of freedom;
-- **Welch's t** (``scipy.stats.ttest_ind(equal_var=False)``) otherwise:
-  t = (m_a - m_b) / sqrt(s_a^2/n_a + s_b^2/n_b), Welch-Satterthwaite degrees of freedom.
-
-A group whose p-value is at least ``alpha`` is *tied* with the best. Degenerate cases
-(no spread beyond rounding, 1e-12 relative): every difference 0, or both groups constant
-and equal, gives p = 1; a constant non-zero difference, or two constant different
-groups, gives p = 0; a group
-with fewer than 2 values cannot be tested (``p_value`` None; it is not in the tied set,
-and a warning says so).
+Groups are ranked by the objective's mean (``mode="min"``: smallest first) and compared
+with the best by :func:`.bestset.best_set` -- the one rule, whose docstring gives every
+formula: paired on the seeds each shares with the best (the block model's pooled
+variance), Welch's t otherwise, Hsu's multiple comparisons with the best with Tukey's
+constant for the family-wise error at ``alpha`` (0.05). The *tied* groups are the best
+set's members other than the best. A group with fewer than 2 values cannot be tested
+(not in the set, and a warning says so).
 """
 
 from __future__ import annotations
@@ -24,10 +16,13 @@ from dataclasses import dataclass, field
 
 from ..errors import UsageError
 from ..warning_types import SweepWarning, warn
+from .bestset import ALPHA, MODES, best_set
 from .stats import Summary, _suggest
 
-ALPHA = 0.05
-MODES = ("min", "max")
+
+
+#: ``best.json``'s ``rule``: Hsu's MCB with Tukey's constant (:mod:`.bestset`)
+RULE = "mcb-tukey"
 
 
 @dataclass
@@ -43,10 +38,28 @@ class Best:
     tied: list
     ranking: object  # DataFrame: groups in rank order with n, mean, std, p_value, tied
     warnings: list = field(default_factory=list)
+    by: list = field(default_factory=list)
 
     def to_json(self) -> dict:
+        """``best.json``: the old fields (``objective``, ``mode``, ``over``, ``best``,
+        ``tied``, ``test``, ``alpha``) and, per ranked group, ``comparisons``."""
         return {"objective": self.objective, "mode": self.mode, "over": self.over,
-                "best": self.best, "tied": self.tied, "test": self.test, "alpha": self.alpha}
+                "best": self.best, "tied": self.tied, "test": self.test, "alpha": self.alpha,
+                "rule": RULE, "comparisons": self.comparisons()}
+
+    def comparisons(self) -> list:
+        """One entry per ranked group, best first: its ``group``, then
+        :meth:`.bestset.Comparison.to_json`'s fields."""
+        by = [c for c in self.ranking.columns if c in self.by]
+        out = []
+        for rank, (_, row) in enumerate(self.ranking.iterrows(), 1):
+            out.append({"group": {c: plain(row[c]) for c in by}, "rank": rank, "mean": plain(row["mean"]),
+                        "std": plain(row["std"]), "n": int(row["n"]), "in_set": bool(row["in_set"]),
+                        "shared_seeds": int(row["shared"]), "test": plain(row["test"]), "df": plain(row["df"]),
+                        "diff": plain(row["diff"]), "diff_ci_low": plain(row["ci_low_diff"]),
+                        "diff_ci_high": plain(row["ci_high_diff"]), "p_raw": plain(row["p_raw"]),
+                        "p_adjusted": plain(row["p_adjusted"]), "mde": plain(row["mde"])})
+        return out
 
     @property
     def best_group(self) -> int | None:
@@ -76,49 +89,6 @@ def plain(value):
     return value
 
 
-def _flat(x) -> bool:
-    """No spread beyond rounding: max - min within 1e-12 of the values' magnitude."""
-    import numpy as np
-
-    return bool(np.ptp(x) <= 1e-12 * max(float(np.abs(x).max()), 1e-300))
-
-
-def _quiet(test, *args, **kwargs):
-    """A scipy test without its RuntimeWarnings (the degenerate cases are handled above)."""
-    import warnings
-
-    import numpy as np
-
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return float(test(*args, **kwargs).pvalue)
-
-
-def _paired_p(a, b) -> float | None:
-    import numpy as np
-    from scipy import stats as st
-
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    d = a - b
-    if len(d) < 2:
-        return None
-    if _flat(d):
-        return 1.0 if _flat(np.append(d, 0.0)) else 0.0
-    return _quiet(st.ttest_rel, a, b)
-
-
-def _welch_p(a, b) -> float | None:
-    import numpy as np
-    from scipy import stats as st
-
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    if len(a) < 2 or len(b) < 2:
-        return None
-    if _flat(a) and _flat(b):
-        return 1.0 if _flat(np.array([a.mean(), b.mean()])) else 0.0
-    return _quiet(st.ttest_ind, a, b, equal_var=False)
-
-
 def rank(summary: Summary, objective: str, mode: str = "min", alpha: float = ALPHA) -> Best:
     """Rank ``summary``'s groups by the mean of ``objective`` and find the tied set."""
     import numpy as np
@@ -138,32 +108,26 @@ def rank(summary: Summary, objective: str, mode: str = "min", alpha: float = ALP
 
     table = summary.for_metric(objective)
     table["group"] = np.arange(len(table))
-    ranked = table[table["n"] > 0]
-    ranked = ranked.sort_values("mean", ascending=(mode == "min"), kind="stable").reset_index(drop=True)
     obs = summary.observations
-    values = obs[obs[objective].notna()] if len(obs) else obs
-    per_group = {g: sub for g, sub in values.groupby("group", sort=False)} if len(values) else {}
-
-    unit = summary.over
-    seed_sets = {g: frozenset(map(repr, per_group[g][unit].tolist())) for g in ranked["group"]} \
-        if unit is not None and len(ranked) else {}
-    paired = (unit is not None and len(ranked) > 1 and len(set(seed_sets.values())) == 1
-              and len(next(iter(seed_sets.values()))) >= 2)
-    test = "paired-t" if paired else "welch-t"
-    p_values: list = [None] * len(ranked)
-    if len(ranked):
-        best_g = int(ranked.loc[0, "group"])
-        best_vals = per_group[best_g]
-        for i in range(1, len(ranked)):
-            other = per_group[int(ranked.loc[i, "group"])]
-            if paired:
-                a = best_vals.set_index(best_vals[unit].map(repr))[objective]
-                b = other.set_index(other[unit].map(repr))[objective].reindex(a.index)
-                p_values[i] = _paired_p(a.to_numpy(), b.to_numpy())
-            else:
-                p_values[i] = _welch_p(best_vals[objective].to_numpy(), other[objective].to_numpy())
-    ranked["p_value"] = p_values
-    ranked["tied"] = [p is not None and p >= alpha for p in p_values]
+    values: dict = {}
+    if len(obs):
+        unit = summary.unit if summary.unit in obs.columns else "run_id"
+        present = obs[obs[objective].notna()]
+        for g, u, x in zip(present["group"].to_numpy(), present[unit].map(repr).to_numpy(),
+                           present[objective].to_numpy(dtype=float)):
+            values.setdefault(int(g), {})[u] = float(x)
+    comparisons = best_set({int(g): values.get(int(g), {}) for g in table["group"]}, mode, alpha)
+    order = [c.config for c in comparisons]
+    ranked = table.set_index("group").loc[order].reset_index() if order else table.iloc[0:0].copy()
+    for name in ("shared", "test", "df", "diff", "ci_low_diff", "ci_high_diff", "p_raw", "p_adjusted", "mde"):
+        key = {"ci_low_diff": "ci_low", "ci_high_diff": "ci_high"}.get(name, name)
+        ranked[name] = [getattr(c, key) for c in comparisons]
+    ranked["p_value"] = ranked["p_raw"]
+    ranked["in_set"] = [c.in_set for c in comparisons]
+    ranked["tied"] = [c.in_set and not c.is_best for c in comparisons]
+    tests = {c.test for c in comparisons if c.test is not None}
+    test = tests.pop() if len(tests) == 1 else ("mixed" if tests else "none")
+    p_values = [c.p_raw for c in comparisons]
 
     by = summary.by
     best = None
@@ -178,7 +142,8 @@ def rank(summary: Summary, objective: str, mode: str = "min", alpha: float = ALP
         for _, row in ranked.iloc[1:].iterrows():
             if row["tied"]:
                 tied.append({"group": {c: plain(row[c]) for c in by}, "n": int(row["n"]),
-                             "mean": plain(row["mean"]), "p_value": plain(row["p_value"])})
+                             "mean": plain(row["mean"]), "p_value": plain(row["p_value"]),
+                             "p_adjusted": plain(row["p_adjusted"])})
         untested = sum(p is None for p in p_values[1:])
         if int(top["n"]) < 2 and len(ranked) > 1:
             note(f"the best group for {objective!r} has only {int(top['n'])} value: no test "
@@ -190,4 +155,4 @@ def rank(summary: Summary, objective: str, mode: str = "min", alpha: float = ALP
     if dropped and len(ranked):
         note(f"{dropped} group(s) have no value of {objective!r} and are not ranked")
     return Best(objective=objective, mode=mode, over=summary.over, test=test, alpha=alpha,
-                best=best, tied=tied, ranking=ranked, warnings=messages)
+                best=best, tied=tied, ranking=ranked, warnings=messages, by=list(by))

@@ -12,16 +12,14 @@ from __future__ import annotations
 import json
 import math
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from ..errors import UsageError
+from ..export.writers import write_table
 from ..warning_types import SweepWarning, warn
+from .output import check_output_dir, make_stage, move_into_place, remove_stage, writing_errors
 from .stats import _suggest, bare_name
-
-FILES = ("report.html", "summary.csv", "best.json", "summary.md", "summary.tex")
 
 
 @dataclass
@@ -39,6 +37,15 @@ class ReportOptions:
     max_plots: int = 12
     alpha: float = 0.05
     title: str | None = None
+    #: column -> the name tables and plots show (``--label COLUMN=TEXT``)
+    labels: dict = field(default_factory=dict)
+    #: record fields to group by / to neither group by nor summarise (``--key`` / ``--descriptor``)
+    keys: list = field(default_factory=list)
+    descriptors: list = field(default_factory=list)
+    #: the metrics of summary.tex (``--table-metrics``); default: those that fit a column
+    table_metrics: list | None = None
+    #: text cells a spreadsheet would run as formulas get a leading ``'`` (summary.csv)
+    spreadsheet_safe: bool = False
     #: what could not be summarised is told in the report only, not as warnings (the
     #: automatic report on a sweep's parent, where nobody asked for a ranking)
     quiet: bool = False
@@ -56,6 +63,8 @@ class Report:
     plots: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
     notes: list = field(default_factory=list)
+    #: every file the report wrote, as paths relative to ``directory`` (plots one by one)
+    written: list = field(default_factory=list)
 
     def one_line(self) -> str:
         """The line the command prints: where the report is and the best configuration."""
@@ -86,9 +95,11 @@ def _check_options(options: ReportOptions) -> None:
         raise UsageError("alpha must be between 0 and 1")
 
 
-def write_summary_csv(summary, path: str) -> None:
-    """summary.csv: plain numbers at full precision (``repr``), empty for NaN."""
-    summary.table.to_csv(path, index=False, lineterminator="\n")
+def write_summary_csv(summary, path: str, spreadsheet_safe: bool = False) -> None:
+    """summary.csv: plain numbers at full precision (``repr``), empty for NaN; with
+    ``spreadsheet_safe``, text a spreadsheet would run as a formula gets a leading ``'``
+    (the export's writer and rule)."""
+    write_table(summary.table, path, "csv", spreadsheet_safe=spreadsheet_safe)
 
 
 def _json_default(value):
@@ -122,8 +133,9 @@ def _context(summary, best, options, source, plots_notes, warnings_list, files, 
     from .html import MAX_ROWS
     from .paper import format_pm, paper_table
 
-    header, rows, bold = paper_table(summary, best, metrics_shown, limit=len(metrics_shown)) \
-        if summary.metrics and len(summary.groups) else ([], [], set())
+    header, rows, bold, _ = paper_table(summary, best, metrics_shown, limit=len(metrics_shown),
+                                        labels=options.labels) \
+        if summary.metrics and len(summary.groups) else ([], [], set(), set())
     tied_groups = set()
     best_group = None
     if best is not None and best.best is not None:
@@ -145,13 +157,20 @@ def _context(summary, best, options, source, plots_notes, warnings_list, files, 
         top = best.best
         ci = (f"[{format_pm(top['ci_low'])}, {format_pm(top['ci_high'])}]"
               if top["ci_low"] is not None and top["ci_high"] is not None else "")
-        test = ("a paired t-test over matching seeds" if best.test == "paired-t"
-                else "Welch's t-test (the groups' seeds differ)" if best.over else "Welch's t-test")
         tied = []
-        for t in best.tied:
-            tied.append({"label": ", ".join(f"{bare_name(k)}={v}" for k, v in t["group"].items()),
-                         "n": t["n"], "mean": format_pm(t["mean"]),
-                         "p": f"{t['p_value']:.3g}" if t["p_value"] is not None else "–"})
+        for c in best.comparisons()[:MAX_ROWS]:
+            p = (lambda v: f"{v:.3g}" if v is not None else "–")
+            diff = "" if c["rank"] == 1 else (
+                f"{format_pm(c['diff'])} [{format_pm(c['diff_ci_low'])}, {format_pm(c['diff_ci_high'])}]"
+                if c["diff_ci_low"] is not None else format_pm(c["diff"]))
+            tied.append({"label": ", ".join(f"{bare_name(k)}={v}" for k, v in c["group"].items()) or "(all runs)",
+                         "n": c["n"], "mean": format_pm(c["mean"], c["std"] if c["n"] > 1 else None),
+                         "shared": c["shared_seeds"], "test": {"paired-t": "paired", "welch-t": "Welch"}.get(
+                             c["test"], "best" if c["rank"] == 1 else "not tested"),
+                         "diff": diff, "p": p(c["p_raw"]), "p_adj": p(c["p_adjusted"]),
+                         "mde": format_pm(c["mde"]) if c["mde"] is not None else "–",
+                         "cls": "best" if c["rank"] == 1 else ("tied" if c["in_set"] else ""),
+                         "in_set": "best" if c["rank"] == 1 else ("yes" if c["in_set"] else "no")})
         best_ctx = {
             "label": _group_label(g.iloc[best.best_group], summary.by), "objective": best.objective,
             "mode": best.mode, "value": format_pm(top["mean"], top["std"]), "n": top["n"],
@@ -160,8 +179,11 @@ def _context(summary, best, options, source, plots_notes, warnings_list, files, 
                 "It is the only configuration." if len(best.ranking) < 2 else
                 f"No test against the others: it has a single value (n = 1){'' if best.over else ', and there is no seed column'}."
                 if top["n"] < 2 else
-                f"{len(best.tied)} other configuration(s) are not significantly different from it "
-                f"({test}, two-sided, α = {best.alpha}); best.json lists them."),
+                f"{len(best.tied)} other configuration(s) are not distinguishable from it with these "
+                f"seeds (the best set: Hsu's multiple comparisons with the best, family-wise error "
+                f"α = {best.alpha}; each compared on the seeds it shares with the best, paired when "
+                f"at least two are shared, Welch otherwise). MDE: the smallest difference the sweep "
+                f"would detect with 80 % power."),
         }
     elif best is not None:
         objective_note = f"No configuration could be ranked by {best.objective}."
@@ -188,9 +210,7 @@ def build_report(table, output_dir: str, options: ReportOptions | None = None, *
     the page with the report's own. Raises :class:`UsageError` for bad options and columns
     (nothing is written then); every data problem is a warning and a line in the page."""
     from .best import rank
-    from .html import render_html
-    from .paper import MAX_COLUMNS, to_latex, to_markdown
-    from .plots import render
+    from .paper import MAX_COLUMNS
     from .select import choose_plots, metric_order, scores
     from .stats import summarize
 
@@ -204,11 +224,15 @@ def build_report(table, output_dir: str, options: ReportOptions | None = None, *
             warn(SweepWarning(message), stacklevel=3)
 
     objective = options.objective
-    if objective is not None and objective not in table.columns:
-        raise UsageError(f"--objective {objective!r} is not a column of the table"
-                         f"{_suggest(objective, table.columns)}")
     summary = summarize(table, by=options.by, over=options.over, metrics=options.metrics,
-                        include_failed=options.include_failed, params=params, captures=captures)
+                        include_failed=options.include_failed, params=params, captures=captures,
+                        declared=getattr(source, "declared", None), keys=options.keys,
+                        descriptors=options.descriptors)
+    if objective is not None and objective not in table.columns:
+        # suggested: only what --objective accepts (a metric the summary has), never a
+        # column it would then refuse (a copy of a record field, a param)
+        raise UsageError(f"--objective {objective!r} is not a column of the table"
+                         f"{_suggest(objective, summary.metrics)}")
     counts = summary.counts
     empty = counts["runs_used"] == 0 or not len(summary.groups)
     best = None
@@ -244,58 +268,96 @@ def build_report(table, output_dir: str, options: ReportOptions | None = None, *
     metrics_shown = metric_order(summary, best.objective if best is not None else None, table_scores) \
         [:MAX_COLUMNS] if summary.metrics else []
 
-    old_plots = os.path.join(output_dir, "plots")
-    if os.path.isdir(old_plots) and not all(f.endswith((".png", ".svg")) for f in os.listdir(old_plots)):
-        raise UsageError(f"{old_plots} holds files that are not plots; choose another output directory")
-    os.makedirs(output_dir, exist_ok=True)
-    stage = tempfile.mkdtemp(prefix=".report-", dir=output_dir)
-    try:
-        taken: set = set()
-        plots = [render(summary, spec, stage, options.band, table_scores, taken) for spec in specs]
-        files = []
-        write_summary_csv(summary, os.path.join(stage, "summary.csv"))
-        files.append("summary.csv")
-        if best is not None:
-            with open(os.path.join(stage, "best.json"), "w", encoding="utf-8") as fh:
-                json.dump(best.to_json(), fh, indent=2, allow_nan=False, default=_json_default)
-                fh.write("\n")
-            files.append("best.json")
-        if summary.metrics and len(summary.groups):
-            with open(os.path.join(stage, "summary.md"), "w", encoding="utf-8") as fh:
-                fh.write(to_markdown(summary, best, metrics_shown))
-            with open(os.path.join(stage, "summary.tex"), "w", encoding="utf-8") as fh:
-                fh.write(to_latex(summary, best, metrics_shown))
-            files += ["summary.md", "summary.tex"]
-        if plots:
-            files.append("plots/")
-        all_warnings = [str(w) for w in prior_warnings] + summary.warnings + \
-            (best.warnings if best is not None else []) + messages
-        context = _context(summary, best, options, source, plot_notes, all_warnings, files, metrics_shown)
-        with open(os.path.join(stage, "report.html"), "w", encoding="utf-8") as fh:
-            fh.write(render_html(context, plots))
-        files.insert(0, "report.html")
-        _move_into_place(stage, output_dir)
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
+    earlier = check_output_dir(output_dir)
+    stage = None
+    with writing_errors(output_dir):
+        try:
+            stage = make_stage(output_dir)
+            files, plots = _write_files(stage, summary, best, options, source, specs, table_scores,
+                                        plot_notes, metrics_shown, prior_warnings, messages)
+            written = move_into_place(stage, output_dir, earlier)
+        finally:
+            remove_stage(stage)
     directory = os.path.abspath(output_dir)
     return Report(directory=directory, html=os.path.join(directory, "report.html"), files=files,
                   summary=summary, best=best, plots=plots,
                   warnings=summary.warnings + (best.warnings if best else []) + messages,
-                  notes=plot_notes)
+                  notes=plot_notes, written=written)
 
 
-def _move_into_place(stage: str, output_dir: str) -> None:
-    for name in FILES:
-        target = os.path.join(output_dir, name)
-        if os.path.exists(os.path.join(stage, name)):
-            os.replace(os.path.join(stage, name), target)
-        elif os.path.isfile(target):
-            os.remove(target)  # e.g. best.json of an earlier report with an objective
-    old = os.path.join(output_dir, "plots")
-    if os.path.isdir(old):
-        shutil.rmtree(old)
-    if os.path.isdir(os.path.join(stage, "plots")):
-        os.replace(os.path.join(stage, "plots"), old)
+def _matrix_context(runs, missing, plot, limit: int = 50) -> dict:
+    """The "Run matrix" section: the runs left out with why, the missing pairs, the picture."""
+    import base64
+
+    from .html import png_size
+
+    left = runs[~runs["used"]] if len(runs) else runs
+    rows = [{"run_id": r, "name": n, "configuration": c, "seed": "" if s is None else s, "status": st, "reason": w}
+            for r, n, c, s, st, w in zip(left["run_id"], left["run_name"], left["configuration"], left["seed"],
+                                         left["status"], left["reason"])][:limit] if len(left) else []
+    picture = None
+    if plot is not None:
+        w, h = png_size(plot.png_bytes)
+        picture = {"data": base64.b64encode(plot.png_bytes).decode("ascii"), "width": w, "height": h,
+                   "caption": plot.caption, "png": plot.png, "svg": plot.svg}
+    return {"considered": len(runs), "used": int(runs["used"].sum()) if len(runs) else 0,
+            "left": rows, "left_more": max(0, len(left) - limit),
+            "missing": [f"{c}, seed {s} ({st})" for c, s, st in missing[:limit]],
+            "missing_more": max(0, len(missing) - limit), "picture": picture}
+
+
+def _write_files(stage, summary, best, options, source, specs, table_scores, plot_notes, metrics_shown,
+                 prior_warnings, messages):
+    """Write every file of the report into ``stage``; returns (files, plots)."""
+    from .html import render_html
+    from .manifest import manifest
+    from .matrix import cells as matrix_cells
+    from .matrix import draw as draw_matrix
+    from .matrix import runs_table
+    from .paper import column_label, to_latex, to_markdown
+    from .plots import render, slug
+
+    taken: set = set()
+    plots = [render(summary, spec, stage, options.band, table_scores, taken) for spec in specs]
+    files = []
+    write_summary_csv(summary, os.path.join(stage, "summary.csv"), options.spreadsheet_safe)
+    files.append("summary.csv")
+    if best is not None:
+        with open(os.path.join(stage, "best.json"), "w", encoding="utf-8") as fh:
+            json.dump(best.to_json(), fh, indent=2, allow_nan=False, default=_json_default)
+            fh.write("\n")
+        files.append("best.json")
+    if summary.metrics and len(summary.groups):
+        with open(os.path.join(stage, "summary.md"), "w", encoding="utf-8") as fh:
+            fh.write(to_markdown(summary, best, metrics_shown, labels=options.labels))
+        with open(os.path.join(stage, "summary.tex"), "w", encoding="utf-8") as fh:
+            fh.write(to_latex(summary, best, options.table_metrics or metrics_shown,
+                              labels=options.labels, fit=not options.table_metrics,
+                              label="tab:" + slug(column_label(best.objective, options.labels)
+                                                 if best is not None else "sweep")))
+        files += ["summary.md", "summary.tex"]
+    runs = runs_table(summary, best)
+    write_table(runs, os.path.join(stage, "runs.csv"), "csv", options.spreadsheet_safe)
+    files.append("runs.csv")
+    matrix_plot, matrix_note = draw_matrix(runs, stage) if summary.over else (None, None)
+    if matrix_note:
+        plot_notes.append(matrix_note)
+    if plots or matrix_plot:
+        files.append("plots/")
+    all_warnings = [str(w) for w in prior_warnings] + summary.warnings + \
+        (best.warnings if best is not None else []) + messages
+    missing = matrix_cells(runs)[3] if summary.over else []
+    files.insert(0, "report.json")
+    files.insert(0, "report.html")
+    context = _context(summary, best, options, source, plot_notes, all_warnings, files, metrics_shown)
+    context["matrix"] = _matrix_context(runs, missing, matrix_plot)
+    with open(os.path.join(stage, "report.html"), "w", encoding="utf-8") as fh:
+        fh.write(render_html(context, plots))
+    with open(os.path.join(stage, "report.json"), "w", encoding="utf-8") as fh:
+        json.dump(manifest(summary, best, runs, ([matrix_plot] if matrix_plot else []) + plots, files,
+                           all_warnings, missing), fh, indent=2, allow_nan=False, default=_json_default)
+        fh.write("\n")
+    return files, plots
 
 
 def default_output_dir() -> str:

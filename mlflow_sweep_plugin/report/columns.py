@@ -24,6 +24,12 @@ captures first, then the rest). The report reads the roles back from that layout
   column ``eshd``, as ``flatten_artifacts`` and the loggers write them), and run metrics
   equal to a record column of the same name (``metrics.quantization_error``); not metrics.
 - **metrics**: the remaining numeric (not boolean) columns.
+
+Parsers may declare their fields' roles (``keys``, ``seed``, ``outcomes``,
+``descriptors``: :mod:`mlflow_sweep_plugin.hookspecs`); ``declared`` roles win over the
+rules above for the columns they name: declared keys are record keys, the declared seed
+is :attr:`Roles.seed`, declared outcomes are metrics, and declared descriptors are
+:attr:`Roles.descriptors` (neither grouped by nor summarised).
 """
 
 from __future__ import annotations
@@ -37,9 +43,11 @@ RUN_FIELDS = ("run_id", "run_name", "experiment_name", "experiment_id", "sweep_i
 TAG_PREFIX = "tags."
 ROLE_COLUMN = "tags.mlflow_sweep.role"
 SUPERSEDED_COLUMN = "tags.mlflow_sweep.superseded_by"
+ERROR_COLUMN = "tags.mlflow_sweep.error"
 
 _CAPTURE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::path)?\}")
 _NUM = re.compile(r"(\d+)")
+_AGG = re.compile(r"_(mean|std|min|max|median)$")  # a logged aggregate of a record field
 _SEED = re.compile(r"^(seed|random_seed)$|\.seed$|^seed_", re.I)
 
 
@@ -79,6 +87,8 @@ class Roles:
     echoes: list = field(default_factory=list)
     flattened: list = field(default_factory=list)
     metrics: list = field(default_factory=list)
+    descriptors: list = field(default_factory=list)
+    seed: str | None = None  # the declared replicate column
 
     @property
     def factors(self) -> list:
@@ -198,22 +208,32 @@ def _same_values(a, b) -> bool:
     return bool(np.array_equal(x, y, equal_nan=True))
 
 
-def infer_roles(df, params=None, captures=None) -> Roles:
-    """Every column's role; ``params`` / ``captures`` override the inference."""
+def infer_roles(df, params=None, captures=None, declared=None) -> Roles:
+    """Every column's role; ``params`` / ``captures`` override the inference, and
+    ``declared`` (``{"keys", "seed", "outcomes", "descriptors"}`` -> column names) names
+    roles outright."""
     cols = list(df.columns)
-    captures = [c for c in (captures or ()) if c in cols]
+    declared = {k: [c for c in (v or ()) if c in cols] for k, v in (declared or {}).items()}
+    d_keys, d_out, d_desc = declared.get("keys", []), declared.get("outcomes", []), declared.get("descriptors", [])
+    d_seed = (declared.get("seed") or [None])[0]
+    captures = [c for c in (captures or ()) if c in cols and c not in d_desc]
     run_fields = [c for c in cols if c in RUN_FIELDS or c.startswith(TAG_PREFIX)]
     params = [c for c in (infer_params(df, captures) if params is None else params)
               if c in cols and c not in captures]
-    taken = set(run_fields) | set(params) | set(captures)
-    keys = infer_keys(df, taken, captures)
+    taken = set(run_fields) | set(params) | set(captures) | set(d_desc) | set(d_out) | {d_seed}
+    keys = [c for c in d_keys if c not in taken]
+    taken |= set(keys)
+    keys += [c for c in infer_keys(df, taken, captures) if c not in keys]
+    keys = [c for c in cols if c in keys]
     taken |= set(keys)
     numeric = [c for c in cols if c not in taken and _is_numeric(df[c])]
     echoes = infer_echoes(df, params, [c for c in numeric if not c.startswith("metrics.")])
-    record_metrics = {c for c in numeric if not c.startswith("metrics.") and c not in echoes}
+    record_metrics = {c for c in numeric + d_out + d_desc if not c.startswith("metrics.") and c not in echoes}
     flattened = [c for c in numeric if c.startswith("metrics.") and (
-        ("." in c[len("metrics."):] and c.rsplit(".", 1)[1] in record_metrics)
+        ("." in c[len("metrics."):] and _AGG.sub("", c.rsplit(".", 1)[1]) in record_metrics)
         or (c[len("metrics."):] in record_metrics and _same_values(df[c], df[c[len("metrics."):]])))]
-    metrics = [c for c in numeric if c not in echoes and c not in flattened]
+    metrics = [c for c in cols if (c in numeric and c not in echoes and c not in flattened)
+               or (c in d_out and _is_numeric(df[c]))]
     return Roles(run_fields=run_fields, params=params, captures=captures, keys=keys,
-                 echoes=echoes, flattened=flattened, metrics=metrics)
+                 echoes=echoes, flattened=flattened, metrics=metrics, descriptors=d_desc,
+                 seed=d_seed)

@@ -52,6 +52,18 @@ code { background: #f6f8fa; padding: 0 0.25em; border-radius: 3px; }
 {% if over %}averaged over <code>{{ over }}</code>{% else %}no seed column: every run is its own unit{% endif %}.
 {% for kept, twins in aliases %}<code>{{ kept }}</code> stands for {% for t in twins %}<code>{{ t }}</code>{{ ", " if not loop.last }}{% endfor %} (the same grouping). {% endfor %}</p>
 
+<h2>Run matrix</h2>
+<div id="matrix">
+<p>{{ matrix.used }} of {{ matrix.considered }} runs contribute (runs.csv lists every run with its configuration, seed, status and why it does not contribute).</p>
+{% if matrix.picture %}<figure><img src="data:image/png;base64,{{ matrix.picture.data }}" alt="run matrix" width="{{ matrix.picture.width }}" height="{{ matrix.picture.height }}">
+<figcaption>{{ matrix.picture.caption }} (<a href="{{ matrix.picture.png }}">png</a>, <a href="{{ matrix.picture.svg }}">svg</a>)</figcaption></figure>{% endif %}
+{% if matrix.left %}<table id="left-out">
+<tr><th>run</th><th>name</th><th>configuration</th><th>seed</th><th>status</th><th>why not used</th></tr>
+{% for r in matrix.left %}<tr><td><code>{{ r.run_id }}</code></td><td>{{ r.name }}</td><td>{{ r.configuration }}</td><td>{{ r.seed }}</td><td>{{ r.status }}</td><td>{{ r.reason }}</td></tr>
+{% endfor %}</table>{% if matrix.left_more %}<p>{{ matrix.left_more }} more in runs.csv.</p>{% endif %}{% endif %}
+{% if matrix.missing %}<p id="missing">Missing (configuration, seed) pairs: {% for m in matrix.missing %}<code>{{ m }}</code>{{ "; " if not loop.last }}{% endfor %}{% if matrix.missing_more %} and {{ matrix.missing_more }} more{% endif %}.</p>{% endif %}
+</div>
+
 {% if best %}
 <h2>Best configuration</h2>
 <div class="best-box" id="best">
@@ -59,11 +71,10 @@ code { background: #f6f8fa; padding: 0 0.25em; border-radius: 3px; }
 <strong>{{ best.value }}</strong> (n = {{ best.n }}{% if best.ci %}, 95 % CI {{ best.ci }}{% endif %})</p>
 <p>{{ best.test_text }}</p>
 </div>
-{% if best.tied %}
+{% if best.tied|length > 1 %}
 <table id="tied">
-<tr><th>configuration</th><th>n</th><th>mean</th><th>p-value vs best</th></tr>
-<tr class="best"><td>{{ best.label }}</td><td class="num">{{ best.n }}</td><td class="num">{{ best.mean }}</td><td>best</td></tr>
-{% for t in best.tied %}<tr class="tied"><td>{{ t.label }}</td><td class="num">{{ t.n }}</td><td class="num">{{ t.mean }}</td><td class="num">{{ t.p }}</td></tr>
+<tr><th>configuration</th><th>n</th><th>mean ± std</th><th>in best set</th><th>seeds shared</th><th>test</th><th>difference from best [95 % CI]</th><th>p</th><th>p adjusted</th><th>MDE (80 %)</th></tr>
+{% for t in best.tied %}<tr{% if t.cls %} class="{{ t.cls }}"{% endif %}><td>{{ t.label }}</td><td class="num">{{ t.n }}</td><td class="num">{{ t.mean }}</td><td>{{ t.in_set }}</td><td class="num">{{ t.shared }}</td><td>{{ t.test }}</td><td class="num">{{ t.diff }}</td><td class="num">{{ t.p }}</td><td class="num">{{ t.p_adj }}</td><td class="num">{{ t.mde }}</td></tr>
 {% endfor %}</table>
 {% endif %}
 {% elif objective_note %}

@@ -1,10 +1,24 @@
 """A report on a run: ``--log-to RUN_ID``, and the end of a sweep (backend, Hydra).
 
-:func:`log_report` logs a written report's directory under the run's ``report/``
-artifacts, the best configuration as tags ``mlflow_sweep.best.<param>`` (the group's
-values, by their bare param names), ``mlflow_sweep.report.objective`` / ``.mode`` /
-``.n_tied``, and the best group's objective mean as the metric
+:func:`log_report` logs the files a report wrote (:attr:`~.build.Report.written`, never
+anything else of its directory) under the run's ``report/<version>/`` artifacts
+(``<version>`` = UTC time and a random suffix), the best configuration as tags
+``mlflow_sweep.best.<param>`` (the group's values, by their bare param names),
+``mlflow_sweep.report.objective`` / ``.mode`` / ``.n_tied``, the path of the files as
+``mlflow_sweep.report.path``, and the best group's objective mean as the metric
 ``mlflow_sweep.best.<objective>``.
+
+**A second report replaces the first.** MLflow can neither rename artifacts nor change
+several tags atomically, so the path tag is the switch: the new files are uploaded
+beside the old ones (invisible until the tag names them), then the tags are set in one
+request, the earlier report's tags that the new one does not set are deleted
+(``delete_tag``) and, last, the earlier version's files are deleted where the artifact
+store can delete (local, S3, ``mlflow-artifacts``; elsewhere they stay, one warning).
+Two reports logged at once never mix: the one whose path tag is set last wins, re-sets
+its tags until the run shows exactly them, and the other deletes its own files and
+changes nothing more (in a close race the loser's files may stay beside the winner's,
+never named by the tag). Metrics cannot be deleted in MLflow: an earlier objective's
+``mlflow_sweep.best.<objective>`` metric stays (the tags say which is current).
 
 :func:`report_parent` is what a sweep calls when it ends: the report of the sweep's
 children (tag ``mlflow_sweep.sweep_id``, role ``child``; superseded retries left out) is
@@ -15,19 +29,23 @@ it never raises.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import re
+import shutil
 import tempfile
+import time
+import uuid
 
 from ..errors import UsageError
 from ..sweep.query import client_uri, tag_filter, without_runs
-from ..tags import TAG_ROLE, TAG_SWEEP_ID
+from ..tags import TAG_BEST_PREFIX, TAG_REPORT_PATH, TAG_REPORT_PREFIX, TAG_ROLE, TAG_SWEEP_ID
 from ..tracking.sink import tracking_uri_set_to
 from ..warning_types import SweepWarning
 from ..warning_types import warn as channel_warn
 
 ARTIFACT_PATH = "report"
-TAG_BEST = "mlflow_sweep.best."
+TAG_BEST = TAG_BEST_PREFIX
 _KEY = re.compile(r"[^A-Za-z0-9_\-./ ]")
 
 
@@ -51,12 +69,10 @@ def best_tags(best) -> dict:
 
 
 def log_report(report, run_id: str, *, client=None, tracking_uri: str | None = None,
-               artifact_path: str = ARTIFACT_PATH) -> None:
-    """Log ``report`` (a :class:`~.build.Report`) on run ``run_id`` (see the module
-    docstring). An unknown run is a :class:`UsageError`."""
-    import math
-
-    from mlflow.entities import Metric, RunTag
+               artifact_path: str = ARTIFACT_PATH) -> str:
+    """Log ``report`` (a :class:`~.build.Report`) on run ``run_id``, replacing the
+    report logged there before (see the module docstring). Returns the artifact path the
+    report's files are under. An unknown run is a :class:`UsageError`."""
     from mlflow.exceptions import MlflowException
     from mlflow.tracking import MlflowClient
 
@@ -65,24 +81,88 @@ def log_report(report, run_id: str, *, client=None, tracking_uri: str | None = N
     if client is None:
         client = MlflowClient(resolve_tracking_uri(tracking_uri))
     try:
-        client.get_run(run_id)
+        before = client.get_run(run_id)
     except MlflowException as exc:
         if "RESOURCE_DOES_NOT_EXIST" in str(getattr(exc, "error_code", "")) or "not found" in str(exc).lower():
             raise UsageError(f"--log-to: no run {run_id!r} in this tracking store") from None
         raise
+    version = f"{artifact_path}/{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{uuid.uuid4().hex[:8]}"
     with _maybe_uri(client_uri(client)):
-        client.log_artifacts(run_id, report.directory, artifact_path)
-    best = report.best
-    tags = [RunTag(k, v) for k, v in best_tags(best).items()]
-    metrics = []
-    if best is not None and best.best is not None and best.best["mean"] is not None \
-            and math.isfinite(best.best["mean"]):
-        import time
+        with tempfile.TemporaryDirectory(prefix="mlflow-sweep-report-upload-") as tmp:
+            for rel in report.written:  # the report's own files, and nothing else of its directory
+                target = os.path.join(tmp, *rel.split("/"))
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                shutil.copyfile(os.path.join(report.directory, *rel.split("/")), target)
+            client.log_artifacts(run_id, tmp, version)
+        tags = {**best_tags(report.best), TAG_REPORT_PATH: version}
+        previous = client.get_run(run_id).data.tags.get(TAG_REPORT_PATH)  # just before ours is set
+        if _make_current(client, run_id, tags, _best_metrics(report.best)):
+            if previous and previous != version and _is_version(previous, artifact_path):
+                _delete_artifacts(client, before.info.artifact_uri, previous)
+        else:  # another report logged at the same time is the current one: ours is dropped
+            _delete_artifacts(client, before.info.artifact_uri, version)
+            channel_warn(SweepWarning(f"run {run_id}: another report was logged on it at the same time "
+                                      "and replaced this one"))
+    return version
 
-        metrics.append(Metric(mlflow_key(TAG_BEST + best.objective), float(best.best["mean"]),
-                              int(time.time() * 1000), 0))
-    if tags or metrics:
-        client.log_batch(run_id, metrics=metrics, tags=tags)
+
+def _best_metrics(best) -> list:
+    from mlflow.entities import Metric
+
+    if best is None or best.best is None or best.best["mean"] is None or not math.isfinite(best.best["mean"]):
+        return []
+    return [Metric(mlflow_key(TAG_BEST + best.objective), float(best.best["mean"]), int(time.time() * 1000), 0)]
+
+
+def _is_report_tag(key: str) -> bool:
+    return key.startswith((TAG_REPORT_PREFIX, TAG_BEST_PREFIX))
+
+
+def _make_current(client, run_id: str, tags: dict, metrics: list, rounds: int = 5) -> bool:
+    """Set the report's tags (its path among them) and delete every other report tag,
+    as one step for readers that follow the path tag: False when another report took
+    the path tag meanwhile (the last to set it wins; the loser then changes nothing).
+    Repeated until the run shows exactly ``tags``: a concurrent loser's deletions are
+    undone."""
+    from mlflow.entities import RunTag
+
+    version = tags[TAG_REPORT_PATH]
+    client.log_batch(run_id, metrics=metrics, tags=[RunTag(k, v) for k, v in tags.items()])
+    for _ in range(rounds):
+        current = client.get_run(run_id).data.tags
+        if current.get(TAG_REPORT_PATH) != version:
+            return False
+        stale = [k for k in current if _is_report_tag(k) and k not in tags]
+        missing = [RunTag(k, v) for k, v in tags.items() if current.get(k) != v]
+        if not stale and not missing:
+            return True
+        if missing:
+            client.log_batch(run_id, tags=missing)
+        for key in stale:
+            with contextlib.suppress(Exception):  # gone already (a concurrent report removed it)
+                client.delete_tag(run_id, key)
+    return client.get_run(run_id).data.tags.get(TAG_REPORT_PATH) == version
+
+
+def _is_version(path: str, artifact_path: str) -> bool:
+    return bool(re.fullmatch(re.escape(artifact_path) + r"/\d{8}T\d{6}Z-[0-9a-f]{8}", path))
+
+
+def _delete_artifacts(client, artifact_uri: str, path: str) -> None:
+    """Remove an earlier report's files; a store that cannot delete keeps them (one warning)."""
+    from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
+
+    try:
+        get_artifact_repository(artifact_uri).delete_artifacts(path)
+    except Exception as exc:  # noqa: BLE001 - not every artifact store can delete
+        channel_warn(SweepWarning(f"the earlier report's files under {path} are kept: this artifact store "
+                                  f"could not delete them ({type(exc).__name__}: {exc})"))
+
+
+def current_report_path(run) -> str | None:
+    """The artifact path of the report logged on ``run`` (a run or its tags), if any."""
+    tags = run if isinstance(run, dict) else run.data.tags
+    return tags.get(TAG_REPORT_PATH)
 
 
 def report_parent(client, parent_run_id: str, experiment_id: str, objective: str | None = None,

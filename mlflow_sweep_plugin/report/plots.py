@@ -19,13 +19,23 @@ import io
 import math
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .select import MAX_LINES, PlotSpec, is_numeric_factor, varied_factors
 from .stats import bare_name, describe, value_key
 
 BANDS = ("std", "sem", "ci")
 _SLUG = re.compile(r"[^A-Za-z0-9._-]+")
+#: the longest name or value drawn (a 10 KB column name costs seconds per plot to lay out)
+LABEL_CHARS = 60
+#: how a factor's missing value (a param some runs do not have) is drawn
+MISSING = "(not set)"
+
+
+def clip(text, limit: int = LABEL_CHARS) -> str:
+    """``text`` cut to ``limit`` characters (an ellipsis says so): every label drawn."""
+    text = str(text)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 @dataclass
@@ -36,6 +46,8 @@ class Plot:
     png: str  # path relative to the report directory
     svg: str
     png_bytes: bytes
+    pooled: list = field(default_factory=list)  # factors pooled over (report.json)
+    n: int = 0  # the largest n of a point or cell (report.json)
 
 
 def _figure(width=6.4, height=4.2):
@@ -66,7 +78,7 @@ def _n_range(cells) -> str:
 
 
 def _label(cols, values) -> str:
-    return ", ".join(f"{bare_name(c)}={v}" for c, v in zip(cols, values))
+    return clip(", ".join(f"{bare_name(c)}={v}" for c, v in zip(cols, values)), 2 * LABEL_CHARS)
 
 
 def _lines_for(summary, spec, scores):
@@ -134,10 +146,10 @@ def _line_plot(ax, cells, f, line_cols, band, numeric):
                    yerr=np.vstack([mean - lo, hi - mean]), capsize=3,
                    label=_label(line_cols, key) if line_cols else None)
         ax.set_xticks(range(len(xs_all)))
-        ax.set_xticklabels([str(v) for v in xs_all], rotation=30 if len(xs_all) > 4 else 0,
+        ax.set_xticklabels([clip(v) for v in xs_all], rotation=30 if len(xs_all) > 4 else 0,
                            ha="right" if len(xs_all) > 4 else "center")
     if line_cols:
-        ax.legend(title=", ".join(bare_name(c) for c in line_cols), fontsize="x-small",
+        ax.legend(title=clip(", ".join(bare_name(c) for c in line_cols)), fontsize="x-small",
                   title_fontsize="x-small", loc="upper left", bbox_to_anchor=(1.01, 1.0),
                   frameon=False)
 
@@ -158,12 +170,12 @@ def _heatmap(fig, ax, cells, a, b):
     image = ax.imshow(np.ma.masked_invalid(mean), cmap="viridis", aspect="auto")
     fig.colorbar(image, ax=ax)
     ax.set_xticks(range(len(cols)))
-    ax.set_xticklabels([str(v) for v in cols], rotation=30 if len(cols) > 4 else 0,
+    ax.set_xticklabels([clip(v) for v in cols], rotation=30 if len(cols) > 4 else 0,
                        ha="right" if len(cols) > 4 else "center")
     ax.set_yticks(range(len(rows)))
-    ax.set_yticklabels([str(v) for v in rows])
-    ax.set_xlabel(bare_name(b))
-    ax.set_ylabel(bare_name(a))
+    ax.set_yticklabels([clip(v) for v in rows])
+    ax.set_xlabel(clip(bare_name(b)))
+    ax.set_ylabel(clip(bare_name(a)))
     n_cells = len(rows) * len(cols)
     if n_cells <= 144:
         from .paper import format_pm
@@ -195,11 +207,15 @@ def render(summary, spec: PlotSpec, directory: str, band: str = "std", scores=No
         cells = describe(obs, [f] + line_cols, metric)
         cells = cells[cells["n"] > 0]
         numeric = is_numeric_factor(cells[f].dropna().unique())
+        # a param some runs lack: its own level for text factors, not placeable on a number line
+        cells = cells[cells[f].notna()] if numeric else cells.assign(**{f: cells[f].where(cells[f].notna(), MISSING)})
+        for c in line_cols:
+            cells[c] = cells[c].where(cells[c].notna(), MISSING)
         fig = _figure(8.4 if line_cols else 6.4)
         ax = fig.subplots()
         _line_plot(ax, cells, f, line_cols, band, numeric)
-        ax.set_xlabel(bare_name(f))
-        ax.set_ylabel(metric)
+        ax.set_xlabel(clip(bare_name(f)))
+        ax.set_ylabel(clip(metric))
         ax.grid(True, alpha=0.3)
         title = f"{metric} vs {bare_name(f)}"
         parts = [_band_text(band, over), _n_range(cells) if len(cells) else "no values"]
@@ -223,8 +239,15 @@ def render(summary, spec: PlotSpec, directory: str, band: str = "std", scores=No
         if pooled:
             parts.append("pooled over " + ", ".join(bare_name(c) for c in pooled))
         name = f"{slug(metric)}__{slug(a)}__x__{slug(b)}"
-    ax.set_title(title, fontsize="medium")
-    taken = taken if taken is not None else set()
+    ax.set_title(clip(title, 2 * LABEL_CHARS), fontsize="medium")
+    plot = save(fig, directory, name, spec, title, "; ".join(parts), taken if taken is not None else set())
+    plot.pooled = list(pooled)
+    plot.n = int(cells["n"].max()) if len(cells) else 0
+    return plot
+
+
+def save(fig, directory: str, name: str, spec, title: str, caption: str, taken: set) -> Plot:
+    """Write ``fig`` as ``plots/<name>.png`` and ``.svg`` (a unique name in ``taken``)."""
     base, i = name, 2
     while name in taken:
         name, i = f"{base}_{i}", i + 1
@@ -242,4 +265,4 @@ def render(summary, spec: PlotSpec, directory: str, band: str = "std", scores=No
     with open(os.path.join(directory, png), "wb") as fh:
         fh.write(png_bytes)
     fig.savefig(os.path.join(directory, svg), format="svg", metadata={"Date": None, "Creator": None})
-    return Plot(spec=spec, title=title, caption="; ".join(parts), png=png, svg=svg, png_bytes=png_bytes)
+    return Plot(spec=spec, title=title, caption=caption, png=png, svg=svg, png_bytes=png_bytes)

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..tags import TAG_ROLE, TAG_SUPERSEDED
+from ..tags import TAG_ERROR, TAG_ROLE, TAG_SUPERSEDED
 from ..warning_types import TellOnce
-from .columns import ROLE_COLUMN, SUPERSEDED_COLUMN, capture_names
+from .columns import ERROR_COLUMN, ROLE_COLUMN, SUPERSEDED_COLUMN, capture_names
 
 
 @dataclass
@@ -25,6 +25,8 @@ class Source:
     parser_names: tuple = ()
     artifact_patterns: tuple = ()
     n_export_warnings: int = 0
+    #: the roles the parsers declare (:func:`declared_roles`)
+    declared: dict = field(default_factory=dict)
     #: runs the export itself left out (newer exports drop superseded retries and sweep
     #: parents without a record before building the table)
     left_out: int = 0
@@ -43,21 +45,47 @@ def export_table(**options):
     return result, len(scope.told)
 
 
-def parser_captures(parser_names=(), artifact_patterns=()) -> list[str]:
-    """The capture names of the parsers an export with these options uses."""
+def _selected_parsers(parser_names=()) -> list:
     try:
         from ..plugins import get_plugin_manager
 
-        patterns = [p.pattern for p in get_plugin_manager().select_parsers(list(parser_names) or None)]
+        return get_plugin_manager().select_parsers(list(parser_names) or None)
     except Exception:  # noqa: BLE001 - the export reported any problem already
-        patterns = []
+        return []
+
+
+def parser_captures(parser_names=(), artifact_patterns=(), df=None) -> list[str]:
+    """The capture names of the parsers an export with these options uses: those of the
+    patterns that matched a file of the exported runs when the table says (its
+    ``attrs["captures"]``), else every selected pattern's."""
+    if df is not None and "captures" in getattr(df, "attrs", {}):
+        return list(df.attrs["captures"])
+    patterns = [p.pattern for p in _selected_parsers(parser_names)]
     return capture_names(list(patterns) + list(artifact_patterns or ()))
+
+
+def declared_roles(parser_names=(), df=None) -> dict:
+    """``{"keys": [...], "seed": [...], "outcomes": [...], "descriptors": [...]}``: the
+    roles the selected parsers declare for fields that are columns of ``df`` (the first
+    parser naming a field decides its role)."""
+    out: dict = {"keys": [], "seed": [], "outcomes": [], "descriptors": []}
+    columns = set(df.columns) if df is not None else None
+    taken: set = set()
+    for parser in _selected_parsers(parser_names):
+        named = [("keys", k) for k in parser.keys] + [("seed", parser.seed)] * bool(parser.seed) + \
+            [("outcomes", o) for o in parser.outcomes] + [("descriptors", d) for d in parser.descriptors]
+        for role, name in named:
+            if name in taken or (columns is not None and name not in columns):
+                continue
+            taken.add(name)
+            out[role].append(name)
+    return out
 
 
 def drop_empty_tag_columns(df):
     """The role and superseded columns only when some run has them (what a report shows
     as run fields)."""
-    empty = [c for c in (ROLE_COLUMN, SUPERSEDED_COLUMN) if c in df.columns and not df[c].notna().any()]
+    empty = [c for c in (ROLE_COLUMN, SUPERSEDED_COLUMN, ERROR_COLUMN) if c in df.columns and not df[c].notna().any()]
     return df.drop(columns=empty) if empty else df
 
 
@@ -73,10 +101,12 @@ def load(*, experiment_names=(), experiment_ids=(), tracking_uri=None, filter_st
         experiment_names=tuple(experiment_names), experiment_ids=tuple(experiment_ids),
         tracking_uri=uri, filter_string=filter_string or "", parser_names=tuple(parser_names),
         artifact_patterns=tuple(artifact_patterns), cache=cache, refresh=refresh,
-        tags=(TAG_ROLE, TAG_SUPERSEDED), history=tuple(history), trust_ended_runs=trust_ended_runs,
+        tags=(TAG_ROLE, TAG_SUPERSEDED, TAG_ERROR), history=tuple(history), trust_ended_runs=trust_ended_runs,
         max_artifact_bytes=max_artifact_bytes, max_columns=max_columns)
     names = list(experiment_names) + [f"id {i}" for i in experiment_ids]
-    return Source(df=drop_empty_tag_columns(result.df), captures=parser_captures(parser_names, artifact_patterns),
+    df = drop_empty_tag_columns(result.df)
+    return Source(df=df, captures=parser_captures(parser_names, artifact_patterns, result.df),
+                  declared=declared_roles(parser_names, df),
                   tracking_uri=uri, experiments=names,
                   filter_string=filter_string or "", parser_names=tuple(parser_names),
                   artifact_patterns=tuple(artifact_patterns), n_export_warnings=n_warnings,

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 from ..errors import UsageError
 from ..warning_types import SweepWarning, warn
-from .columns import ROLE_COLUMN, SUPERSEDED_COLUMN, Roles, bare_name, infer_roles, is_seed_name, \
+from .columns import ERROR_COLUMN, ROLE_COLUMN, SUPERSEDED_COLUMN, Roles, bare_name, infer_roles, is_seed_name, \
     natural_key
 
 STATS = ("n", "mean", "std", "sem", "ci_low", "ci_high", "min", "max")
@@ -63,6 +63,8 @@ class Summary:
     warnings: list = field(default_factory=list)
     aliases: dict = field(default_factory=dict)
     stats: dict = field(default_factory=dict, repr=False)  # metric -> DataFrame aligned with groups
+    #: one row per run considered (:func:`_runs_frame`): runs.csv
+    runs: object = None
 
     @property
     def unit(self) -> str:
@@ -157,15 +159,19 @@ def _describe_key(columns, values) -> str:
 
 
 def summarize(table, by=None, over=None, metrics=None, *, include_failed: bool = False,
-              params=None, captures=None, confidence: float = 0.95) -> Summary:
+              params=None, captures=None, declared=None, keys=(), descriptors=(),
+              confidence: float = 0.95) -> Summary:
     """Summarise ``table`` (an export table) per configuration, over seeds.
 
     ``by``: the grouping columns (default: ``experiment_name`` when there are several,
     the params that vary, minus ``over``, plus the pattern captures and record keys). ``over``: what is averaged away (default: the one
     seed-like column -- ``seed``, ``random_seed``, ``*.seed``, ``seed_*``; ``False`` for
     none: every run its own unit). ``metrics``: default every numeric column that is not a
-    param, capture, record key or run field. ``params`` / ``captures`` name those columns
-    when the table's layout cannot tell (see :mod:`.columns`).
+    param, capture, record key, descriptor or run field. ``params`` / ``captures`` name those columns
+    when the table's layout cannot tell (see :mod:`.columns`); ``declared`` holds the
+    parsers' declared roles (:func:`.columns.infer_roles`), ``keys`` / ``descriptors``
+    (``--key`` / ``--descriptor``) add to them. Captures and keys with a single value
+    are not grouped by.
 
     Problems (duplicates, uneven seeds, ambiguous seeds) are :class:`SweepWarning`\\ s
     and are listed in ``Summary.warnings``. Columns that do not exist are a
@@ -182,11 +188,18 @@ def summarize(table, by=None, over=None, metrics=None, *, include_failed: bool =
 
     df = table.reset_index(drop=True)
     for what, names in (("--by column", by or ()), ("--over column", [over] if over else ()),
-                        ("metric", metrics or ())):
+                        ("metric", metrics or ()), ("--key column", keys or ()),
+                        ("--descriptor column", descriptors or ())):
         check_columns(df, names, what)
-    roles = infer_roles(df, params, captures)
+    declared = {k: list(v) for k, v in (declared or {}).items()}
+    declared["keys"] = list(keys or ()) + [c for c in declared.get("keys", []) if c not in (descriptors or ())]
+    declared["descriptors"] = list(descriptors or ()) + [c for c in declared.get("descriptors", [])
+                                                         if c not in (keys or ())]
+    roles = infer_roles(df, params, captures, declared)
     run_ids = _run_ids(df)
     counts = {"rows": len(df), "runs": int(run_ids.nunique())}
+    original, original_ids = df, run_ids
+    reasons: dict = {}  # run id -> why it does not contribute
 
     # -- which rows count ---------------------------------------------------------------
     drop = np.zeros(len(df), dtype=bool)
@@ -196,6 +209,8 @@ def summarize(table, by=None, over=None, metrics=None, *, include_failed: bool =
             hit = (values == "parent") if label == "parents" else (values.notna() & (values.astype(str) != ""))
             hit = hit.fillna(False).to_numpy(dtype=bool)
             counts[label] = int(run_ids[hit & ~drop].nunique())
+            for r, v in zip(run_ids[hit & ~drop], values[hit & ~drop]):
+                reasons.setdefault(r, "sweep parent" if label == "parents" else f"superseded by {v}")
             drop |= hit
         else:
             counts[label] = 0
@@ -205,13 +220,18 @@ def summarize(table, by=None, over=None, metrics=None, *, include_failed: bool =
     counts["failed"] = int(run_ids[failed & ~drop].nunique())
     counts["failed_included"] = bool(include_failed)
     if not include_failed:
+        errors = df[ERROR_COLUMN] if ERROR_COLUMN in df.columns else pd.Series(None, index=df.index, dtype=object)
+        for r, st_, e in zip(run_ids[failed & ~drop], status[failed & ~drop], errors[failed & ~drop]):
+            reasons.setdefault(r, st_ + (f": {e}" if isinstance(e, str) and e else ""))
         drop |= failed
     df, run_ids, status = df[~drop].reset_index(drop=True), run_ids[~drop].reset_index(drop=True), \
         status[~drop].reset_index(drop=True)
     counts["runs_used"] = int(run_ids.nunique())
 
     # -- over, by, metrics --------------------------------------------------------------
-    if over is None:
+    if over is None and roles.seed is not None:
+        over = roles.seed
+    elif over is None:
         seeds = [c for c in roles.params + roles.captures + roles.keys if is_seed_name(c)]
         distinct: list = []
         for c in sorted(seeds, key=len):
@@ -230,14 +250,15 @@ def summarize(table, by=None, over=None, metrics=None, *, include_failed: bool =
         varied = [p for p in roles.params if p != over and df[p].nunique(dropna=False) > 1]
         if "experiment_name" in df.columns and df["experiment_name"].nunique(dropna=False) > 1:
             varied.insert(0, "experiment_name")  # a report over several experiments compares them
-        factors = varied + [c for c in roles.captures + roles.keys if c != over and c not in varied]
+        factors = varied + [c for c in roles.captures + roles.keys if c != over and c not in varied
+                            and df[c].nunique(dropna=False) > 1]
         by, aliases = _drop_aliases(df, factors) if len(df) else (factors, {})
     else:
         by = list(by)
         if over in by:
             raise UsageError(f"{over!r} is both a --by column and the --over column")
     if metrics is None:
-        metrics = [m for m in roles.metrics if m not in by and m != over]
+        metrics = [m for m in roles.metrics if m not in by and m != over and m not in roles.descriptors]
     else:
         metrics = list(metrics)
         for m in metrics:
@@ -287,6 +308,11 @@ def summarize(table, by=None, over=None, metrics=None, *, include_failed: bool =
             keep = ~mask
             df, run_ids = df[keep].reset_index(drop=True), run_ids[keep].reset_index(drop=True)
             values = {m: v[keep] for m, v in values.items()}
+            left = set(run_ids)
+            for old, new in replaced:
+                if old not in left:
+                    reasons.setdefault(old, f"duplicate of {new}")
+            counts["runs_used"] = int(run_ids.nunique())  # the runs that contribute
 
     # -- units (one per group and seed) -------------------------------------------------
     unit = over or "run_id"
@@ -346,6 +372,13 @@ def summarize(table, by=None, over=None, metrics=None, *, include_failed: bool =
         note(f"{n_uneven} of {len(groups)} group(s) have fewer {over} values than the most "
              f"complete group ({most}): {examples}{more}")
 
+    if len(groups) and int(n_units.max()) == 1 and counts["runs_used"] > 1:
+        seedlike = [c for c in table.columns if is_seed_name(c) and c != over and c not in by]
+        if seedlike:
+            note(f"every group has a single value (n = 1), though the table has a seed-like column "
+                 f"{seedlike[0]!r}: nothing is averaged over seeds and nothing can be compared; "
+                 f"give --over {seedlike[0]} to average over it")
+
     stats = {}
     if metrics and len(keys):
         from scipy import stats as st
@@ -382,10 +415,36 @@ def summarize(table, by=None, over=None, metrics=None, *, include_failed: bool =
     observations = observations.sort_values(["group"], kind="stable").reset_index(drop=True)
 
     counts.update(groups=len(groups), units=len(units))
+    runs = _runs_frame(original, original_ids, by, over, reasons)
     tidy = _tidy(groups, by, metrics, stats)
     return Summary(table=tidy, groups=groups, observations=observations, by=by, over=over,
                    metrics=metrics, roles=roles, counts=counts, warnings=messages,
-                   aliases=aliases, stats=stats)
+                   aliases=aliases, stats=stats, runs=runs)
+
+
+def _runs_frame(df, run_ids, by, over, reasons):
+    """One row per run of ``df``: ``run_id``, ``run_name``, ``configuration`` (its ``by``
+    values), ``seed`` (its ``over`` value), ``status``, ``used`` and ``reason`` (why not:
+    a sweep parent, superseded by RUN, FAILED with its ``mlflow_sweep.error``, duplicate of
+    RUN). A run with several records shows its first record's values."""
+    import pandas as pd
+
+    first = ~run_ids.duplicated().to_numpy()
+    sub = df[first]
+    ids = run_ids[first].to_numpy()
+    cols = [c for c in by if c in df.columns and c != "run_id"]
+    config = [group_label(r, cols) if cols else "(all runs)" for _, r in sub[cols].iterrows()] \
+        if len(sub) else []
+    out = pd.DataFrame({
+        "run_id": ids,
+        "run_name": sub["run_name"].to_numpy() if "run_name" in sub.columns else [""] * len(sub),
+        "configuration": config,
+        "seed": sub[over].to_numpy() if over is not None and over in sub.columns else [None] * len(sub),
+        "status": sub["status"].to_numpy() if "status" in sub.columns else ["FINISHED"] * len(sub),
+    })
+    out["used"] = [r not in reasons for r in ids]
+    out["reason"] = [reasons.get(r, "") for r in ids]
+    return out
 
 
 def _tidy(groups, by, metrics, stats):

@@ -58,6 +58,7 @@ class SweepRun(BoundLogging):
         self.nested = nested
         self.start_time = _sink.now_ms()
         self._online = None  # ClientSink
+        self._online_identity: dict = {}  # experiment_id and start time of the online run
         self._spool: Spool | None = None
         self._params: dict = {}
         self._fluent = False  # whether mlflow's fluent run stack holds our run
@@ -120,6 +121,9 @@ class SweepRun(BoundLogging):
                                    tags=self.tags or None, nested=self.nested)
         self._fluent = True
         self._online = _sink.ClientSink(run.info.run_id, client)
+        # the run's identity, for sync to check that a spool completes only this run
+        self._online_identity = {"experiment_id": str(run.info.experiment_id),
+                                 "run_start_time": run.info.start_time}
 
     def _context_tags(self) -> dict:
         """The tags MLflow would add at run creation (source, user, git commit, ...)."""
@@ -144,6 +148,8 @@ class SweepRun(BoundLogging):
             "run_id": run_id,
             "reason": reason,
         }
+        if run_id is not None:
+            meta.update(self._online_identity)
         self._spool = Spool.create(self.spool_dir, meta, known_params=self._params)
         what = f"run {run_id}" if run_id else "the run"
         warn(SpoolWarning(

@@ -37,12 +37,13 @@ import socket
 import time
 import uuid
 
+from ..tags import TAG_SPOOL_ID
 from ..uri import redact_data
 
 SPOOL_DIR_ENV = "MLFLOW_SWEEP_SPOOL_DIR"
 DEFAULT_SPOOL_DIR = os.path.join(".", ".mlflow-sweep", "spool")
 SYNCED_DIR = ".synced"
-SPOOL_ID_TAG = "mlflow_sweep.spool_id"
+SPOOL_ID_TAG = TAG_SPOOL_ID  # kept under its old name
 FORMAT = 1
 WRITER_LOCK = ".writer.lock"
 

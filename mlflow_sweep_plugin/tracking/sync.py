@@ -20,7 +20,8 @@ step is idempotent:
 ``sync.json`` records how many events were applied, so a resumed sync skips them;
 the checks above cover the group of events that was in flight when a sync died.
 A spool whose job has ended (an ``end`` event) is moved to ``<spool_dir>/.synced/``
-once replayed; one still open is replayed as far as it goes and kept. A spool with no
+once replayed; one still open is replayed as far as it goes and kept. A spool only
+completes the run it started and uploads only its own files (:mod:`.spool_checks`). A spool with no
 ``end`` whose writer lock nobody holds belongs to a job that died: its run is ended as
 KILLED (at the time of the job's last write) and the spool is done.
 """
@@ -44,6 +45,7 @@ from .sink import (
     get_or_create_experiment,
 )
 from .spool import SPOOL_ID_TAG, SYNCED_DIR, Spool, list_spools, lock_file, spool_root
+from .spool_checks import ForeignRun, artifact_file, check_run
 
 
 @dataclass
@@ -116,9 +118,11 @@ class _Replayer:
         self.result = result
         self._history: dict[str, set] = {}
 
-    def run_id(self, meta: dict) -> tuple[str, bool]:
-        """The run to replay into, and whether it existed before this sync."""
+    def run_id(self, meta: dict, events: list) -> tuple[str, bool]:
+        """The run to replay into, and whether it existed before this sync; a run the
+        spool did not start is :class:`~.spool_checks.ForeignRun` (nothing written)."""
         if meta.get("run_id"):
+            check_run(self.client, self.spool, meta["run_id"], events)
             return meta["run_id"], True
         exp_id = self._experiment(meta)
         found = self.client.search_runs(
@@ -126,6 +130,7 @@ class _Replayer:
             max_results=2)
         if found:
             run_id, existed = found[0].info.run_id, True
+            check_run(self.client, self.spool, run_id, events)
         else:
             tags = dict(meta.get("tags") or {})
             tags[SPOOL_ID_TAG] = self.spool.spool_id
@@ -163,7 +168,9 @@ class _Replayer:
             sink.log_batch(metrics=points)
         elif op == "artifact":
             for e in events:
-                sink.log_artifact(str(self.spool.path / e["file"]), e.get("artifact_path"))
+                checked = artifact_file(self.spool, e)
+                if checked is not None:
+                    sink.log_artifact(*checked)
         elif op == "end":
             sink.end(events[-1]["status"], events[-1].get("end_time"))
         else:
@@ -186,8 +193,8 @@ def _client_uri(spool: Spool, tracking_uri: str | None) -> str:
 def _replay(client, spool: Spool, result: SyncResult) -> bool:
     """Apply the spool's events not applied yet; True when the job has ended."""
     replayer = _Replayer(client, spool, result)
-    result.run_id, existed = replayer.run_id(spool.meta)
     events = spool.events()
+    result.run_id, existed = replayer.run_id(spool.meta, events)
     applied = int(spool.state.get("applied", 0))
     for _, end, op, group in _groups(events, applied):
         replayer.apply(result.run_id, op, group, check=existed)
@@ -241,6 +248,9 @@ def _replay_into(uri: str, spool: Spool, result: SyncResult) -> bool | None:
     try:  # fail fast: a server that resets or never answers is given up in bounded time
         with tracking_uri_set_to(uri), fail_fast_http():
             return _replay(MlflowClient(uri), spool, result)
+    except ForeignRun as exc:
+        result.run_id, result.status, result.message = None, "failed", str(exc)
+        return None
     except Exception as exc:  # noqa: BLE001 - classified just below
         if is_offline(exc):
             raise TrackingUnreachable(

@@ -12,7 +12,7 @@ import pytest
 
 from mlflow_sweep_plugin.backend.config import (SweepConfigError, grid_points,
                                                              parse_backend_config)
-from mlflow_sweep_plugin.testing import artifact_paths
+from mlflow_sweep_plugin.testing import artifact_paths, report_files
 from sweep_test_helpers import mlflow_run
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -181,9 +181,9 @@ def test_mlflow_run_sweep_backend_grid_then_resume(sweep_store):
     assert len(table) == 1 + 2 + 1 + 2
 
     # the sweep's report on its parent: the best point as tags, its mean as a metric
-    paths = artifact_paths(client, parent.info.run_id)
-    assert {"report/report.html", "report/summary.csv", "report/best.json"} <= set(paths)
-    best = json.loads(open(client.download_artifacts(parent.info.run_id, "report/best.json")).read())
+    assert {"report.html", "summary.csv", "best.json"} <= report_files(client, parent.info.run_id)
+    where = client.get_run(parent.info.run_id).data.tags["mlflow_sweep.report.path"]
+    best = json.loads(open(client.download_artifacts(parent.info.run_id, f"{where}/best.json")).read())
     assert best["objective"] == "metrics.loss" and best["mode"] == "min"
     losses = {(c.data.params["lr"], c.data.params["layers"]): c.data.metrics["loss"]
               for c in _runs(client, exp_id) if c.data.tags.get("mlflow_sweep.role") == "child"

@@ -10,7 +10,7 @@ import pathlib
 
 import pytest
 
-from mlflow_sweep_plugin.testing import artifact_paths
+from mlflow_sweep_plugin.testing import artifact_paths, report_files
 from sweep_test_helpers import mlflow_run, write_project
 
 pytest.importorskip("submitit")
@@ -157,5 +157,5 @@ def test_grid_points_as_submitit_jobs_then_resume(sweep_store, project, tmp_path
         assert client.get_run(old.info.run_id).data.tags["mlflow_sweep.superseded_by"] in {c.info.run_id for c in new}
     parent2 = client.get_run(parent.info.run_id)
     assert parent2.info.status == "FINISHED"
-    assert "report/report.html" in artifact_paths(client, parent.info.run_id)  # as for local processes
+    assert "report.html" in report_files(client, parent.info.run_id)  # as for local processes
     assert (parent2.data.tags["mlflow_sweep.n_skipped"], parent2.data.tags["mlflow_sweep.n_failed"]) == ("1", "0")

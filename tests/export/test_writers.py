@@ -171,3 +171,12 @@ def test_param_colliding_with_a_column_is_prefixed():
     assert list(df.columns) == ["run_id", "run_name", "experiment_name", "start_time", "end_time", "status",
                                 "lr", "params.layer", "params.status", "metrics.loss", "layer", "v"]
     assert df["params.layer"][0] == "7" and df["layer"][0] == 0 and df["v"][0] == "[1, 2]"
+
+
+@pytest.mark.parametrize("dtype", [object, "string", "str"])
+def test_spreadsheet_safe_covers_every_text_dtype(tmp_path, dtype):
+    """pandas 3 reads text as ``str``, not ``object``: those cells are neutralised too."""
+    df = pd.DataFrame({"a": pd.Series(["=HYPERLINK(\"x\")", "plain", "-1.5"], dtype=dtype)})
+    path = str(tmp_path / "t.csv")
+    writers.write_table(df, path, spreadsheet_safe=True)
+    assert pd.read_csv(path, dtype=str)["a"].tolist() == ["'=HYPERLINK(\"x\")", "plain", "-1.5"]

@@ -14,6 +14,7 @@ def sweep_register_parsers(register: ParserRegister) -> None:
         version=results.PARSER_VERSION,
         loader="yaml",
         description="causal discovery: one row per learner (reported and recomputed eshd/auroc)",
+        keys=("learner",), outcomes=results.REPORTED + results.COMPUTED,
     )
     register(
         "causal_particles",
@@ -22,6 +23,7 @@ def sweep_register_parsers(register: ParserRegister) -> None:
         version=results.PARSER_VERSION,
         loader="npz",
         description="causal discovery: checks particles; rows for learners metrics.yaml lacks",
+        keys=("learner",), outcomes=results.COMPUTED,
     )
     register(
         "causal_ground_truth",

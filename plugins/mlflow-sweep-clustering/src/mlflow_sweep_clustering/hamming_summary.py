@@ -32,6 +32,14 @@ COLUMNS = ("method", "layer", "component", "matrix", "seed", "k", "feature_idx",
            "min_hamming", "max_hamming", "hamming_range", "mean_within_cluster_distance",
            "mean_between_cluster_distance", "separation_ratio", "separation_quality",
            "total_inertia", "cluster_balance", "cluster_sizes", "n_iter", "converged")
+#: the fields' roles for reports (``hookspecs.ParserRegister``): the analysed matrix and k
+#: group, the seed is the replicate, the clustering quality is summarised; what describes
+#: one execution (its chosen row, the cluster sizes, the iterations) is not
+KEYS = ("method", "layer", "component", "matrix", "k")
+OUTCOMES = ("mean_within_cluster_distance", "mean_between_cluster_distance", "separation_ratio",
+            "total_inertia")
+DESCRIPTORS = ("feature_idx", "min_hamming", "max_hamming", "hamming_range", "separation_quality",
+               "cluster_balance", "cluster_sizes", "n_iter", "converged")
 
 
 def execution_record(execution, where: str) -> dict:

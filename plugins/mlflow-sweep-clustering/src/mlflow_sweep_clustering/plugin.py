@@ -15,6 +15,7 @@ def sweep_register_parsers(register: ParserRegister) -> None:
         version=PARSER_VERSION,
         loader="json",
         description="SAE clustering summary: one row per layer per run",
+        keys=("layer",),
     )
     register(
         "hamming_summary",
@@ -23,6 +24,8 @@ def sweep_register_parsers(register: ParserRegister) -> None:
         version=hamming_summary.PARSER_VERSION,
         loader="json",
         description="multi-seed Hamming k-means analysis: one row per (seed, k) execution",
+        keys=hamming_summary.KEYS, seed="seed", outcomes=hamming_summary.OUTCOMES,
+        descriptors=hamming_summary.DESCRIPTORS,
     )
 
 

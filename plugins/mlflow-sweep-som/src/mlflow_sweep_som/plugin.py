@@ -2,7 +2,7 @@
 
 from mlflow_sweep_plugin.hookspecs import DemoRegister, LoggerRegister, ParserRegister, hookimpl
 
-from .results import PARSER_VERSION, PATTERN, parse_som_results
+from .results import DATA_FIELDS, PARSER_VERSION, PATTERN, TRAINING_FIELDS, parse_som_results
 
 
 @hookimpl
@@ -14,6 +14,8 @@ def sweep_register_parsers(register: ParserRegister) -> None:
         version=PARSER_VERSION,
         loader="json",
         description="self-organizing map: one row per run (errors, cluster and data stats, config)",
+        # the map's quality is summarised; the data set's statistics describe the input
+        outcomes=TRAINING_FIELDS + ("cluster_size_variance",), descriptors=DATA_FIELDS,
     )
 
 

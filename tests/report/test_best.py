@@ -1,4 +1,5 @@
-"""rank(): the best configuration, the tied set and best.json, against scipy."""
+"""rank(): the best configuration, the tied set and best.json, against scipy
+(the rule itself: test_bestset.py)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,14 @@ from test_report_stats import table
 
 # opt -> loss per seed 0..3: "b" is best, "c" close to it (tied), "a" clearly worse
 LOSSES = {"a": [0.90, 0.95, 0.88, 0.93], "b": [0.30, 0.36, 0.29, 0.33], "c": [0.31, 0.40, 0.27, 0.36]}
+
+
+def block_sigma(rows):
+    """Residual sd and df of a complete configuration x seed table by double centring."""
+    x = np.asarray(rows, dtype=float)
+    r = x - x.mean(axis=1, keepdims=True) - x.mean(axis=0, keepdims=True) + x.mean()
+    df = (x.shape[0] - 1) * (x.shape[1] - 1)
+    return math.sqrt((r ** 2).sum() / df), df
 
 
 def runs(losses=LOSSES, seeds=None):
@@ -38,14 +47,19 @@ def test_paired_t_over_matching_seeds_against_scipy():
     assert best.best["std"] == pytest.approx(np.std(LOSSES["b"], ddof=1))
     lo, hi = st.t.interval(0.95, 3, loc=np.mean(LOSSES["b"]), scale=st.sem(LOSSES["b"]))
     assert (best.best["ci_low"], best.best["ci_high"]) == (pytest.approx(lo), pytest.approx(hi))
-    p_c = st.ttest_rel(LOSSES["b"], LOSSES["c"]).pvalue
-    p_a = st.ttest_rel(LOSSES["b"], LOSSES["a"]).pvalue
-    assert p_c >= 0.05 > p_a  # the fixture means what it says
+    # the block model's residual sd (double centring, an independent computation)
+    sigma, df = block_sigma([LOSSES[k] for k in "abc"])
+    se = sigma * math.sqrt(2 / 4)
+    t_c = (np.mean(LOSSES["c"]) - np.mean(LOSSES["b"])) / se
+    t_a = (np.mean(LOSSES["a"]) - np.mean(LOSSES["b"])) / se
+    p_c, p_a = 2 * st.t.sf(t_c, df), 2 * st.t.sf(t_a, df)
+    q_c = st.studentized_range.sf(math.sqrt(2) * t_c, 3, df)
+    assert q_c >= 0.05 > st.studentized_range.sf(math.sqrt(2) * t_a, 3, df)
     assert best.tied == [{"group": {"opt": "c"}, "n": 4, "mean": pytest.approx(np.mean(LOSSES["c"])),
-                          "p_value": pytest.approx(p_c, rel=1e-12)}]
+                          "p_value": pytest.approx(p_c, rel=1e-9), "p_adjusted": pytest.approx(q_c, rel=1e-6)}]
     ranking = best.ranking
     assert ranking["opt"].tolist() == ["b", "c", "a"]
-    assert ranking["p_value"].iloc[2] == pytest.approx(p_a, rel=1e-12)
+    assert ranking["p_value"].iloc[2] == pytest.approx(p_a, rel=1e-9)
 
 
 def test_welch_when_the_seeds_do_not_match_and_mode_max():
@@ -53,24 +67,30 @@ def test_welch_when_the_seeds_do_not_match_and_mode_max():
     with pytest.warns(SweepWarning, match="fewer seed values"):
         s = summarize(runs(losses))
     best = rank(s, "metrics.loss", "max")
-    assert best.test == "welch-t" and best.best["group"] == {"opt": "a"}
+    # b has seeds 0-2, shared with a and c: still paired on the shared ones
+    assert best.test == "paired-t" and best.best["group"] == {"opt": "a"}
     assert best.tied == []
-    p_c = st.ttest_ind(losses["a"], losses["c"], equal_var=False).pvalue
-    assert best.ranking.set_index("opt").loc["c", "p_value"] == pytest.approx(p_c, rel=1e-12)
     best = rank(s, "metrics.loss", "min")
     assert best.best["group"] == {"opt": "b"}
-    p = st.ttest_ind(losses["b"], losses["c"], equal_var=False).pvalue
-    assert best.tied[0]["group"] == {"opt": "c"} and best.tied[0]["p_value"] == pytest.approx(p, rel=1e-12)
+    assert best.tied[0]["group"] == {"opt": "c"}
     # different seed values (same counts) are not pairs either
     s = summarize(runs(LOSSES, seeds={"a": [0, 1, 2, 3], "b": [4, 5, 6, 7], "c": [0, 1, 2, 3]}))
-    assert rank(s, "metrics.loss").test == "welch-t"
+    best = rank(s, "metrics.loss")
+    assert best.test == "welch-t"
+    p_c = st.ttest_ind(LOSSES["b"], LOSSES["c"], equal_var=False).pvalue
+    assert best.ranking.set_index("opt").loc["c", "p_value"] == pytest.approx(p_c, rel=1e-9)
 
 
 def test_best_json_has_exactly_the_documented_shape():
     doc = rank(summarize(runs()), "metrics.loss", "min").to_json()
-    assert list(doc) == ["objective", "mode", "over", "best", "tied", "test", "alpha"]
+    assert list(doc) == ["objective", "mode", "over", "best", "tied", "test", "alpha", "rule", "comparisons"]
     assert list(doc["best"]) == ["group", "n", "mean", "std", "ci_low", "ci_high"]
-    assert list(doc["tied"][0]) == ["group", "n", "mean", "p_value"]
+    assert list(doc["tied"][0]) == ["group", "n", "mean", "p_value", "p_adjusted"]
+    assert list(doc["comparisons"][0]) == ["group", "rank", "mean", "std", "n", "in_set", "shared_seeds",
+                                           "test", "df", "diff", "diff_ci_low", "diff_ci_high", "p_raw",
+                                           "p_adjusted", "mde"]
+    assert [c["group"]["opt"] for c in doc["comparisons"]] == ["b", "c", "a"]
+    assert [c["in_set"] for c in doc["comparisons"]] == [True, True, False]
     text = json.dumps(doc, allow_nan=False)
     assert json.loads(text)["best"]["group"] == {"opt": "b"}
 
@@ -84,7 +104,7 @@ def test_the_tied_set_is_ordered_best_first_by_mean():
 
 def test_constant_objective_ties_everything_and_single_values_cannot_be_tested():
     best = rank(summarize(runs({"a": [1.0, 1.0], "b": [1.0, 1.0]})), "metrics.loss")
-    assert best.tied == [{"group": {"opt": "b"}, "n": 2, "mean": 1.0, "p_value": 1.0}]
+    assert best.tied == [{"group": {"opt": "b"}, "n": 2, "mean": 1.0, "p_value": 1.0, "p_adjusted": 1.0}]
     rows = [{"run": f"r{i}", "params": {"opt": o}, "metrics": {"loss": v}}
             for i, (o, v) in enumerate([("a", 0.5), ("b", 0.4)])]
     with pytest.warns(SweepWarning, match="only 1 value: no test"):
