@@ -40,7 +40,7 @@ def test_import_mlflow_survives_a_broken_cli_hook():
     # our CLI module failing to import must not break `mlflow` or `import mlflow`
     code = r"""
 import sys
-sys.modules["mlflow_sweep_plugin.cli"] = None  # makes `import mlflow_sweep_plugin.cli` fail
+sys.modules["mlflow_sweep_plugin.commands.export"] = None  # makes the command fail to import
 import mlflow, mlflow.cli
 print("sweep-export" in mlflow.cli.cli.commands, "runs" in mlflow.cli.cli.commands)
 """
@@ -54,3 +54,29 @@ def test_mlflow_help_lists_sweep_export():
     proc = subprocess.run([mlflow_exe, "--help"], capture_output=True, text=True, timeout=180)
     assert proc.returncode == 0
     assert "sweep-export" in proc.stdout
+
+
+def test_add_command_attaches_sweep_export_once_and_never_raises():
+    import click
+
+    from mlflow_sweep_plugin.commands.export import export_command
+    from mlflow_sweep_plugin.mlflow_hooks.mlflow_cli import COMMAND_NAME, add_command
+
+    class FakeCliModule:  # what mlflow.cli holds: a click group named ``cli``
+        cli = click.Group("mlflow")
+
+    add_command(FakeCliModule)
+    add_command(FakeCliModule)
+    assert FakeCliModule.cli.commands == {COMMAND_NAME: export_command}
+    add_command(object())  # no group: nothing, no error
+    add_command(None)
+
+
+def test_install_adds_the_command_to_an_already_imported_mlflow_cli():
+    import mlflow.cli
+
+    from mlflow_sweep_plugin.mlflow_hooks.mlflow_cli import COMMAND_NAME, _Finder, install
+
+    install()
+    assert COMMAND_NAME in mlflow.cli.cli.commands
+    assert sum(isinstance(f, _Finder) for f in sys.meta_path) <= 1
