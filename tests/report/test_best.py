@@ -14,7 +14,7 @@ from mlflow_sweep_plugin.errors import UsageError
 from mlflow_sweep_plugin.report.best import rank
 from mlflow_sweep_plugin.report.stats import summarize
 from mlflow_sweep_plugin.warning_types import SweepWarning
-from test_report_stats import table
+from report_test_helpers import table
 
 # opt -> loss per seed 0..3: "b" is best, "c" close to it (tied), "a" clearly worse
 LOSSES = {"a": [0.90, 0.95, 0.88, 0.93], "b": [0.30, 0.36, 0.29, 0.33], "c": [0.31, 0.40, 0.27, 0.36]}

@@ -5,31 +5,13 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pandas as pd
 import pytest
 from scipy import stats as st
 
 from mlflow_sweep_plugin.errors import UsageError
 from mlflow_sweep_plugin.report.stats import TIDY_COLUMNS, summarize
 from mlflow_sweep_plugin.warning_types import SweepWarning
-
-
-def table(rows, records=None):
-    """An export-shaped table: run fields, params (text), ``metrics.*``, record columns.
-
-    ``rows``: dicts with ``run``, ``status`` (default FINISHED), ``t`` (start minute),
-    ``params`` and ``metrics``; ``records``: per row index, a list of record dicts."""
-    out = []
-    for i, r in enumerate(rows):
-        base = {"run_id": r["run"], "run_name": r["run"],
-                "start_time": pd.Timestamp("2026-01-01", tz="UTC") + pd.Timedelta(minutes=r.get("t", i)),
-                "end_time": pd.Timestamp("2026-01-01", tz="UTC") + pd.Timedelta(minutes=r.get("t", i) + 1),
-                "status": r.get("status", "FINISHED")}
-        base.update({k: str(v) for k, v in sorted(r.get("params", {}).items())})
-        base.update({f"metrics.{k}": float(v) for k, v in sorted(r.get("metrics", {}).items())})
-        for rec in (records or {}).get(i, [{}]):
-            out.append({**base, **rec})
-    return pd.DataFrame(out)
+from report_test_helpers import table
 
 
 def expected(values):

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from scipy import stats as st
 
-from test_report_command import last_line
+from report_test_helpers import last_line
 
 
 def log_demo(kind: str, name: str, n_runs: int = 12):

@@ -12,7 +12,7 @@ import subprocess
 import pytest
 
 from mlflow_sweep_plugin.report.build import ReportOptions, build_report
-from test_report_files import globals_heads
+from report_test_helpers import globals_heads
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -19,22 +19,7 @@ from mlflow_sweep_plugin.report.paper import format_pm
 from mlflow_sweep_plugin.report.plots import log_axis
 from mlflow_sweep_plugin.report.stats import TIDY_COLUMNS, summarize
 from mlflow_sweep_plugin.warning_types import SweepWarning
-from test_report_stats import table
-
-
-def globals_heads(seeds=3, beta_effect=0.3):
-    """Seed 002's 3 x 3 run matrix (latent space x globals_beta), with seeds."""
-    rng = np.random.default_rng(1)
-    rows = []
-    for latent_i, latent in enumerate(["none", "linear", "vq"]):
-        for beta in (0, 1, 10):
-            for seed in range(seeds):
-                loss = 1.0 + 0.2 * latent_i - beta_effect * math.log1p(beta) + rng.normal(0, 0.02)
-                rows.append({"run": f"{latent}-{beta}-{seed}", "params": {
-                    "phase1.latent_space": latent, "globals_beta": beta, "seed": seed, "epochs": 20},
-                    "metrics": {"val_loss": loss, "rec_tokens": 0.5 + rng.normal(0, 0.01),
-                                "rec_globals": 0.1 / (1 + beta) + 1 / 3}})
-    return table(rows)
+from report_test_helpers import globals_heads, table
 
 
 @pytest.fixture(scope="module")

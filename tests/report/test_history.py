@@ -13,7 +13,7 @@ import pytest
 from mlflow_sweep_plugin.errors import UsageError
 from mlflow_sweep_plugin.export.history import add_history_columns, parse_history_specs, reduce_points
 from mlflow_sweep_plugin.warning_types import SweepWarning
-from test_report_command import last_line
+from report_test_helpers import last_line
 
 CURVES = {  # opt, seed -> val_loss per step
     ("a", 0): [0.9, 0.5, 0.6, 0.55], ("a", 1): [0.8, 0.45, 0.5, 0.7],

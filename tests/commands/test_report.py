@@ -7,7 +7,8 @@ import json
 import pandas as pd
 import pytest
 
-from mlflow_sweep_plugin.testing import artifact_paths, free_port, report_files
+from mlflow_sweep_plugin.testing import free_port, report_files
+from report_test_helpers import last_line
 
 LOSS = {("a", 0): 0.50, ("a", 1): 0.61, ("a", 2): 0.47, ("b", 0): 0.30, ("b", 1): 0.36, ("b", 2): 0.29}
 
@@ -15,11 +16,6 @@ LOSS = {("a", 0): 0.50, ("a", 1): 0.61, ("a", 2): 0.47, ("b", 0): 0.30, ("b", 1)
 def loss_runs(values=LOSS, **extra):
     return [{"run_name": f"{o}-{s}", "params": {"opt": o, "seed": s, **extra}, "metrics": {"loss": v}}
             for (o, s), v in values.items()]
-
-
-def last_line(res) -> str:
-    lines = [line for line in res.stderr.splitlines() if line.strip()]
-    return lines[-1] if lines else ""
 
 
 def test_report_writes_the_directory_and_prints_one_line(make_sweep, report_cli, tmp_path):
