@@ -1,7 +1,8 @@
 """The logging API research code calls (re-exported by :mod:`mlflow_sweep_plugin`).
 
 - :mod:`.run`: ``sweep_run``, a run that outlives the tracking server (:mod:`.spool` holds
-  what it logged offline, :mod:`.sync` replays it, :mod:`.reach` asks whether the server is there);
+  what it logged offline, :mod:`.sync` replays it, within what :mod:`.spool_checks` allows;
+  :mod:`.reach` asks whether the server is there);
 - :mod:`.sink`: where a logging call goes (a store, or a ``sweep_run``);
 - :mod:`.params` (a config as params, using :mod:`.flatten`, :mod:`.keys` and :mod:`.redact`),
   :mod:`.metrics`, :mod:`.artifacts`: what is logged;
