@@ -7,23 +7,13 @@ from __future__ import annotations
 import os
 import sys
 
-from mlflow.projects.utils import (PROJECT_BUILD_IMAGE, PROJECT_DOCKER_ARGS, PROJECT_DOCKER_AUTH,
-                                   PROJECT_ENV_MANAGER, PROJECT_STORAGE_DIR, PROJECT_SYNCHRONOUS)
-
 from mlflow_sweep_plugin.backend.project import SweepBackend
 from mlflow_sweep_plugin.backend.runner import SweepRunner, SweepSubmittedRun
 from mlflow_sweep_plugin.tags import (TAG_ERROR, TAG_EXECUTOR, TAG_EXIT_CODE, TAG_N_CHILDREN, TAG_N_FAILED,
                                       TAG_N_SKIPPED, TAG_ROLE, TAG_SUPERSEDED, TAG_SWEEP_INDEX)
 from mlflow_sweep_plugin.testing import artifact_paths
-from sweep_test_helpers import write_project
+from backend_test_helpers import code_project, local_backend_config
 
-MLPROJECT = """name: runner
-entry_points:
-  main:
-    parameters:
-      code: {type: int, default: 0}
-    command: "python train.py {code}"
-"""
 TRAIN = """import os, sys
 code = int(sys.argv[1])
 if code and not os.path.exists("fixed"):
@@ -31,12 +21,10 @@ if code and not os.path.exists("fixed"):
     sys.exit(code)
 print("ok", code)
 """
-MLFLOW_KEYS = {PROJECT_ENV_MANAGER: "local", PROJECT_SYNCHRONOUS: False, PROJECT_DOCKER_ARGS: None,
-               PROJECT_STORAGE_DIR: None, PROJECT_BUILD_IMAGE: False, PROJECT_DOCKER_AUTH: None}
 
 
 def _sweep(store, project, exp_id, **config):
-    backend_config = {"grid": {"code": [0, 3]}, "sweep_name": "grid", "report": False, **MLFLOW_KEYS, **config}
+    backend_config = {"grid": {"code": [0, 3]}, "sweep_name": "grid", "report": False, **local_backend_config(synchronous=False), **config}
     runner = SweepBackend.prepare(str(project), "main", {}, None, backend_config, store.tracking_uri, exp_id)
     assert isinstance(runner, SweepRunner)
     submitted = SweepSubmittedRun(runner)
@@ -46,7 +34,7 @@ def _sweep(store, project, exp_id, **config):
 def test_a_sweep_then_its_resume(sweep_store, tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
     client = sweep_store.client
-    project = write_project(tmp_path / "proj", MLPROJECT, TRAIN)
+    project = code_project(tmp_path / "proj", TRAIN, "runner")
     exp_id = sweep_store.create_experiment("runner")
 
     runner, submitted, ok = _sweep(sweep_store, project, exp_id)

@@ -9,21 +9,11 @@ import sys
 import time
 
 import pytest
-from mlflow.projects.utils import (MLFLOW_LOCAL_BACKEND_RUN_ID_CONFIG, PROJECT_BUILD_IMAGE,
-                                   PROJECT_DOCKER_ARGS, PROJECT_DOCKER_AUTH, PROJECT_ENV_MANAGER,
-                                   PROJECT_STORAGE_DIR, PROJECT_SYNCHRONOUS)
 
 from mlflow_sweep_plugin.backend.executors import EXECUTORS, make_executor
 from mlflow_sweep_plugin.backend.executors.local import LocalChild, LocalExecutor, environ
-from sweep_test_helpers import write_project
+from backend_test_helpers import code_project, local_backend_config
 
-MLPROJECT = """name: local
-entry_points:
-  main:
-    parameters:
-      code: {type: int, default: 0}
-    command: "python train.py {code}"
-"""
 # no mlflow import: the child is a plain, fast process
 TRAIN = """import os, sys
 print("sweep", os.environ.get("MY_SWEEP_VAR"), "run", os.environ.get("MLFLOW_RUN_ID"))
@@ -42,9 +32,7 @@ def _start(store, project, code):
     client = store.client
     exp_id = store.create_experiment("local")
     run_id = client.create_run(exp_id).info.run_id
-    config = {PROJECT_ENV_MANAGER: "local", PROJECT_SYNCHRONOUS: True, PROJECT_DOCKER_ARGS: None,
-              PROJECT_STORAGE_DIR: None, PROJECT_BUILD_IMAGE: False, PROJECT_DOCKER_AUTH: None,
-              MLFLOW_LOCAL_BACKEND_RUN_ID_CONFIG: run_id}
+    config = local_backend_config(run_id)
     path = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
     child = LocalExecutor().start(work_dir=str(project), entry_point="main", params={"code": code},
                                   local_config=config, tracking_uri=store.tracking_uri,
@@ -60,7 +48,7 @@ def _wait(child):
 
 @pytest.mark.parametrize("code, status", [(0, "FINISHED"), (3, "FAILED")])
 def test_a_child_runs_in_its_run_with_the_sweeps_environment(sweep_store, tmp_path, code, status, capfd):
-    project = write_project(tmp_path / "proj", MLPROJECT, TRAIN)
+    project = code_project(tmp_path / "proj", TRAIN, "local")
     run_id, child = _start(sweep_store, project, code)
     assert isinstance(child, LocalChild)
     assert _wait(child) == (status, code, None)

@@ -8,24 +8,14 @@ import os
 import sys
 
 import pytest
-from mlflow.projects.utils import (MLFLOW_LOCAL_BACKEND_RUN_ID_CONFIG, PROJECT_BUILD_IMAGE,
-                                   PROJECT_DOCKER_ARGS, PROJECT_DOCKER_AUTH, PROJECT_ENV_MANAGER,
-                                   PROJECT_STORAGE_DIR, PROJECT_SYNCHRONOUS)
 
 from mlflow_sweep_plugin.backend.executors import make_executor
 from mlflow_sweep_plugin.backend.executors.submitit import SubmititExecutor, run_grid_point
 from mlflow_sweep_plugin.backend.executors.submitit_config import SubmititConfigError
-from sweep_test_helpers import write_project
+from backend_test_helpers import code_project, local_backend_config
 
 HAS_SUBMITIT = importlib.util.find_spec("submitit") is not None
 
-MLPROJECT = """name: node
-entry_points:
-  main:
-    parameters:
-      code: {type: int, default: 0}
-    command: "python train.py {code}"
-"""
 TRAIN = """import os, sys
 open("seen.txt", "w").write(os.environ["MLFLOW_SWEEP_ID"] + " " + os.environ["MLFLOW_TRACKING_URI"])
 sys.exit(int(sys.argv[1]))
@@ -50,12 +40,10 @@ def test_submitit_refuses_a_parameter_it_does_not_know(tmp_path):
 def test_run_grid_point_runs_the_entry_point_in_its_child_run(sweep_store, tmp_path, monkeypatch, code):
     for name in ("MLFLOW_SWEEP_ID", "MLFLOW_TRACKING_URI", "PATH"):  # the job sets them: restored after
         monkeypatch.setenv(name, os.environ.get(name, ""))
-    project = write_project(tmp_path / "proj", MLPROJECT, TRAIN)
+    project = code_project(tmp_path / "proj", TRAIN, "node")
     exp_id = sweep_store.create_experiment("node")
     run_id = sweep_store.client.create_run(exp_id).info.run_id
-    config = {PROJECT_ENV_MANAGER: "local", PROJECT_SYNCHRONOUS: True, PROJECT_DOCKER_ARGS: None,
-              PROJECT_STORAGE_DIR: None, PROJECT_BUILD_IMAGE: False, PROJECT_DOCKER_AUTH: None,
-              MLFLOW_LOCAL_BACKEND_RUN_ID_CONFIG: run_id}
+    config = local_backend_config(run_id)
     env = {"MLFLOW_SWEEP_ID": "s1", "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"]}
     assert run_grid_point(str(project), "main", {"code": code}, config, sweep_store.tracking_uri, exp_id,
                           env) == code
