@@ -47,11 +47,13 @@ TAG_HYDRA_OVERRIDES = "mlflow_sweep.hydra.overrides"  # the multirun's task over
 TAG_HYDRA_SWEEPER = "mlflow_sweep.hydra.sweeper"      # Hydra's sweeper (basic, optuna, ...)
 TAG_METRICS_FILE = "mlflow_sweep.metrics_file"        # facts/metrics.csv: absent/partial/complete
 HYDRA_RECORD = "mlflow_sweep.yaml"                    # the sweep record in a sweep directory
+HYDRA_REPORT_LOG = ".mlflow_sweep_report.log"          # the background report's warnings, there too
 
 # -- the report on a run ---------------------------------------------------------------
 TAG_REPORT_OBJECTIVE = "mlflow_sweep.report.objective"
 TAG_REPORT_MODE = "mlflow_sweep.report.mode"
 TAG_REPORT_N_TIED = "mlflow_sweep.report.n_tied"
+TAG_REPORT_STATE = "mlflow_sweep.report.state"        # the parent's report: pending (being made), done, failed
 TAG_BEST_PREFIX = "mlflow_sweep.best."                # + a param: the best configuration's value
 TAG_REPORT_PATH = "mlflow_sweep.report.path"          # the current report's artifacts: report/<version>
 TAG_REPORT_PREFIX = "mlflow_sweep.report."            # every report tag (a second report deletes them)

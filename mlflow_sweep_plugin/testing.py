@@ -293,15 +293,22 @@ def _current_store(store: SweepStore, monkeypatch, env: dict | None = None):
             reset_plugin_manager()
 
 
-@pytest.fixture
-def sweep_store(tmp_path, monkeypatch, sweep_store_template):
-    """A throwaway sqlite tracking store with local artifacts, current for this test."""
-    root = tmp_path / "mlflow-store"
-    root.mkdir()
+def sqlite_store(root: pathlib.Path, template: pathlib.Path) -> SweepStore:
+    """A new sqlite tracking store with local artifacts under ``root`` (a copy of
+    ``template``, see :func:`sweep_store_template`), not made current: for a store that
+    several tests of a module share, or a second store beside ``sweep_store``."""
+    root.mkdir(parents=True)
     store = SweepStore(root=root, tracking_uri=f"sqlite:///{root / 'mlflow.db'}",
                        artifact_root=root / "artifacts")
     store.artifact_root.mkdir()
-    _fresh_database(sweep_store_template, root / "mlflow.db", store.artifact_root)
+    _fresh_database(template, root / "mlflow.db", store.artifact_root)
+    return store
+
+
+@pytest.fixture
+def sweep_store(tmp_path, monkeypatch, sweep_store_template):
+    """A throwaway sqlite tracking store with local artifacts, current for this test."""
+    store = sqlite_store(tmp_path / "mlflow-store", sweep_store_template)
     with _current_store(store, monkeypatch):
         yield store
 

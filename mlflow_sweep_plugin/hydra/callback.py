@@ -1,6 +1,7 @@
 """The Hydra callback (public name ``mlflow_sweep_plugin.hydra.MLflowSweepCallback``).
 
-Configure it in the app's config::
+Configure it in the app's config (a ``defaults:`` list ends with ``- _self_``, so that
+this block is merged last and Hydra does not warn that ``_self_`` is missing)::
 
     hydra:
       callbacks:
@@ -11,6 +12,8 @@ Configure it in the app's config::
           # include_models: false        # log model.pt / checkpoints too
           # flatten: true                # parse the job's artifacts into metrics
           # redact_keys: [hf_home]       # more credential names; [] logs them as they are
+          # return_metric: return_value  # a job's numeric return value (a dict: one per number)
+          # report_in_background: true   # the sweep's report made after it, by a process of its own
 
 In ``--multirun`` mode: on multirun start, a parent run; per job, a child run (logged by
 :mod:`.sweep_log`, the same code as ``mlflow-sweep import-hydra``) that the job's own
@@ -42,13 +45,14 @@ from ..console import say as _say
 from ..envvars import scoped_environ
 from ..sweep.outcome import error_text
 from ..tags import (ENV_EXPERIMENT_ID, ENV_EXPERIMENT_NAME, ENV_HYDRA_SWEEP_DIR, ENV_RUN_ID,
-                    ENV_TRACKING_URI, TAG_ERROR, TAG_HYDRA_SWEEPER)
+                    ENV_TRACKING_URI, HYDRA_REPORT_LOG, TAG_ERROR)
 from ..uri import redact_uri
 from ..warning_types import warn as _warn
-from .job_status import write_job_return
+from .job_status import RETURN_METRIC, returned_metrics, write_job_return
 from .jobs import launcher_facts, plain_config, read_job
 from .metrics_csv import read_metrics
 from .record import identity_env, identity_from_env, read_record, write_record
+from .sweep_facts import SweepFacts, from_hydra, read_sweep_facts
 from .sweep_log import HydraSweepLog
 
 try:  # hydra-core is an optional extra; the class is still importable without it
@@ -87,14 +91,22 @@ def _multirun_mode(config) -> bool:
     return str(OmegaConf.select(config, "hydra.mode", default="")).upper().endswith("MULTIRUN")
 
 
-def _launcher_of(config):
-    """``(launcher, job id, submitit folder)`` of the live config (see
-    :func:`~.jobs.launcher_facts`)."""
+def _hydra_of(config) -> dict:
+    """The live config's ``hydra`` node as plain data (interpolations as written), or {}."""
     try:
         hydra = OmegaConf.to_container(config.hydra, resolve=False)
     except Exception:  # noqa: BLE001 - a config without hydra: nothing to tell
-        return None, None, None
-    return launcher_facts(hydra)
+        return {}
+    return hydra if isinstance(hydra, dict) else {}
+
+
+def _facts_of(config, *, multirun: bool) -> SweepFacts:
+    """The sweep's facts (:mod:`.sweep_facts`) from the live config, as an import reads them
+    from the directory; ``multirun``: the multirun's config (its overrides are the sweep's)."""
+    facts = from_hydra(_hydra_of(config), with_overrides=multirun)
+    job_name = OmegaConf.select(config, "hydra.job.name")
+    facts.job_name = str(job_name) if job_name else facts.job_name
+    return facts
 
 
 class MLflowSweepCallback(_Base):
@@ -110,7 +122,8 @@ class MLflowSweepCallback(_Base):
     def __init__(self, experiment_name: str | None = None, tracking_uri: str | None = None,
                  sweep_name: str | None = None, include_models: bool = False,
                  flatten: bool = True, redact_keys=None, report: bool = True,
-                 report_objective: str | None = None, report_mode: str = "min"):
+                 report_objective: str | None = None, report_mode: str = "min",
+                 return_metric: str | None = RETURN_METRIC, report_in_background: bool = True):
         self.experiment_name = experiment_name
         self.tracking_uri = tracking_uri
         self.sweep_name = sweep_name
@@ -120,6 +133,10 @@ class MLflowSweepCallback(_Base):
         self.redact_keys = _redact_keys(redact_keys)
         # the sweep's report on its parent when it ends (report_objective ranks the configurations)
         self.report = {"objective": report_objective, "mode": report_mode} if report else None
+        # made by a process of its own once the parent has ended: the sweep does not wait for it
+        self.report_in_background = bool(report_in_background)
+        # the metric a job's numeric return value is logged as (a dict: one per entry); None: none
+        self.return_metric = str(return_metric) if return_metric else None
         self._multirun = False  # a multirun started: record each job's end in its directory
         self._identity = None  # the sweep's identity (sweep_record.IDENTITY_KEYS), travels to the jobs
         self._process_state()
@@ -149,30 +166,34 @@ class MLflowSweepCallback(_Base):
         self.__dict__.update(state)
         self._process_state()
 
+    def _reporting(self, sweep: HydraSweepLog) -> None:
+        """The sweep's report as configured: on its parent when it ends, made in the
+        background (warnings in ``.mlflow_sweep_report.log`` in the sweep directory)."""
+        sweep.report = self.report
+        sweep.lifecycle.detach_report = self.report_in_background
+        sweep.lifecycle.report_log = os.path.join(sweep.sweep_dir, HYDRA_REPORT_LOG)
+
     # -- multirun ----------------------------------------------------------------------
     @_printing
     def on_multirun_start(self, config, **kwargs) -> None:
         self._multirun = True
         try:
             sweep_dir = os.path.abspath(str(OmegaConf.select(config, "hydra.sweep.dir")))
-            job_name = OmegaConf.select(config, "hydra.job.name")
-            overrides = OmegaConf.to_container(config.hydra.overrides.task, resolve=False)
-            experiment = self.experiment_name or os.environ.get(ENV_EXPERIMENT_NAME) or job_name
+            facts = _facts_of(config, multirun=True)
+            experiment = self.experiment_name or os.environ.get(ENV_EXPERIMENT_NAME) or facts.job_name
             if self.tracking_uri:
                 import mlflow  # loaded by now (the sweep log's client); the jobs' fluent API
 
                 mlflow.set_tracking_uri(self.tracking_uri)  # the jobs' own logging goes there too
             self._sweep = HydraSweepLog(sweep_dir, tracking_uri=self.tracking_uri,
                                         experiment_name=experiment,
-                                        sweep_name=self.sweep_name or job_name,
+                                        sweep_name=self.sweep_name or facts.job_name,
                                         include_models=self.include_models, flatten=self.flatten,
-                                        redact=self.redact_keys)
-            self._sweep.report = self.report
-            choices = OmegaConf.select(config, "hydra.runtime.choices") or {}
-            sweeper = choices.get("hydra/sweeper") if hasattr(choices, "get") else None
-            self._sweep.open_parent(overrides, tags={TAG_HYDRA_SWEEPER: str(sweeper)} if sweeper else None)
+                                        redact=self.redact_keys, facts=facts)
+            self._reporting(self._sweep)
+            self._sweep.open_parent()
             self._open = True
-            self._launcher = _launcher_of(config)[0]
+            self._launcher = launcher_facts(_hydra_of(config))[0]
             atexit.register(self._close_at_exit)
             self._at_exit = True
             self._identity = self._sweep.identity()
@@ -182,8 +203,10 @@ class MLflowSweepCallback(_Base):
             self._exported.enter_context(scoped_environ(dict(identity_env(self._identity),
                                                              **{ENV_SWEEP_DIR: self._sweep.sweep_dir})))
             try:
-                write_record(self._sweep.sweep_dir, self._identity, experiment_name=experiment,
-                             launcher=self._launcher)
+                record = dict(facts.record(), experiment_name=experiment, launcher=self._launcher)
+                if facts.overrides is not None:  # as on the parent: credentials as ***
+                    record["overrides"] = self._sweep.redacted_overrides(facts.overrides)
+                write_record(self._sweep.sweep_dir, self._identity, **record)
             except OSError as exc:
                 _warn(f"{sweep_dir}: the sweep record could not be written: {exc}")
         except Exception as exc:  # noqa: BLE001 - never break the user's sweep
@@ -253,13 +276,14 @@ class MLflowSweepCallback(_Base):
         if identity:
             identity = dict(identity, tracking_uri=identity.get("tracking_uri") or self.tracking_uri)
             self._sweep = HydraSweepLog.attach(identity, sweep_dir=sweep_dir, **options)
-            self._sweep.report = self.report
+            self._reporting(self._sweep)
         else:
-            job_name = OmegaConf.select(config, "hydra.job.name")
-            experiment = self.experiment_name or os.environ.get(ENV_EXPERIMENT_NAME) or job_name
+            # the job's config, then what the directory holds (multirun.yaml: the overrides)
+            facts = _facts_of(config, multirun=False).merged(read_sweep_facts(sweep_dir, None, (), []))
+            experiment = self.experiment_name or os.environ.get(ENV_EXPERIMENT_NAME) or facts.job_name
             self._sweep = HydraSweepLog(sweep_dir, tracking_uri=self.tracking_uri, experiment_name=experiment,
-                                        sweep_name=self.sweep_name or job_name, **options)
-            self._sweep.report = self.report
+                                        sweep_name=self.sweep_name or facts.job_name, facts=facts, **options)
+            self._reporting(self._sweep)
             self._sweep.open_parent()
         self._identity = self._sweep.identity()
         return self._sweep
@@ -285,13 +309,13 @@ class MLflowSweepCallback(_Base):
                 data = OmegaConf.to_container(config, resolve=False)
                 data.pop("hydra", None)
                 job.config = plain_config(data)
-            launcher, job_id, folder = _launcher_of(config)  # the live config: what ran it
+            launcher, job_id, folder = launcher_facts(_hydra_of(config))  # the live config: what ran it
             job.launcher = launcher or job.launcher
             job.job_id = job_id or job.job_id
             job.submitit_folder = folder or job.submitit_folder
             run, _ = sweep.child_for(job, live=True)
             run_id = run.info.run_id
-            sweep.log_params(run_id, job)
+            sweep.log_params(run_id, job, known=run.data.params)
             env = sweep.sweep.env(job.num)
             env.update({ENV_RUN_ID: run_id, ENV_EXPERIMENT_ID: sweep.experiment_id,
                         ENV_TRACKING_URI: sweep.tracking_uri})
@@ -308,22 +332,23 @@ class MLflowSweepCallback(_Base):
         if self._job is not None:
             self._job[2].close()
 
-    @staticmethod
-    def _outcome(job_return) -> tuple[str, str | None]:
-        """FINISHED, or FAILED with the exception; KILLED when submitit stopped the job
-        (its ``UncompletedJobError``: timed out and not requeued)."""
+    def _outcome(self, job_return) -> tuple[str, str | None, dict]:
+        """FINISHED with the metrics of the task function's return value
+        (:func:`~.job_status.returned_metrics`), or FAILED with the exception; KILLED when
+        submitit stopped the job (its ``UncompletedJobError``: timed out and not requeued)."""
         if job_return.status == JobStatus.COMPLETED:
-            return "FINISHED", None
+            return "FINISHED", None, returned_metrics(getattr(job_return, "_return_value", None),
+                                                      self.return_metric)
         exc = getattr(job_return, "_return_value", None)
         if exc is None:
-            return "FAILED", "the job failed"
+            return "FAILED", "the job failed", {}
         status = "KILLED" if type(exc).__name__ == "UncompletedJobError" else "FAILED"
-        return status, f"{type(exc).__name__}: {exc}"
+        return status, f"{type(exc).__name__}: {exc}", {}
 
     @staticmethod
-    def _record(job_path: str, status: str, reason: str | None) -> None:
+    def _record(job_path: str, status: str, reason: str | None, returned: dict | None = None) -> None:
         try:
-            write_job_return(job_path, status, reason)
+            write_job_return(job_path, status, reason, returned)
         except Exception as exc:  # noqa: BLE001 - a read-only job directory: the run still has it
             _warn(f"job {job_path}: its status could not be recorded: {type(exc).__name__}: {exc}")
 
@@ -342,13 +367,13 @@ class MLflowSweepCallback(_Base):
             return
         run_id, job, _env = self._job
         try:
-            status, reason = self._outcome(job_return)
-            self._record(job.path, status, reason)
+            status, reason, returned = self._outcome(job_return)
+            self._record(job.path, status, reason, returned)
             self._end_fluent_run(run_id, status)
             self._restore_env()
             self._job = None
             self._sweep.log_results(run_id, job, read_metrics(job.path, self._sweep.sweep_dir, job.problems),
-                                    status, reason)
+                                    status, reason, returned=returned)
         except Exception as exc:  # noqa: BLE001
             self._restore_env()
             self._job = None

@@ -7,10 +7,11 @@ import os
 
 from ..sweep.submitit_records import orphans, submitted_job_num
 from ..warning_types import warn as _warn
-from .job_status import job_status
+from .job_status import job_status, read_returned_metrics
 from .jobs import HydraJob, find_jobs, read_job
 from .metrics_csv import read_metrics
 from .record import read_record
+from .sweep_facts import read_sweep_facts
 from .sweep_log import HydraSweepLog
 
 
@@ -64,11 +65,13 @@ def import_sweep(sweep_dir: str, *, tracking_uri: str | None = None, experiment_
     if not jobs:
         raise ValueError(f"{sweep_dir} holds no Hydra job directories (sub-directories with .hydra/ "
                          "or cfg.yaml)")
-    record = read_record(sweep_dir)  # the callback ran: its experiment, and every end it saw
-    if record is not None and not experiment_name:
-        experiment_name = record.get("experiment_name")
+    record = read_record(sweep_dir)  # the callback ran: its names, and every end it saw
+    problems: list = []
+    # named and tagged as the callback logged it (its record, multirun.yaml, the jobs' hydra.yaml)
+    facts = read_sweep_facts(sweep_dir, record, jobs, problems)
     sweep = HydraSweepLog(sweep_dir, tracking_uri=tracking_uri, experiment_name=experiment_name,
-                          include_models=include_models, flatten=flatten, redact=redact)
+                          include_models=include_models, flatten=flatten, redact=redact, facts=facts)
+    sweep.problems.extend(problems)
     # the sweep's report on its parent, as the callback logs it (a dict: objective and mode)
     sweep.report = {} if report is True else (report or None)
     unrecorded = "KILLED" if record is not None else "FINISHED"
@@ -88,8 +91,9 @@ def import_sweep(sweep_dir: str, *, tracking_uri: str | None = None, experiment_
         run_id = run.info.run_id
         metrics = read_metrics(job.path, sweep_dir, job.problems)
         status, reason = job_status(job, metrics, sweep_dir=sweep_dir, unrecorded=unrecorded)
-        sweep.log_params(run_id, job)
-        sweep.log_results(run_id, job, metrics, status, reason, end_time=end)
+        sweep.log_params(run_id, job, known=run.data.params)
+        sweep.log_results(run_id, job, metrics, status, reason, end_time=end,
+                          returned=read_returned_metrics(job.path, sweep_dir))
         imported += 1
         failed += status != "FINISHED"
     _warn_orphans(sweep_dir, job_ids)

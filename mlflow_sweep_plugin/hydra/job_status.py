@@ -1,17 +1,21 @@
 """How a Hydra job ended, as far as its directory proves it: the callback's
 ``.hydra/job_return.yaml``, submitit's record, a traceback its log ends with, a partial
-``facts/metrics.csv``."""
+``facts/metrics.csv``; and the metrics its return value gave (recorded by the callback in
+``.hydra/job_return.yaml`` too)."""
 
 from __future__ import annotations
 
+import numbers
 import os
 import re
+from collections.abc import Mapping
 
 import yaml
 
 from ..sweep.outcome import traceback_error
 from ..sweep.submitit_records import record_of
 from ..sweep.tails import tail_lines
+from ..tracking.keys import metric_name
 from .jobs import HydraJob, read_yaml
 from .metrics_csv import METRICS_CSV, MetricsTable
 
@@ -20,14 +24,47 @@ _LOG_RECORD = re.compile(r"^\[?\d{4}-\d\d-\d\d[ T]\d\d:\d\d")  # a new log line:
 _STATUSES = {"COMPLETED": "FINISHED", "FINISHED": "FINISHED", "FAILED": "FAILED", "KILLED": "KILLED"}
 
 
-def write_job_return(job_path: str, status: str, error: str | None = None) -> None:
+RETURN_METRIC = "return_value"  # the callback's default name for a job's numeric return value
+
+
+def _number(value) -> float | None:
+    """``value`` as a float when it is a real number (not a bool), else None."""
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return float(value)
+    return None
+
+
+def returned_metrics(value, name: str | None = RETURN_METRIC) -> dict:
+    """The metrics a task function's return value gives: a number as ``name``; a mapping
+    as ``name/<key>`` for each of its numeric entries; anything else (None, text, a list,
+    a model) none. ``name`` None or empty: none."""
+    if not name:
+        return {}
+    number = _number(value)
+    if number is not None:
+        return {metric_name([name]): number}
+    if isinstance(value, Mapping):
+        out = {}
+        for key, item in value.items():
+            number = _number(item)
+            if number is not None and isinstance(key, (str, int)) and not isinstance(key, bool):
+                out[metric_name([name, str(key)], sep="/")] = number
+        return out
+    return {}
+
+
+def write_job_return(job_path: str, status: str, error: str | None = None,
+                     metrics: dict | None = None) -> None:
     """Record how a job ended in ``.hydra/job_return.yaml`` (Hydra itself records
-    nothing), so that importing the directory later gives the status the callback saw."""
+    nothing), so that importing the directory later gives the status the callback saw,
+    and the metrics its return value gave (:func:`returned_metrics`)."""
     path = os.path.join(job_path, *JOB_RETURN.split("/"))
     os.makedirs(os.path.dirname(path), exist_ok=True)
     data = {"status": status}
     if error:
         data["error"] = str(error)[:5000]
+    if metrics:
+        data["metrics"] = {str(k): float(v) for k, v in metrics.items()}
     text = ("# how this job ended, written by mlflow-sweep's Hydra callback\n"
             + yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
     tmp = path + ".tmp"
@@ -36,19 +73,39 @@ def write_job_return(job_path: str, status: str, error: str | None = None) -> No
     os.replace(tmp, path)
 
 
+def _job_return(job_path: str, problems: list | None, root: str | None) -> dict | None:
+    root = os.path.dirname(os.path.abspath(job_path)) if root is None else root
+    data = read_yaml(os.path.join(job_path, *JOB_RETURN.split("/")),
+                     problems if problems is not None else [], JOB_RETURN, root)
+    return data if isinstance(data, dict) else None
+
+
 def read_job_return(job_path: str, problems: list | None = None, root: str | None = None):
     """``(status, error)`` from ``.hydra/job_return.yaml``, or None without a usable one
     (or one resolving outside ``root``, default the job directory's parent)."""
-    root = os.path.dirname(os.path.abspath(job_path)) if root is None else root
-    data = read_yaml(os.path.join(job_path, *JOB_RETURN.split("/")),
-                      problems if problems is not None else [], JOB_RETURN, root)
-    if not isinstance(data, dict):
+    data = _job_return(job_path, problems, root)
+    if data is None:
         return None
     status = _STATUSES.get(str(data.get("status", "")).upper())
     if status is None:
         return None
     error = data.get("error")
     return status, (str(error) if error else None)
+
+
+def read_returned_metrics(job_path: str, root: str | None = None) -> dict:
+    """The metrics the callback logged from the job's return value, as it recorded them in
+    ``.hydra/job_return.yaml`` (entries that are not ``name: number`` are left out)."""
+    data = _job_return(job_path, None, root)  # (its problems are told by read_job_return)
+    metrics = (data or {}).get("metrics")
+    if not isinstance(metrics, dict):
+        return {}
+    out = {}
+    for key, value in metrics.items():
+        number = _number(value)
+        if number is not None and isinstance(key, str) and key:
+            out[metric_name([key])] = number
+    return out
 
 
 def log_failure(job_path: str) -> str | None:

@@ -34,6 +34,7 @@ from ..tags import (ENV_EXPERIMENT_ID, ENV_PARENT_RUN_ID, ENV_SWEEP_ID, ENV_SWEE
                     HYDRA_RECORD)
 from ..uri import redact_uri
 from ..warning_types import warn
+from .jobs import safe_load
 
 RECORD = HYDRA_RECORD
 LOCK = ".mlflow_sweep.lock"
@@ -82,7 +83,8 @@ def write_record(sweep_dir: str, identity: dict, **extra) -> None:
 
 
 def read_record(sweep_dir: str) -> dict | None:
-    """The sweep record of ``sweep_dir`` (``mlflow_sweep.yaml``), or None."""
+    """The sweep record of ``sweep_dir`` (``mlflow_sweep.yaml``), or None: its values as
+    text, lists of text (the multirun's overrides) as they are."""
     path = os.path.join(sweep_dir, RECORD)
     real = os.path.realpath(path)
     if os.path.lexists(path) and os.path.dirname(real) != os.path.realpath(sweep_dir):
@@ -90,12 +92,13 @@ def read_record(sweep_dir: str) -> dict | None:
         return None
     try:
         with open(path, encoding="utf-8") as fh:
-            data = yaml.safe_load(fh)
+            data = safe_load(fh)
     except (OSError, ValueError, yaml.YAMLError):
         return None
     if not isinstance(data, dict) or not data.get("parent_run_id") or not data.get("sweep_id"):
         return None
-    return {k: (str(v) if v is not None else None) for k, v in data.items()}
+    return {k: (v if v is None or (isinstance(v, list) and all(isinstance(x, str) for x in v)) else str(v))
+            for k, v in data.items()}
 
 
 @contextlib.contextmanager

@@ -11,6 +11,7 @@ import yaml
 from ..parsers.bounds import count_nodes
 from ..tracking.redact import REDACTED, redact_data, redact_overrides_text
 from .overrides import split_override
+from .jobs import safe_load
 
 _SCRUB_SUFFIXES = (".log", ".txt", ".json", ".out", ".err")
 _YAML_SUFFIXES = (".yaml", ".yml")
@@ -69,7 +70,7 @@ def redacted_text(path: str, secrets, values=()) -> str | None:
     new = text
     if is_yaml:
         try:
-            data = yaml.safe_load(text)
+            data = safe_load(text)
             count_nodes(data)  # an alias bomb is scrubbed as text, never walked
         except Exception:  # noqa: BLE001 - not YAML after all (or a bomb): scrub it as text
             data = None

@@ -44,7 +44,8 @@ from ..sweep.lifecycle import SweepLifecycle
 from ..sweep.outcome import error_text
 from ..sweep.submitit_records import job_folder
 from ..tags import (KIND_HYDRA, ROLE_CHILD, ROLE_PARENT, TAG_ERROR, TAG_EXECUTOR, TAG_HYDRA_JOB,
-                    TAG_HYDRA_LOGGED, TAG_HYDRA_OVERRIDES, TAG_HYDRA_SWEEP_DIR, TAG_JOB_ID, TAG_KIND,
+                    TAG_HYDRA_LOGGED, TAG_HYDRA_OVERRIDES, TAG_HYDRA_SWEEP_DIR, TAG_HYDRA_SWEEPER,
+                    TAG_JOB_ID, TAG_KIND,
                     TAG_LOG_DIR, TAG_METRICS_FILE, TAG_POINT, TAG_ROLE, TAG_SUPERSEDED)
 from ..tracking.keys import metric_name
 from ..tracking.params import ParamChanged, log_config, log_params_checked
@@ -52,12 +53,13 @@ from ..tracking.redact import REDACTED, redact_override, redact_overrides_text, 
 from ..tracking.sink import ClientSink, get_or_create_experiment, now_ms
 from ..uri import absolute_uri, resolve_tracking_uri
 from ..warning_types import warn as _warn
-from .job_status import job_status
-from .jobs import HydraJob, find_jobs, job_files, outside, read_job, read_multirun_yaml
+from .job_status import job_status, read_returned_metrics
+from .jobs import HydraJob, find_jobs, job_files, outside, read_job
 from .metrics_csv import MetricsTable, metrics_file_state, read_metrics
 from .overrides import override_params
 from .record import sweep_lock
 from .secrets import redacted_text, secret_values
+from .sweep_facts import SweepFacts, read_sweep_facts
 
 CONFIG_PREFIX = "config"
 KIND = KIND_HYDRA
@@ -71,13 +73,17 @@ class HydraSweepLog:
 
     def __init__(self, sweep_dir: str, *, tracking_uri: str | None = None,
                  experiment_name: str | None = None, sweep_name: str | None = None,
-                 include_models: bool = False, flatten: bool = True, redact=None):
+                 include_models: bool = False, flatten: bool = True, redact=None,
+                 facts: SweepFacts | None = None):
+        """``facts``: the sweep's name, sweeper and overrides (:mod:`.sweep_facts`); None:
+        read from the directory's records. The sweep is named ``sweep_name``, else as the
+        facts say (the callback's name, the job name), else after its directory."""
         self._setup(sweep_dir, resolve_tracking_uri(tracking_uri), include_models, flatten, redact)
-        self.multirun = read_multirun_yaml(self.sweep_dir, self.problems) if os.path.isdir(self.sweep_dir) else {}
-        job_name = ((self.multirun.get("hydra") or {}).get("job") or {}).get("name")
-        self.sweep_name = sweep_name or (job_name if isinstance(job_name, str) and job_name else None) \
-            or os.path.basename(self.sweep_dir)
-        self.experiment_name = experiment_name or self.sweep_name
+        if facts is None:
+            facts = read_sweep_facts(self.sweep_dir, None, (), self.problems)
+        self.facts = facts
+        self.sweep_name = sweep_name or facts.sweep_name or facts.job_name or os.path.basename(self.sweep_dir)
+        self.experiment_name = experiment_name or facts.experiment_name or self.sweep_name
         self._track(Sweep(name=self.sweep_name, kind=KIND, experiment_id=self._experiment_id(self.experiment_name)))
 
     def _setup(self, sweep_dir: str, tracking_uri: str, include_models: bool, flatten: bool,
@@ -92,7 +98,7 @@ class HydraSweepLog:
         self.flatten = flatten
         self.secrets = redactor(redact)  # None: redaction turned off
         self.problems: list = []
-        self.multirun: dict = {}
+        self.facts = SweepFacts()
         self.n_skipped = 0
 
     def _track(self, sweep: Sweep) -> None:
@@ -139,20 +145,18 @@ class HydraSweepLog:
         return get_or_create_experiment(self.client, name)  # another process may create it meanwhile
 
     # -- the parent ---------------------------------------------------------------------
-    def open_parent(self, overrides=None, tags: dict | None = None) -> str:
+    def open_parent(self) -> str:
         """Find the sweep's parent run (reopening it) or create it, under the sweep
-        directory's lock (:func:`~.sweep_record.sweep_lock`)."""
+        directory's lock (:func:`~.record.sweep_lock`); its tags tell the sweeper and the
+        multirun's overrides (credentials as ``***``) as the facts have them."""
+        tags = {TAG_HYDRA_SWEEP_DIR: self.sweep_dir}
+        if self.facts.sweeper:
+            tags[TAG_HYDRA_SWEEPER] = self.facts.sweeper
+        if self.facts.overrides is not None:
+            tags[TAG_HYDRA_OVERRIDES] = " ".join(self.redacted_overrides(self.facts.overrides))[:5000]
         with sweep_lock(self.sweep_dir):  # processes starting at once: one parent
-            return self._open_parent(overrides, tags or {})
-
-    def _open_parent(self, overrides, extra_tags: dict) -> str:
-        if overrides is None:
-            overrides = ((self.multirun.get("hydra") or {}).get("overrides") or {}).get("task")
-        tags = {TAG_HYDRA_SWEEP_DIR: self.sweep_dir, **extra_tags}
-        if isinstance(overrides, list):
-            tags[TAG_HYDRA_OVERRIDES] = " ".join(self._redacted_override(o) for o in overrides)[:5000]
-        return self.lifecycle.open_parent(
-            {TAG_KIND: KIND, TAG_ROLE: ROLE_PARENT, TAG_HYDRA_SWEEP_DIR: self.sweep_dir}, tags)
+            return self.lifecycle.open_parent(
+                {TAG_KIND: KIND, TAG_ROLE: ROLE_PARENT, TAG_HYDRA_SWEEP_DIR: self.sweep_dir}, tags)
 
     def close_parent(self, status: str | None = None, stopped_early: bool = False,
                      unrecorded: str | None | bool = False) -> str:
@@ -222,7 +226,8 @@ class HydraSweepLog:
                           f"{job.job_id}): left RUNNING; `mlflow-sweep import-hydra {self.sweep_dir}` "
                           "ends it and the parent once it has ended")
                     continue
-                self.log_results(run_id, job, metrics, status, reason)
+                self.log_results(run_id, job, metrics, status, reason,
+                                 returned=read_returned_metrics(job.path, self.sweep_dir))
                 ended += 1
             except Exception as exc:  # noqa: BLE001 - one run: warn, go on with the others
                 _warn(f"run {run_id}: not ended: {type(exc).__name__}: {exc}")
@@ -231,6 +236,10 @@ class HydraSweepLog:
     # -- secrets ------------------------------------------------------------------------
     def _redacted_override(self, text) -> str:
         return redact_override(str(text), self.secrets)
+
+    def redacted_overrides(self, overrides) -> list:
+        """``overrides`` with credentials as ``***``."""
+        return [self._redacted_override(o) for o in overrides]
 
     def run_name(self, job: HydraJob) -> str:
         """The job's overrides (credentials as ``***``), or ``job <num>``."""
@@ -261,9 +270,11 @@ class HydraSweepLog:
         incomplete is reused. Live (the job is running now), an earlier run of the same
         job is superseded by a new one.
         """
-        existing = [r for r in self.lifecycle.find({TAG_ROLE: ROLE_CHILD, TAG_HYDRA_SWEEP_DIR: self.sweep_dir,
-                                                    TAG_HYDRA_JOB: job.key})
-                    if TAG_SUPERSEDED not in r.data.tags]
+        existing = []
+        if not (live and self.lifecycle.new_parent):  # (a parent this process made has no children yet)
+            existing = [r for r in self.lifecycle.find({TAG_ROLE: ROLE_CHILD, TAG_HYDRA_SWEEP_DIR: self.sweep_dir,
+                                                        TAG_HYDRA_JOB: job.key})
+                        if TAG_SUPERSEDED not in r.data.tags]
         if existing and not live:
             complete = [r for r in existing if r.data.tags.get(TAG_HYDRA_LOGGED) == "complete"]
             run = (complete or existing)[-1]
@@ -292,31 +303,38 @@ class HydraSweepLog:
                 tags[TAG_LOG_DIR] = os.path.realpath(folder)
         return tags
 
-    def log_params(self, run_id: str, job: HydraJob, config=None) -> None:
+    def log_params(self, run_id: str, job: HydraJob, config=None, *, known: dict | None = None) -> None:
         """Each override under its own name, the composed config under ``config.``
-        (``config`` is used when the job directory holds none); credentials as ``***``."""
+        (``config`` is used when the job directory holds none); credentials as ``***``.
+        ``known``: the params the run has (those of the run :meth:`child_for` returned),
+        so that they are not read back first; None: read them."""
         redact = self.secrets or ()
         cfg = job.config if job.config is not None else config
         overrides = override_params(job.overrides, redact)
+        sink = ClientSink(run_id, self.client, params=known)
         try:
             if overrides:
-                log_params_checked(ClientSink(run_id, self.client), overrides)
+                log_params_checked(sink, overrides)
         except ParamChanged as exc:
             _warn(f"job {job.path}: overrides not logged again: {exc}")
         try:
             if cfg:
-                log_config(cfg, CONFIG_PREFIX, run_id=run_id, client=self.client, redact=redact)
+                log_config(cfg, CONFIG_PREFIX, run_id=sink, client=self.client, redact=redact)
         except ParamChanged as exc:
             _warn(f"job {job.path}: config not logged again: {exc}")
 
     def log_results(self, run_id: str, job: HydraJob, metrics: MetricsTable | None,
-                    status: str, reason: str | None = None, end_time: int | None = None) -> None:
-        """Step metrics, artifacts, parsed-artifact metrics, status; then mark complete."""
+                    status: str, reason: str | None = None, end_time: int | None = None,
+                    returned: dict | None = None) -> None:
+        """Step metrics, the metrics of the job's return value (``returned``: name ->
+        number, at step 0; :func:`~.job_status.returned_metrics`), artifacts,
+        parsed-artifact metrics, status; then mark complete."""
         run = self.client.get_run(run_id)
         for problem in job.problems + (metrics.problems if metrics else []):
             _warn(f"run {run_id}, job {job.path}: {problem}")
-        if metrics is not None and metrics.points:
-            points = [(metric_name([k]), v, s) for k, v, s in metrics.points]
+        points = [(metric_name([k]), v, s) for k, v, s in metrics.points] if metrics is not None else []
+        points += [(k, v, 0) for k, v in (returned or {}).items()]
+        if points:
             already = {k for k, _, _ in points if k in run.data.metrics}
             if already:
                 points = _without_logged(self.client, run_id, points, already)

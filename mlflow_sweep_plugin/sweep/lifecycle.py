@@ -20,8 +20,11 @@ import contextlib
 
 from mlflow.entities import RunTag
 
+from ..report import detached
+from ..report.detached import DONE, FAILED, PENDING
 from ..report.parent import report_parent
-from ..tags import TAG_N_CHILDREN, TAG_N_FAILED, TAG_N_SKIPPED, TAG_SUPERSEDED, TAG_SWEEP_ID
+from ..tags import (TAG_N_CHILDREN, TAG_N_FAILED, TAG_N_SKIPPED, TAG_REPORT_STATE, TAG_SUPERSEDED,
+                    TAG_SWEEP_ID)
 from ..tracking.flatten_artifacts import flatten_artifacts
 from ..warning_types import TellOnce
 from ..warning_types import warn as _warn
@@ -40,6 +43,10 @@ class SweepLifecycle:
         #: the sweep's report when it ends: ``{"objective": COLUMN or None, "mode": ...}``; None: none
         self.report = report
         self.scope = TellOnce()  # each warning once in this sweep (children, table, report)
+        #: make the report in a process of its own after the parent ended (see :meth:`finish`)
+        self.detach_report = False
+        self.report_log = None  # where that process writes its warnings (None: nowhere)
+        self.new_parent = False  # open_parent created the parent (it has no children yet)
 
     # -- the parent ---------------------------------------------------------------------
     def open_parent(self, match: dict | None, tags: dict) -> str:
@@ -55,6 +62,7 @@ class SweepLifecycle:
             self.client.log_batch(self.sweep.parent_run_id,
                                   tags=[RunTag(k, str(v)) for k, v in tags.items()])
         else:
+            self.new_parent = True
             self.sweep.sweep_id = new_sweep_id()
             all_tags = self.sweep.parent_tags()
             all_tags.update(tags)
@@ -74,21 +82,37 @@ class SweepLifecycle:
     def finish(self, *, n_children: int, n_failed: int, n_skipped: int = 0, exclude_run_ids=(),
                status: str | None = None) -> str:
         """Record the counts, attach the export table (and the report, when asked) and end
-        the parent: FAILED when any child failed (or ``status`` when given)."""
+        the parent: FAILED when any child failed (or ``status`` when given).
+
+        With :attr:`detach_report` the report is made by a process of its own once the
+        parent has ended (:mod:`~mlflow_sweep_plugin.report.detached`); the parent's
+        ``mlflow_sweep.report.state`` says ``pending`` until it is there (``done``)."""
         parent_id = self.sweep.parent_run_id
-        self.client.log_batch(parent_id, tags=[RunTag(TAG_N_CHILDREN, str(n_children)),
-                                               RunTag(TAG_N_FAILED, str(n_failed)),
-                                               RunTag(TAG_N_SKIPPED, str(n_skipped))])
+        counts = [RunTag(TAG_N_CHILDREN, str(n_children)), RunTag(TAG_N_FAILED, str(n_failed)),
+                  RunTag(TAG_N_SKIPPED, str(n_skipped))]
         log_sweep_table(self.client, self.sweep.experiment_id, parent_id, self.sweep.sweep_id,
                         exclude_run_ids, scope=self.scope)
-        if self.report is not None:  # a failure to report is one warning, never the sweep's
+        report = None
+        if self.report is not None:
+            # with no objective asked for, a sweep with nothing to summarise is no warning
+            report = dict(self.report, quiet=not self.report.get("objective"))
+        if report is not None and not self.detach_report:  # a failure to report is one warning
             with self.scope.catching():
-                # with no objective asked for, a sweep with nothing to summarise is no warning
-                report_parent(self.client, parent_id, self.sweep.experiment_id,
-                              sweep_id=self.sweep.sweep_id, exclude_run_ids=exclude_run_ids,
-                              quiet=not self.report.get("objective"), **self.report)
+                made = report_parent(self.client, parent_id, self.sweep.experiment_id,
+                                     sweep_id=self.sweep.sweep_id, exclude_run_ids=exclude_run_ids, **report)
+            counts.append(RunTag(TAG_REPORT_STATE, DONE if made is not None or report["quiet"] else FAILED))
+        elif report is not None:
+            counts.append(RunTag(TAG_REPORT_STATE, PENDING))
+        self.client.log_batch(parent_id, tags=counts)
         status = status or ("FAILED" if n_failed else "FINISHED")
         self.client.set_terminated(parent_id, status=status)
+        if report is not None and self.detach_report:
+            try:
+                detached.start(client_uri(self.client), parent_id, self.sweep.experiment_id, self.sweep.sweep_id,
+                               report, exclude_run_ids, log_path=self.report_log)
+            except Exception as exc:  # noqa: BLE001 - a report never fails the sweep
+                self.client.set_tag(parent_id, TAG_REPORT_STATE, FAILED)
+                _warn(f"run {parent_id}: the sweep report could not be started: {type(exc).__name__}: {exc}")
         return status
 
     # -- children -----------------------------------------------------------------------

@@ -84,20 +84,28 @@ def batches(params: dict, metrics: list, tags: dict):
 class ClientSink:
     """Logs straight into one run of a tracking store."""
 
-    def __init__(self, run_id: str, client=None):
+    def __init__(self, run_id: str, client=None, params: dict | None = None):
+        """``params``: the params the run has, when the caller knows them (a run it has
+        just created: ``{}``), so that none is read back before logging more."""
         if client is None:
             from mlflow.tracking import MlflowClient
 
             client = MlflowClient()
         self.client = client
         self.run_id = run_id
+        self._params = None if params is None else dict(params)
 
     def existing_params(self) -> dict:
+        if self._params is not None:
+            return dict(self._params)
         return dict(retry_locked(self.client.get_run, self.run_id).data.params)
 
     def log_batch(self, params=None, metrics=(), tags=None) -> None:
         """``metrics`` are ``(key, value, timestamp_ms, step)`` tuples."""
         from mlflow.entities import Metric, Param, RunTag
+
+        if self._params is not None and params:
+            self._params.update({k: str(v) for k, v in params.items()})
 
         for p, m, t in batches(params or {}, metrics, tags or {}):
             retry_locked(

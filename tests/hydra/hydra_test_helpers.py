@@ -7,12 +7,41 @@ import os
 import pathlib
 import subprocess
 import sys
+import time
 
 from mlflow_sweep_plugin.testing import artifact_paths, report_files
 
 #: tags that name a run, its parent or the store, not what was logged
 IDENTITY_TAGS = frozenset({"mlflow.parentRunId", "mlflow_sweep.sweep_id", "mlflow.user",
                            "mlflow.source.name", "mlflow.source.type", "mlflow.source.git.commit"})
+
+#: an app's config for Hydra's Optuna sweeper with the callback (3 trials over lr and layers)
+OPTUNA_CONFIG = """\
+defaults:
+  - override hydra/sweeper: optuna
+  - _self_
+lr: 0.01
+layers: 1
+hydra:
+  job:
+    chdir: true
+  sweep:
+    dir: multirun
+    subdir: ${hydra.job.num}
+  sweeper:
+    direction: minimize
+    n_trials: 3
+    n_jobs: 1
+    sampler:
+      seed: 7
+    params:
+      lr: interval(0.001, 0.1)
+      layers: choice(1, 2)
+  callbacks:
+    mlflow_sweep:
+      _target_: mlflow_sweep_plugin.hydra.MLflowSweepCallback
+      experiment_name: optuna
+"""
 
 
 def write_app(root: pathlib.Path, config: str, app: str, conf_files: dict | None = None) -> pathlib.Path:
@@ -71,8 +100,20 @@ def snapshot(client, run, identity_tags=IDENTITY_TAGS) -> dict:
     }
 
 
+def wait_for_report(client, parent_id: str, timeout: float = 180):
+    """The parent run once its report is no longer being made (the callback makes it in
+    a process of its own after the sweep: ``mlflow_sweep.report.state = pending``)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        run = client.get_run(parent_id)
+        if run.data.tags.get("mlflow_sweep.report.state") != "pending" or time.monotonic() > deadline:
+            return run
+        time.sleep(0.2)
+
+
 def sweep_files(client, parent_id) -> list[str]:
     """A sweep parent's artifacts beside its report (which must be there, under report/)."""
+    assert wait_for_report(client, parent_id).data.tags.get("mlflow_sweep.report.state") == "done"
     paths = artifact_paths(client, parent_id)
     assert {"report.html", "summary.csv"} <= report_files(client, parent_id), paths
     return [p for p in paths if not p.startswith("report/")]

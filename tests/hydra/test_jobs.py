@@ -12,10 +12,11 @@ import subprocess
 import sys
 
 
+from hydra_test_helpers import sweep_files
 from mlflow_sweep_plugin.hydra.jobs import plain_config
 from mlflow_sweep_plugin.hydra.metrics_csv import parse_metrics_csv
 from mlflow_sweep_plugin.hydra.overrides import override_params, parse_override
-from mlflow_sweep_plugin.testing import artifact_paths, report_files
+from mlflow_sweep_plugin.testing import artifact_paths
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 DATA = pathlib.Path(__file__).parent.parent / "data"
@@ -25,11 +26,6 @@ EXAMPLE_CSV = (DATA / "hydra_multirun" / "0" / "facts" / "metrics.csv").read_tex
 
 # -- reading a job ------------------------------------------------------------------------
 
-def sweep_files(client, parent_id):
-    """A sweep parent's artifacts beside its report (which must be there, under report/)."""
-    paths = artifact_paths(client, parent_id)
-    assert {"report.html", "summary.csv"} <= report_files(client, parent_id), paths
-    return [p for p in paths if not p.startswith("report/")]
 
 def test_metrics_csv_of_the_format_example():
     table = parse_metrics_csv(EXAMPLE_CSV)

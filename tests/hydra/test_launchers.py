@@ -116,7 +116,7 @@ def test_joblib_and_submitit_jobs_log_what_the_basic_launcher_logs(sweep_store, 
     basic = {k: _snapshot(client, c) for k, c in sweeps["basic"][1].items()}
     assert [basic[k]["status"] for k in "01"] == ["FINISHED", "FAILED"]
     assert basic["0"]["metrics"] == {"loss": [(9, 0.5), (19, 0.25)], "epoch": [(9, 0.0), (19, 1.0)],
-                                     "own": [(0, 0.5)]}
+                                     "own": [(0, 0.5)], "return_value": [(0, 0.5)]}
     assert basic["1"]["tags"]["mlflow_sweep.error"] == "ValueError: bad lr 0.5"
     for launcher in ("joblib", "submitit_local"):
         parent, children, proc, sweep_dir, took = sweeps[launcher]

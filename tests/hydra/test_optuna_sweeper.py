@@ -9,36 +9,10 @@ import pathlib
 import pytest
 import yaml
 
+from hydra_test_helpers import OPTUNA_CONFIG as CONFIG
 from hydra_test_helpers import multirun, sweep_files, write_app
 
 pytest.importorskip("hydra_plugins.hydra_optuna_sweeper")
-
-CONFIG = """\
-defaults:
-  - override hydra/sweeper: optuna
-  - _self_
-lr: 0.01
-layers: 1
-hydra:
-  job:
-    chdir: true
-  sweep:
-    dir: multirun
-    subdir: ${hydra.job.num}
-  sweeper:
-    direction: minimize
-    n_trials: 3
-    n_jobs: 1
-    sampler:
-      seed: 7
-    params:
-      lr: interval(0.001, 0.1)
-      layers: choice(1, 2)
-  callbacks:
-    mlflow_sweep:
-      _target_: mlflow_sweep_plugin.hydra.MLflowSweepCallback
-      experiment_name: optuna
-"""
 
 APP = """\
 import hydra
