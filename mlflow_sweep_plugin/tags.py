@@ -83,6 +83,7 @@ TAG_N_PRUNED = "mlflow_sweep.n_pruned"        # parent: how many children were p
 TAG_CONTROLLER_HOST = "mlflow_sweep.controller.host"  # parent: the controller running the sweep
 TAG_CONTROLLER_PID = "mlflow_sweep.controller.pid"
 TAG_HEARTBEAT = "mlflow_sweep.controller.heartbeat"   # parent: unix time of the controller's last beat
+ENV_SWEEP_OBJECTIVE = "MLFLOW_SWEEP_OBJECTIVE"  # a Hydra sweeper's job: the objective metric should_stop reports
 SPEC_ARTIFACT = "mlflow_sweep/sweep.json"     # parent: the normalised spec, project, entry point, -P params
 
 

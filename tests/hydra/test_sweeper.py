@@ -1,0 +1,407 @@
+"""``hydra/sweeper=mlflow_sweep``: the search engine behind Hydra's sweeper interface.
+
+The search space is parsed with Hydra's own override parser (checked in process, fast);
+the rest are real multiruns of apps written here (a config-group sweep, a structured
+config), in subprocesses against a sqlite store, under the basic, joblib and
+submitit_local launchers. Each multirun costs seconds: the default suite runs one (a
+small search with seeds); the others are ``slow``
+(``python -m pytest -m slow tests/hydra/test_sweeper.py``).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import textwrap
+import time
+
+import pytest
+
+from hydra_test_helpers import multirun, write_app
+
+pytest.importorskip("hydra")
+
+from hydra.errors import OverrideParseException  # noqa: E402
+
+from mlflow_sweep_plugin.hydra.search_space import RETURN_METRIC, engine_config  # noqa: E402
+from mlflow_sweep_plugin.search.spec import SEARCH_KEYS, SearchSpecError, parse_search  # noqa: E402
+
+# -- the search space, parsed with Hydra's parser (in process) -----------------------------
+
+
+def test_params_in_hydra_grammar_become_the_engines_space():
+    config, keys = engine_config(
+        {"strategy": "tpe", "max_trials": 5, "objective": {"metric": "loss"},
+         "params": {"lr": "tag(log, interval(1e-4, 1e-1))", "layers": "range(1, 5)",
+                    "optimizer": "choice(adam, sgd)", "db": "mysql,postgresql", "dropout": "interval(0, 0.5)",
+                    "steps": 10}},
+        ["+extra=3", "layers=range(2,8,2)"])
+    assert config["space"] == {"lr": {"low": 1e-4, "high": 0.1, "log": True},
+                               "layers": {"low": 2, "high": 6, "step": 2},  # the command line wins
+                               "optimizer": ["adam", "sgd"], "db": ["mysql", "postgresql"],
+                               "dropout": {"low": 0.0, "high": 0.5, "log": False},
+                               "steps": "10", "extra": "3"}
+    assert keys["extra"] == "+extra" and keys["lr"] == "lr"
+    spec = parse_search(config)
+    assert spec.space["lr"].log and spec.space["layers"].kind == "int" and spec.space["db"].kind == "categorical"
+
+
+def test_a_grid_takes_comma_lists_and_ranges_as_values():
+    config, _ = engine_config({"params": {"db": "mysql,postgresql", "n": "range(1,4)"}}, ["lr=0.1,0.01"])
+    assert config["strategy"] == "grid"
+    assert config["grid"] == {"db": ["mysql", "postgresql"], "n": [1, 2, 3], "lr": [0.1, 0.01]}
+    spec = parse_search(config)
+    assert spec.max_trials is None and list(spec.space) == ["db", "n", "lr"]
+
+
+def test_a_return_objective_reads_the_return_value_metric():
+    config, _ = engine_config({"strategy": "random", "max_trials": 2, "objective": {"return": True, "mode": "max"},
+                               "params": {"x": "interval(0, 1)"}}, [])
+    assert config["objective"] == {"metric": RETURN_METRIC, "mode": "max", "agg": "last"}
+
+
+@pytest.mark.parametrize("settings, arguments, error, message", [
+    ({"params": {"lr": "interval(1,"}}, [], OverrideParseException, "Error parsing override 'lr=interval(1,'"),
+    ({"strategy": "tpe", "max_trials": 3, "objective": {"metric": "loss"},
+      "params": {"lr": "tag(log, interval(0, 1))"}}, [], SearchSpecError,
+     "hydra.sweeper.params.lr: tag(log, interval(0.0, 1.0)) needs a positive interval"),
+    ({"strategy": "tpe", "objective": {"metric": "loss"}, "params": {"lr": "interval(0, 1)"}}, [],
+     SearchSpecError, '"max_trials" is required with strategy "tpe"'),
+    ({"params": {"lr": "interval(0, 1)"}}, [], SearchSpecError, "strategy grid needs values"),
+    ({"strategy": "random", "max_trials": 2, "objective": {"return": True, "agg": "min"},
+      "params": {"x": "interval(0, 1)"}}, [], SearchSpecError, '"return" takes only "mode"'),
+    ({}, [], SearchSpecError, "nothing to sweep"),
+    ({"params": {"x": "1,2"}}, ["~y"], SearchSpecError, "a deletion (~y) cannot be swept"),
+])
+def test_bad_settings_are_one_clear_error(settings, arguments, error, message):
+    with pytest.raises(error) as info:
+        parse_search(engine_config(settings, arguments)[0])
+    assert message in str(info.value)
+
+
+@pytest.mark.parametrize("key", ["race", "confirm"])
+def test_race_and_confirm_go_to_the_engine_or_are_refused(key):
+    settings = {"strategy": "grid", "params": {"x": "1,2"}, key: {"initial": 3}}
+    if key in SEARCH_KEYS:  # the engine knows the key: it checks it
+        config, _ = engine_config(settings, [])
+        assert config[key] == {"initial": 3}
+    else:
+        with pytest.raises(SearchSpecError, match=f"hydra.sweeper: {key} not yet supported by the sweeper"):
+            engine_config(settings, [])
+
+
+# -- real multiruns ---------------------------------------------------------------------------
+
+CONFIG = """\
+defaults:
+  - db: mysql
+  - override hydra/sweeper: mlflow_sweep
+  - _self_
+lr: 0.01
+layers: 2
+seed: 0
+steps: 3
+sleep: 0.0
+ask: false          # report each step through should_stop
+returns: loss       # loss | none
+hydra:
+  job:
+    chdir: true
+  sweep:
+    dir: multirun
+    subdir: ${hydra.job.num}
+  callbacks:
+    mlflow_sweep:
+      _target_: mlflow_sweep_plugin.hydra.MLflowSweepCallback
+      experiment_name: app
+      report: false
+  sweeper:
+    strategy: random
+    max_trials: 2
+    sampler_seed: 0
+    objective: {metric: loss, mode: min, agg: min}
+    params:
+      lr: tag(log, interval(1e-3, 1e-1))
+      db: choice(mysql, postgresql)
+"""
+CONF_FILES = {"db/mysql.yaml": "penalty: 0.5\n", "db/postgresql.yaml": "penalty: 0.0\n"}
+
+APP = '''\
+import math
+import time
+
+import hydra
+import mlflow
+
+from mlflow_sweep_plugin import should_stop
+
+
+def loss_of(cfg):
+    return (math.log10(cfg.lr) + 2) ** 2 + 0.1 * cfg.layers + cfg.db.penalty + 0.01 * cfg.seed
+
+
+@hydra.main(config_path="conf", config_name="config", version_base=None)
+def main(cfg):
+    loss = loss_of(cfg)
+    for step in range(cfg.steps):
+        value = loss + cfg.steps - step
+        if cfg.ask:
+            if should_stop(step, value):
+                return None
+        else:
+            mlflow.log_metric("loss", value, step=step)
+        time.sleep(cfg.sleep)
+    return None if cfg.returns == "none" else loss + 1
+
+
+if __name__ == "__main__":
+    main()
+'''
+
+STRUCTURED_APP = '''\
+from dataclasses import dataclass, field
+
+import hydra
+import mlflow
+from hydra.core.config_store import ConfigStore
+
+
+@dataclass
+class Optim:
+    lr: float = 0.01
+    name: str = "adam"
+
+
+@dataclass
+class Config:
+    optim: Optim = field(default_factory=Optim)
+    seed: int = 0
+
+
+ConfigStore.instance().store(name="base", node=Config)
+
+
+@hydra.main(config_path="conf", config_name="config", version_base=None)
+def main(cfg):
+    loss = abs(cfg.optim.lr - 0.05) + (cfg.optim.name == "sgd") * 0.1 + cfg.seed * 0.001
+    mlflow.log_metric("loss", loss)
+    return loss
+
+
+if __name__ == "__main__":
+    main()
+'''
+
+STRUCTURED_CONFIG = """\
+defaults:
+  - base
+  - override hydra/sweeper: mlflow_sweep
+  - _self_
+hydra:
+  job: {chdir: true}
+  sweep: {dir: multirun, subdir: "${hydra.job.num}"}
+  callbacks:
+    mlflow_sweep:
+      _target_: mlflow_sweep_plugin.hydra.MLflowSweepCallback
+      experiment_name: app
+      report: false
+  sweeper:
+    strategy: grid
+    max_parallel: 2
+    seeds: {param: seed, values: [0, 1]}
+    objective: {metric: loss, mode: min}
+    params:
+      optim.lr: 0.01,0.05
+      optim.name: adam
+"""
+
+
+@pytest.fixture
+def app(tmp_path):
+    return write_app(tmp_path / "app", CONFIG, APP, CONF_FILES)
+
+
+def _children(client, experiment="app"):
+    exp = client.get_experiment_by_name(experiment)
+    runs = client.search_runs([exp.experiment_id], max_results=1000) if exp else []
+    parents = [r for r in runs if r.data.tags.get("mlflow_sweep.role") == "parent"]
+    children = [r for r in runs if r.data.tags.get("mlflow_sweep.role") == "child"]
+    return parents, children
+
+
+def _live(children):
+    return [r for r in children if "mlflow_sweep.superseded_by" not in r.data.tags]
+
+
+def _ok(proc):
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc.stdout + proc.stderr
+
+
+def _config_key(run, names=("lr", "db")):
+    return tuple(run.data.params.get(n) for n in names)
+
+
+def test_a_search_with_seeds_under_the_basic_launcher(sweep_store, app, tmp_path):
+    """Two configurations x two seeds: four jobs, each child tagged with its trial and
+    seed, the best so far on the parent, the spec beside it."""
+    out = _ok(multirun(sweep_store, app, tmp_path / "sweep", "hydra.sweeper.seeds={param: seed, values: [0, 1]}"))
+    client = sweep_store.client
+    parents, children = _children(client)
+    assert len(parents) == 1 and len(children) == 4, out
+    parent = parents[0]
+    assert parent.data.tags["mlflow_sweep.strategy"] == "random"
+    by_trial = {}
+    for run in children:
+        assert run.info.status == "FINISHED"
+        by_trial.setdefault(run.data.tags["mlflow_sweep.trial"], []).append(run)
+    assert sorted(by_trial) == ["0", "1"]
+    for runs in by_trial.values():
+        assert sorted(r.data.tags["mlflow_sweep.seed"] for r in runs) == ["0", "1"]
+        assert len({_config_key(r) for r in runs}) == 1
+    # the engine's value of a configuration: the mean over its seeds of each run's min loss
+    values = {t: sum(r.data.metrics["loss"] for r in runs) / 2 for t, runs in by_trial.items()}
+    # run.data.metrics holds the last point; the min of this app's history is the last one
+    best_trial = min(values, key=values.get)
+    best = client.get_metric_history(parent.info.run_id, "mlflow_sweep.best.loss")[-1].value
+    assert best == pytest.approx(values[best_trial])
+    assert parent.data.tags["mlflow_sweep.best.db"] == by_trial[best_trial][0].data.params["db"]
+    assert "best loss=" in out
+
+
+# -- slow: every strategy, launchers, resume, pruning, the other bad inputs ------------------
+
+STRATEGIES = {
+    "grid": ["lr=0.01,0.1", "db=mysql,postgresql"],
+    "random": [], "tpe": [], "cmaes": ["db=postgresql"],
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("strategy", sorted(STRATEGIES))
+def test_each_strategy(sweep_store, app, tmp_path, strategy):
+    proc = multirun(sweep_store, app, tmp_path / "sweep", f"hydra.sweeper.strategy={strategy}",
+                    "hydra.sweeper.max_trials=3", *STRATEGIES[strategy])
+    out = _ok(proc)
+    parents, children = _children(sweep_store.client)
+    assert len(children) == 3 and {r.info.status for r in children} == {"FINISHED"}, out
+    assert parents[0].data.tags["mlflow_sweep.strategy"] == strategy
+    assert len({_config_key(r) for r in children}) == 3  # no configuration twice
+    assert f"max_trials (3) reached" in out or "every grid point was run" in out
+
+
+@pytest.mark.slow
+def test_a_grid_ends_when_exhausted(sweep_store, app, tmp_path):
+    out = _ok(multirun(sweep_store, app, tmp_path / "sweep", "hydra.sweeper.strategy=grid",
+                       "hydra.sweeper.max_trials=null", "lr=0.01", "db=mysql,postgresql"))
+    assert len(_children(sweep_store.client)[1]) == 2
+    assert "every grid point was run (2)" in out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("launcher", ["joblib", "submitit_local"])
+def test_a_structured_config_under_a_launcher_of_processes(sweep_store, tmp_path, launcher):
+    root = write_app(tmp_path / "app", STRUCTURED_CONFIG, STRUCTURED_APP)
+    extra = ["hydra.launcher.n_jobs=2"] if launcher == "joblib" else ["hydra.launcher.timeout_min=5"]
+    out = _ok(multirun(sweep_store, root, tmp_path / "sweep", f"hydra/launcher={launcher}", *extra))
+    parents, children = _children(sweep_store.client)
+    assert len(children) == 4 and {r.info.status for r in children} == {"FINISHED"}, out
+    assert {(r.data.params["optim.lr"], r.data.tags["mlflow_sweep.seed"]) for r in children} == \
+        {("0.01", "0"), ("0.01", "1"), ("0.05", "0"), ("0.05", "1")}
+    assert {r.data.tags["mlflow_sweep.executor"] for r in children} == {launcher}
+    assert parents[0].data.tags["mlflow_sweep.best.optim.lr"] == "0.05"
+
+
+@pytest.mark.slow
+def test_a_return_objective_and_a_task_returning_nothing(sweep_store, tmp_path):
+    app = write_app(tmp_path / "app", CONFIG.replace("{metric: loss, mode: min, agg: min}", "{return: true}"),
+                    APP, CONF_FILES)
+    out = _ok(multirun(sweep_store, app, tmp_path / "sweep",
+                       "hydra.sweeper.strategy=grid", "db=mysql",
+                       "lr=0.01,0.1"))
+    children = _children(sweep_store.client)[1]
+    assert sorted(r.data.metrics[RETURN_METRIC] for r in children) == pytest.approx([1.5 + 0.2, 2.5 + 0.2])
+    assert "best return_value=1.7" in out
+
+    out = _ok(multirun(sweep_store, app, tmp_path / "sweep2",
+                       "hydra.sweeper.strategy=grid", "db=postgresql",
+                       "lr=0.01,0.1", "returns=none", "hydra.job.name=nothing"))
+    assert out.count("the objective is the task's return value, but it returned NoneType") == 2, out
+    assert "2 failed" in out
+
+
+@pytest.mark.slow
+def test_resume_after_the_multirun_process_was_killed(sweep_store, app, tmp_path):
+    """Killed while its third job runs; the same command in a new sweep directory goes on
+    from the children in MLflow: the finished configurations are not run again, the
+    killed job's runs again (superseding it), up to max_trials."""
+    args = ["hydra.sweeper.strategy=grid", "hydra.sweeper.max_trials=null", "lr=0.01,0.1",
+            "db=mysql,postgresql", "sleep=1.0", "steps=2", "hydra.sweeper.resume=true"]
+    proc = multirun(sweep_store, app, tmp_path / "sweep1", *args, wait=False)
+    client = sweep_store.client
+    deadline = time.time() + 240
+    try:
+        while time.time() < deadline:
+            exp = client.get_experiment_by_name("app")
+            runs = _children(client)[1] if exp else []
+            if sum(r.info.status == "FINISHED" for r in runs) >= 2 and any(r.info.status == "RUNNING" for r in runs):
+                break
+            time.sleep(0.3)
+        else:
+            pytest.fail("the first multirun did not get to its third job")
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    before = {r.info.run_id: r for r in _children(client)[1]}
+    finished_before = {_config_key(r) for r in before.values() if r.info.status == "FINISHED"}
+    out = _ok(multirun(sweep_store, app, tmp_path / "sweep2", *args))
+    parents, children = _children(client)
+    assert len(parents) == 2
+    live = _live(children)
+    assert sorted(_config_key(r) for r in live) == sorted(set(_config_key(r) for r in live))  # each once
+    assert len(live) == 4 and {r.info.status for r in live} == {"FINISHED"}, out
+    new = [r for r in live if r.info.run_id not in before]
+    assert finished_before.isdisjoint({_config_key(r) for r in new})
+    killed = [r for r in children if r.info.run_id in before and before[r.info.run_id].info.status == "RUNNING"]
+    assert killed and all(r.data.tags.get("mlflow_sweep.superseded_by") for r in killed)
+    assert all(r.info.status == "KILLED" for r in killed)
+
+
+@pytest.mark.slow
+def test_should_stop_prunes_a_job(sweep_store, app, tmp_path):
+    """The first configuration runs to its end; the median pruner stops the worse ones
+    at their first reported step after it, and should_stop tells the task."""
+    out = _ok(multirun(sweep_store, app, tmp_path / "sweep",
+                       "hydra.sweeper.strategy=grid", "hydra.sweeper.max_trials=null", "lr=0.01,0.001,0.0001",
+                       "db=mysql", "hydra.sweeper.poll_s=0.2",
+                       "hydra.sweeper.early_stop={pruner: median, n_startup_trials: 1}",
+                       "ask=true", "steps=12", "sleep=0.4"))
+    client = sweep_store.client
+    parents, children = _children(client)
+    by_lr = {r.data.params["lr"]: r for r in children}
+    assert "mlflow_sweep.pruned" not in by_lr["0.01"].data.tags
+    assert len(client.get_metric_history(by_lr["0.01"].info.run_id, "loss")) == 12
+    for lr in ("0.001", "0.0001"):
+        run = by_lr[lr]
+        assert run.data.tags["mlflow_sweep.pruned"].startswith("step "), out
+        assert len(client.get_metric_history(run.info.run_id, "loss")) < 12
+    assert parents[0].data.tags["mlflow_sweep.n_pruned"] == "2"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("args, message", [
+    (["lr=tag(log,interval(0,1))"],
+     "hydra.sweeper.params.lr: tag(log, interval(0.0, 1.0)) needs a positive interval"),
+    (["hydra.sweeper.params.lr='interval(1,'"], "hydra.sweeper: Error parsing override 'lr=interval(1,'"),
+    (["hydra.sweeper.strategy=tpe", "hydra.sweeper.max_trials=null"], '"max_trials" is required with strategy "tpe"'),
+    (["hydra.sweeper.strategy=gp"], "strategy"),
+    (["~hydra.callbacks.mlflow_sweep"], "add the callback to the app's config"),
+])
+def test_other_bad_inputs_stop_before_any_job(sweep_store, app, tmp_path, args, message):
+    proc = multirun(sweep_store, app, tmp_path / "sweep", *args)
+    text = proc.stdout + proc.stderr
+    if args == ["hydra.sweeper.strategy=gp"] and proc.returncode == 0:
+        pytest.skip("the gp strategy is installed here")
+    assert proc.returncode == 1 and message in text, text[-3000:]
+    assert "Launching" not in text
+    assert _children(sweep_store.client)[1] == []  # the callback's parent only, FAILED
