@@ -6,6 +6,8 @@ failure mode gets a code by subclassing, not by another ``sys.exit`` somewhere.
 
 from __future__ import annotations
 
+import difflib
+
 
 class SweepError(Exception):
     """Base class: an error the user can act on, with the CLI's exit code."""
@@ -56,3 +58,10 @@ class BadArtifact(Exception):
     The exporter turns it into one warning naming the run and the artifact path;
     the file yields no row and the export goes on.
     """
+
+
+def did_you_mean(name, choices) -> str:
+    """``"; did you mean a, b?"``: up to three of ``choices`` close to ``name`` (a usage
+    error's hint), or ``""``."""
+    close = difflib.get_close_matches(str(name), [str(c) for c in choices], n=3, cutoff=0.5)
+    return f"; did you mean {', '.join(close)}?" if close else ""

@@ -57,7 +57,7 @@ class DemoRegister(Protocol):
     the function are passed by position)."""
 
     def __call__(self, name: str, log_sweep: Callable[[str, int, int], None], /, *,
-                 description: str = "") -> None: ...
+                 description: str = "", report: Mapping[str, Any] | None = None) -> None: ...
 
 
 class LoggerRegister(Protocol):
@@ -117,11 +117,14 @@ def sweep_register_parsers(register: ParserRegister) -> None:
 def sweep_register_demos(register: DemoRegister) -> None:
     """Register demo sweeps for ``mlflow-sweep demo``.
 
-    Call ``register(name, log_sweep, *, description="")`` (a :class:`DemoRegister`) where
+    Call ``register(name, log_sweep, *, description="", report=None)`` (a :class:`DemoRegister`) where
     ``log_sweep(experiment_name: str, n_runs: int, seed: int) -> None`` logs a small,
     realistic sweep of this plugin's kind into the current tracking store (the
     tracking URI is already set). ``mlflow-sweep demo --kind NAME`` runs it and exports
     the experiment, so a newcomer sees the whole pipeline on the embedded default store.
+    ``report``: the report's options for this sweep (``objective``, ``mode``), so its
+    report ranks configurations. ``demo`` without ``--kind`` runs ``sae`` when it is
+    registered, else ``clustering``, else the first.
     """
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import metadata
 
 import pluggy
@@ -227,6 +227,8 @@ class Registered:
     description: str = ""
     plugin: str = ""
     plugin_version: str = ""
+    #: a demo's report options (``objective``, ``mode``)
+    report: dict = field(default_factory=dict)
 
 
 def _build_registered(what: str):
@@ -239,7 +241,15 @@ def _build_registered(what: str):
             raise TypeError(f"{what} {name!r}: must be callable")
         return Registered(name, func, description, plugin, plugin_version)
 
-    return build
+    if what != "demo":
+        return build
+
+    def build_demo(name, func, *, plugin, plugin_version, description="", report=None):
+        item = build(name, func, plugin=plugin, plugin_version=plugin_version, description=description)
+        item.report = dict(report or {})
+        return item
+
+    return build_demo
 
 
 _MANAGER: SweepPluginManager | None = None

@@ -187,7 +187,9 @@ def log_sweep(store: SweepStore | None, runs, experiment_name: str = "sweep",
         run_id = run.info.run_id
         now = int(time.time() * 1000)
         params = [Param(str(k), str(v)) for k, v in spec.get("params", {}).items()]
-        metrics = [Metric(str(k), float(v), now, 0) for k, v in spec.get("metrics", {}).items()]
+        # a list of values is a history: one point per step 0, 1, ...
+        metrics = [Metric(str(k), float(x), now + step, step) for k, v in spec.get("metrics", {}).items()
+                   for step, x in (enumerate(v) if isinstance(v, (list, tuple)) else [(0, v)])]
         for start in range(0, max(len(params), len(metrics), 1), 100):
             client.log_batch(run_id, metrics=metrics[start:start + 100],
                              params=params[start:start + 100], tags=[])

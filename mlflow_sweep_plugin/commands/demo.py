@@ -12,7 +12,7 @@ from .export import export_command
 from .report import report_command
 
 @click.command("demo", context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--kind", default=None, help="Which registered demo (default: the first).")
+@click.option("--kind", default=None, help="Which registered demo (default: sae, a seeded training sweep, when installed).")
 @click.option("--experiment-name", default="mlflow-sweep-demo", show_default=True)
 @click.option("--runs", "n_runs", default=12, show_default=True, type=click.IntRange(1, 10000))
 @click.option("--seed", default=0, show_default=True)
@@ -39,7 +39,7 @@ def demo_command(ctx, kind, experiment_name, n_runs, seed, tracking_uri, output)
             raise SweepError("no demo is registered: install a reference plugin, e.g. "
                              "pip install ./plugins/mlflow-sweep-clustering")
         if kind is None:
-            kind = "clustering" if "clustering" in demos else sorted(demos)[0]
+            kind = next((k for k in ("sae", "clustering") if k in demos), sorted(demos)[0])
         if kind not in demos:
             raise SweepError(f"unknown demo {kind!r}; available: {', '.join(sorted(demos))}")
         uri = resolve_tracking_uri(tracking_uri)
@@ -67,6 +67,8 @@ def demo_command(ctx, kind, experiment_name, n_runs, seed, tracking_uri, output)
                parser_names=(), artifact_patterns=(), spreadsheet_safe=False, strict=False,
                quiet=False)
     report_dir = os.path.splitext(output)[0] + "_report"
-    ctx.invoke(report_command, experiment_names=(experiment_name,), tracking_uri=uri, output=report_dir)
+    options = demos[kind].report
+    ctx.invoke(report_command, experiment_names=(experiment_name,), tracking_uri=uri, output=report_dir,
+               objective=options.get("objective"), mode=options.get("mode", "min"))
     eprint(f"mlflow-sweep: open {os.path.join(report_dir, 'report.html')} in a browser, or browse the "
            f"runs with: mlflow ui --backend-store-uri {redact_uri(uri)}")

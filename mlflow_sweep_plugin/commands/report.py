@@ -72,6 +72,16 @@ Exit codes:
 @click.option("--history", "history", multiple=True, metavar="METRIC:AGG",
               help="Per-run aggregate of a metric's history as a column METRIC.AGG (AGG: min, max, "
                    "last, mean, argmin, argmax; repeatable).")
+@click.option("--curves", "curves", multiple=True, metavar="METRIC",
+              help="Also draw learning curves of METRIC's history (repeatable; default: the --history "
+                   "metrics and the objective's, when logged at several steps).")
+@click.option("--no-curves", "no_curves", is_flag=True, help="No learning curves.")
+@click.option("--order", "order", multiple=True, metavar="FACTOR=a,b,c",
+              help="The order of FACTOR's levels in plots (repeatable; default: the sweep's grid order, "
+                   "else first appearance).")
+@click.option("--scale", "scales", multiple=True, metavar="FACTOR=levels|linear|log",
+              help="How a numeric FACTOR's axis is drawn (default: evenly spaced levels when few and "
+                   "unevenly spaced, else linear or log).")
 @click.option("--strict", is_flag=True, help="Exit 1 when there were warnings.")
 @click.option("--log-to", "log_to", default=None, metavar="RUN_ID",
               help="Also log the report on this run (artifacts under report/, best-configuration tags).")
@@ -84,7 +94,7 @@ def report_command(experiment_names, experiment_ids, tracking_uri, filter_string
                    band, plot, max_plots, include_failed, history, strict, log_to, title,
                    keys=(), descriptors=(), labels=(), table_metrics=None,
                    trust_ended_runs=False, max_artifact_bytes=None, max_columns=None,
-                   spreadsheet_safe=False):
+                   spreadsheet_safe=False, curves=(), no_curves=False, order=(), scales=()):
     """Summarise a sweep per configuration over seeds: report.html, summary.csv/.md/.tex,
     best.json and plots, from the export's table.
 
@@ -93,6 +103,7 @@ def report_command(experiment_names, experiment_ids, tracking_uri, filter_string
     from ..console import printing_warnings, say, sweep_errors
     from ..errors import UsageError
     from ..report.build import ReportOptions, _check_options, build_report, default_output_dir
+    from ..report.levels import parse_pairs
     from ..report.output import check_output_dir
     from ..report.source import load
 
@@ -106,7 +117,9 @@ def report_command(experiment_names, experiment_ids, tracking_uri, filter_string
                                 include_failed=include_failed, max_plots=max_plots, title=title,
                                 keys=list(keys), descriptors=list(descriptors), labels=_labels(labels),
                                 table_metrics=[m.strip() for m in table_metrics.split(",") if m.strip()]
-                                if table_metrics else None, spreadsheet_safe=spreadsheet_safe)
+                                if table_metrics else None, spreadsheet_safe=spreadsheet_safe,
+                                curves=list(curves), no_curves=no_curves, order=parse_pairs(order, "--order"),
+                                scales={k: ",".join(v) for k, v in parse_pairs(scales, "--scale").items()})
         _check_options(options)
         output = output or default_output_dir()
         check_output_dir(output)  # before any work: a refused directory costs nothing

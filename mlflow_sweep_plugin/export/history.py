@@ -10,7 +10,8 @@ reduced to one number per run, added to every row of the run before grouping:
 - ``argmin`` / ``argmax``: the step of the smallest / largest value (the first such step).
 
 A run without that metric gets NaN. Several aggregates of one key share one fetch
-(``val_loss:min,argmin``). Ended runs' reductions are cached (one SQLite file beside the
+(``val_loss:min,argmin``), and the report's learning curves read the same histories
+(:func:`fetch_points`). Ended runs' histories (steps and values) are cached (one SQLite file beside the
 export's cache, ``$MLFLOW_SWEEP_CACHE_DIR/report-history.sqlite``) keyed by the store,
 run, metric, status, end time and the metric's latest value; ``refresh`` re-reads them,
 ``cache=False`` neither reads nor writes the file.
@@ -75,7 +76,7 @@ def is_remote(uri: str | None) -> bool:
 
 
 class _HistoryCache:
-    """The reductions of ended runs' histories in one SQLite file (JSON, never pickle).
+    """Ended runs' histories (``[[step, value], ...]``) in one SQLite file (JSON, never pickle).
     Any failure turns the cache off; it never fails a report."""
 
     def __init__(self, directory: str | None):
@@ -102,7 +103,9 @@ class _HistoryCache:
             row = self.con.execute("SELECT value FROM history WHERE key = ?", (key,)).fetchone()
         except Exception:  # noqa: BLE001
             return None
-        return None if row is None else {k: (math.nan if v is None else v) for k, v in json.loads(row[0]).items()}
+        if row is None:
+            return None
+        return [(int(step), math.nan if v is None else float(v)) for step, v in json.loads(row[0])]
 
     def put(self, items: dict) -> None:
         if self.con is None or not items:
@@ -111,8 +114,8 @@ class _HistoryCache:
             with self.con:
                 self.con.executemany(
                     "INSERT OR REPLACE INTO history (key, value) VALUES (?, ?)",
-                    [(k, json.dumps({a: (None if isinstance(x, float) and math.isnan(x) else x)
-                                     for a, x in v.items()})) for k, v in items.items()])
+                    [(k, json.dumps([[step, None if math.isnan(v) else v] for step, v in points]))
+                     for k, points in items.items()])
         except Exception:  # noqa: BLE001
             pass
 
@@ -121,27 +124,22 @@ class _HistoryCache:
             self.con.close()
 
 
-def add_history_columns(df, client, specs, *, tracking_uri: str | None = None,
-                        workers: int = DEFAULT_WORKERS, cache: bool = True, refresh: bool = False,
-                        cache_dir: str | None = None):
-    """``df`` with one column ``<key>.<agg>`` per spec (see the module docstring).
+def fetch_points(client, runs, keys, *, tracking_uri: str | None = None, workers: int = DEFAULT_WORKERS,
+                 cache: bool = True, refresh: bool = False, cache_dir: str | None = None) -> dict:
+    """``{(run_id, key): [(step, value), ...]}``: the history of each ``key`` of each run
+    of ``runs`` (a table with ``run_id`` and, when it has them, ``status``, ``end_time``
+    and ``metrics.<key>``), ordered by step then timestamp (NaN values kept as NaN).
 
-    ``specs``: strings (``"val_loss:min"``) or ``(key, agg)`` pairs. The history of each
-    (run, key) is fetched once, however many aggregates and rows use it."""
-    import numpy as np
+    One ``get_metric_history`` per (run, key), in a thread pool on remote stores; ended
+    runs' histories are cached (see the module docstring) under a key that changes when
+    the run's status, end time or latest value changes."""
     import pandas as pd
 
-    pairs = [tuple(s) for s in specs] if specs and not isinstance(next(iter(specs)), str) \
-        else parse_history_specs(specs)
-    if not pairs or not len(df) or "run_id" not in df.columns:
-        return df
-    keys = list(dict.fromkeys(k for k, _ in pairs))
-    runs = df.drop_duplicates("run_id")
+    runs = runs.drop_duplicates("run_id")
     run_ids = runs["run_id"].tolist()
     status = dict(zip(run_ids, runs["status"].astype(str) if "status" in runs.columns else [""] * len(runs)))
     ends = dict(zip(run_ids, runs["end_time"].astype(str) if "end_time" in runs.columns else [""] * len(runs)))
     uri = tracking_uri or getattr(client, "tracking_uri", None)
-
     latest_values = {key: dict(zip(run_ids, runs[f"metrics.{key}"])) for key in keys
                      if f"metrics.{key}" in runs.columns}
 
@@ -150,39 +148,61 @@ def add_history_columns(df, client, specs, *, tracking_uri: str | None = None,
         return None if value is None or pd.isna(value) else repr(float(value))
 
     store = _HistoryCache(cache_dir) if cache else None
-    reduced: dict = {}
+    points: dict = {}
     todo = []
     cache_keys = {}
     for run_id in run_ids:
         for key in keys:
             if store is not None and status[run_id] in ENDED:
-                ck = json.dumps([str(uri), run_id, key, status[run_id], ends[run_id], latest(run_id, key)])
+                ck = json.dumps(["points", str(uri), run_id, key, status[run_id], ends[run_id], latest(run_id, key)])
                 cache_keys[(run_id, key)] = ck
                 hit = None if refresh else store.get(ck)
                 if hit is not None:
-                    reduced[(run_id, key)] = hit
+                    points[(run_id, key)] = hit
                     continue
             todo.append((run_id, key))
 
     def fetch(item):
         run_id, key = item
-        points = [(m.step, m.timestamp, m.value) for m in client.get_metric_history(run_id, key)]
-        return item, reduce_points(points)
+        got = sorted(((m.step, m.timestamp, m.value) for m in client.get_metric_history(run_id, key)),
+                     key=lambda p: (p[0], p[1]))
+        return item, [(int(s), math.nan if v is None else float(v)) for s, _, v in got]
 
     try:
         if is_remote(uri) and len(todo) > 1:
             with cf.ThreadPoolExecutor(max_workers=max(1, int(workers))) as pool:
                 for item, value in pool.map(fetch, todo):
-                    reduced[item] = value
+                    points[item] = value
         else:
             for item in todo:
-                reduced[item] = fetch(item)[1]
+                points[item] = fetch(item)[1]
         if store is not None:
-            store.put({cache_keys[i]: reduced[i] for i in todo if i in cache_keys})
+            store.put({cache_keys[i]: points[i] for i in todo if i in cache_keys})
     finally:
         if store is not None:
             store.close()
+    return points
 
+
+def add_history_columns(df, client, specs, *, tracking_uri: str | None = None,
+                        workers: int = DEFAULT_WORKERS, cache: bool = True, refresh: bool = False,
+                        cache_dir: str | None = None):
+    """``df`` with one column ``<key>.<agg>`` per spec (see the module docstring).
+
+    ``specs``: strings (``"val_loss:min"``) or ``(key, agg)`` pairs. The history of each
+    (run, key) is fetched once (:func:`fetch_points`), however many aggregates and rows use it."""
+    import numpy as np
+
+    pairs = [tuple(s) for s in specs] if specs and not isinstance(next(iter(specs)), str) \
+        else parse_history_specs(specs)
+    if not pairs or not len(df) or "run_id" not in df.columns:
+        return df
+    keys = list(dict.fromkeys(k for k, _ in pairs))
+    run_ids = df["run_id"].drop_duplicates().tolist()
+    points = fetch_points(client, df, keys, tracking_uri=tracking_uri, workers=workers, cache=cache,
+                          refresh=refresh, cache_dir=cache_dir)
+    # (step, order, value): the order of the points stands for their timestamps
+    reduced = {item: reduce_points([(s, i, v) for i, (s, v) in enumerate(pts)]) for item, pts in points.items()}
     out = df.copy()
     index = out["run_id"].tolist()
     for key, agg in pairs:

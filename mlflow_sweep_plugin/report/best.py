@@ -14,10 +14,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from ..errors import UsageError
+from ..errors import UsageError, did_you_mean
 from ..warning_types import SweepWarning, warn
 from .bestset import ALPHA, MODES, best_set
-from .stats import Summary, _suggest
+from .stats import Summary
 
 
 
@@ -99,7 +99,7 @@ def rank(summary: Summary, objective: str, mode: str = "min", alpha: float = ALP
         if objective in summary.by or objective == summary.over:
             raise UsageError(f"--objective {objective!r} is a grouping column, not a metric")
         raise UsageError(f"--objective {objective!r} is not a numeric metric of the table"
-                         f"{_suggest(objective, summary.metrics)}")
+                         f"{did_you_mean(objective, summary.metrics)}")
     messages: list[str] = []
 
     def note(message: str) -> None:

@@ -15,11 +15,11 @@ import os
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from ..errors import UsageError
+from ..errors import UsageError, did_you_mean
 from ..export.writers import write_table
 from ..warning_types import SweepWarning, warn
 from .output import check_output_dir, make_stage, move_into_place, remove_stage, writing_errors
-from .stats import _suggest, bare_name
+from .columns import bare_name
 
 
 @dataclass
@@ -46,6 +46,12 @@ class ReportOptions:
     table_metrics: list | None = None
     #: text cells a spreadsheet would run as formulas get a leading ``'`` (summary.csv)
     spreadsheet_safe: bool = False
+    #: factor -> its levels in order (``--order FACTOR=a,b,c``); factor -> levels/linear/log (``--scale``)
+    order: dict = field(default_factory=dict)
+    scales: dict = field(default_factory=dict)
+    #: more metrics with learning curves (``--curves``); none at all (``--no-curves``)
+    curves: list = field(default_factory=list)
+    no_curves: bool = False
     #: what could not be summarised is told in the report only, not as warnings (the
     #: automatic report on a sweep's parent, where nobody asked for a ranking)
     quiet: bool = False
@@ -65,6 +71,8 @@ class Report:
     notes: list = field(default_factory=list)
     #: every file the report wrote, as paths relative to ``directory`` (plots one by one)
     written: list = field(default_factory=list)
+    #: the learning-curve plots (also in ``plots``)
+    curves: list = field(default_factory=list)
 
     def one_line(self) -> str:
         """The line the command prints: where the report is and the best configuration."""
@@ -93,6 +101,13 @@ def _check_options(options: ReportOptions) -> None:
         raise UsageError(f"--band must be one of {', '.join(BANDS)}, not {options.band!r}")
     if not 0 < float(options.alpha) < 1:
         raise UsageError("alpha must be between 0 and 1")
+    if options.curves and options.no_curves:
+        raise UsageError("--curves and --no-curves do not go together")
+    from .levels import SCALES
+
+    for factor, scale in (options.scales or {}).items():
+        if scale not in SCALES:
+            raise UsageError(f"--scale {factor}={scale}: use one of {', '.join(SCALES)}")
 
 
 def write_summary_csv(summary, path: str, spreadsheet_safe: bool = False) -> None:
@@ -204,10 +219,11 @@ def _context(summary, best, options, source, plots_notes, warnings_list, files, 
 
 
 def build_report(table, output_dir: str, options: ReportOptions | None = None, *, captures=None,
-                 params=None, source=None, prior_warnings=()) -> Report:
+                 params=None, source=None, prior_warnings=(), histories=None) -> Report:
     """Summarise ``table``, rank it (with an objective), draw the plots and write the
     report directory ``output_dir``. ``prior_warnings`` (e.g. the export's) are listed in
-    the page with the report's own. Raises :class:`UsageError` for bad options and columns
+    the page with the report's own. ``histories(run_ids, keys)`` reads metric histories
+    for the learning curves (default: the ``source``'s; without either, no curves). Raises :class:`UsageError` for bad options and columns
     (nothing is written then); every data problem is a warning and a line in the page."""
     from .best import rank
     from .paper import MAX_COLUMNS
@@ -232,7 +248,8 @@ def build_report(table, output_dir: str, options: ReportOptions | None = None, *
         # suggested: only what --objective accepts (a metric the summary has), never a
         # column it would then refuse (a copy of a record field, a param)
         raise UsageError(f"--objective {objective!r} is not a column of the table"
-                         f"{_suggest(objective, summary.metrics)}")
+                         f"{did_you_mean(objective, summary.metrics)}")
+    levels = _levels(table, summary, options, source)
     counts = summary.counts
     empty = counts["runs_used"] == 0 or not len(summary.groups)
     best = None
@@ -273,8 +290,18 @@ def build_report(table, output_dir: str, options: ReportOptions | None = None, *
     with writing_errors(output_dir):
         try:
             stage = make_stage(output_dir)
+            curve_plots, taken = [], set()
+            if not empty:
+                from .curves import curves_asked, draw_curves
+
+                asks = curves_asked(objective if best is not None else None, options.mode,
+                                    getattr(source, "history_specs", ()), options.curves, options.no_curves)
+                fetch = histories or getattr(source, "histories", None)
+                curve_plots, curve_notes = draw_curves(summary, best, asks, fetch, stage, options.band, taken)
+                plot_notes += curve_notes
             files, plots = _write_files(stage, summary, best, options, source, specs, table_scores,
-                                        plot_notes, metrics_shown, prior_warnings, messages)
+                                        plot_notes, metrics_shown, prior_warnings, messages, levels,
+                                        curve_plots, taken)
             written = move_into_place(stage, output_dir, earlier)
         finally:
             remove_stage(stage)
@@ -282,7 +309,7 @@ def build_report(table, output_dir: str, options: ReportOptions | None = None, *
     return Report(directory=directory, html=os.path.join(directory, "report.html"), files=files,
                   summary=summary, best=best, plots=plots,
                   warnings=summary.warnings + (best.warnings if best else []) + messages,
-                  notes=plot_notes, written=written)
+                  notes=plot_notes, written=written, curves=curve_plots)
 
 
 def _matrix_context(runs, missing, plot, limit: int = 50) -> dict:
@@ -306,8 +333,21 @@ def _matrix_context(runs, missing, plot, limit: int = 50) -> dict:
             "missing_more": max(0, len(missing) - limit), "picture": picture}
 
 
+def _levels(table, summary, options, source):
+    """The level order and axes of this report's plots (:mod:`.levels`)."""
+    from .levels import Levels, first_appearance, grid_orders, resolve
+
+    factors = [c for c in summary.by if c != "run_id"]
+    levels = Levels(orders=resolve(options.order, factors, "--order"),
+                    grid=grid_orders(getattr(source, "grids", ())),
+                    appearance=first_appearance(table, factors),
+                    scales=resolve(options.scales, factors, "--scale"))
+    levels.check(summary)
+    return levels
+
+
 def _write_files(stage, summary, best, options, source, specs, table_scores, plot_notes, metrics_shown,
-                 prior_warnings, messages):
+                 prior_warnings, messages, levels, curve_plots, taken):
     """Write every file of the report into ``stage``; returns (files, plots)."""
     from .html import render_html
     from .manifest import manifest
@@ -317,8 +357,9 @@ def _write_files(stage, summary, best, options, source, specs, table_scores, plo
     from .paper import column_label, to_latex, to_markdown
     from .plots import render, slug
 
-    taken: set = set()
-    plots = [render(summary, spec, stage, options.band, table_scores, taken) for spec in specs]
+    objective, mode = (best.objective, best.mode) if best is not None else (None, options.mode)
+    plots = list(curve_plots) + [render(summary, spec, stage, options.band, table_scores, taken, objective, mode,
+                                        levels) for spec in specs]
     files = []
     write_summary_csv(summary, os.path.join(stage, "summary.csv"), options.spreadsheet_safe)
     files.append("summary.csv")

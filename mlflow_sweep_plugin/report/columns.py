@@ -34,6 +34,7 @@ is :attr:`Roles.seed`, declared outcomes are metrics, and declared descriptors a
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 
@@ -74,6 +75,46 @@ def bare_name(column: str) -> str:
 def is_seed_name(column: str) -> bool:
     """``seed``, ``random_seed``, ``*.seed`` or ``seed_*`` (case-insensitive)."""
     return bool(_SEED.search(bare_name(column)))
+
+
+def value_key(value):
+    """Natural order for a factor's values: numbers (also numeric text) by value, then
+    text naturally, missing last."""
+    import pandas as pd
+
+    if not isinstance(value, str) and pd.isna(value):
+        return (2, 0.0, [])
+    if not isinstance(value, bool):
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            pass
+        else:
+            if not math.isnan(number):
+                return (0, number, [])
+    return (1, 0.0, natural_key(str(value)))
+
+
+def is_numeric_factor(values) -> bool:
+    """Every value reads as a finite number (params are logged as text)."""
+    for v in values:
+        try:
+            x = float(v)
+        except (TypeError, ValueError):
+            return False
+        if not math.isfinite(x):
+            return False
+    return True
+
+
+def describe_key(columns, values) -> str:
+    """``sae_type=relu, layer=2`` for columns and their values (``(all runs)`` for none)."""
+    return ", ".join(f"{c}={v}" for c, v in zip(columns, values)) or "(all runs)"
+
+
+def group_label(row, by) -> str:
+    """``sae_type=relu, layer=2``: a group's name in messages, tables and plots."""
+    return describe_key([bare_name(c) for c in by], [row[c] for c in by])
 
 
 @dataclass

@@ -102,6 +102,14 @@ code { background: #f6f8fa; padding: 0 0.25em; border-radius: 3px; }
 <p id="summary-empty">Nothing to summarise.</p>
 {% endif %}
 
+{% if curves %}
+<h2>Learning curves</h2>
+<div id="curves">
+{% for p in curves %}<figure><img src="data:image/png;base64,{{ p.data }}" alt="{{ p.title }}" width="{{ p.width }}" height="{{ p.height }}">
+<figcaption><strong>{{ p.title }}</strong> — {{ p.caption }} (<a href="{{ p.png }}">png</a>, <a href="{{ p.svg }}">svg</a>)</figcaption></figure>
+{% endfor %}</div>
+{% endif %}
+
 {% if plots %}
 <h2>Plots</h2>
 <div id="plots">
@@ -126,13 +134,15 @@ def png_size(data: bytes) -> tuple[int, int]:
 
 
 def render_html(context: dict, plots=()) -> str:
-    """The page for ``context`` (see :mod:`.build`) with ``plots`` embedded."""
+    """The page for ``context`` (see :mod:`.build`) with ``plots`` embedded (learning
+    curves in their own section)."""
     import jinja2
 
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
-    embedded = []
+    embedded: dict = {"curves": [], "plots": []}
     for p in plots:
         w, h = png_size(p.png_bytes)
-        embedded.append({"title": p.title, "caption": p.caption, "png": p.png, "svg": p.svg,
-                         "data": base64.b64encode(p.png_bytes).decode("ascii"), "width": w, "height": h})
-    return env.from_string(TEMPLATE).render(plots=embedded, **context)
+        embedded["curves" if p.spec.kind == "curve" else "plots"].append(
+            {"title": p.title, "caption": p.caption, "png": p.png, "svg": p.svg,
+             "data": base64.b64encode(p.png_bytes).decode("ascii"), "width": w, "height": h})
+    return env.from_string(TEMPLATE).render(**embedded, **context)

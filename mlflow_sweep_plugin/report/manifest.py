@@ -4,7 +4,7 @@ documents every field)."""
 from __future__ import annotations
 
 from .best import plain
-from .stats import bare_name
+from .columns import bare_name
 
 VERSION = 1
 
@@ -21,7 +21,8 @@ def _plot(p) -> dict:
     spec = p.spec
     return {"file": p.png, "svg": p.svg, "kind": spec.kind, "metric": spec.metric or None,
             "factors": list(spec.factors), "pooled": list(getattr(p, "pooled", [])),
-            "n": int(getattr(p, "n", 0)), "title": p.title, "caption": p.caption}
+            "n": int(getattr(p, "n", 0)), "title": p.title, "caption": p.caption,
+            **{k: plain(v) if not isinstance(v, (list, dict)) else v for k, v in getattr(p, "extra", {}).items()}}
 
 
 def manifest(summary, best, runs, plots, files, warnings, missing) -> dict:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import math
 
+from .columns import value_key
+
 #: the largest picture drawn (configurations x seeds)
 MAX_CONFIGS = 60
 MAX_SEEDS = 30
@@ -47,7 +49,6 @@ def cells(runs):
     (sweep parents and runs without a seed are not in it). A pair is *missing* from the
     analysis when no run of it contributes: ``(config, seed, state)`` with state
     ``failed``, ``superseded`` or ``missing`` (no run at all)."""
-    from .stats import value_key
 
     rank = {"done": 0, "failed": 1, "superseded": 2}
     out: dict = {}
@@ -84,13 +85,13 @@ def draw(runs, directory: str):
                       f"(at most {MAX_CONFIGS} x {MAX_SEEDS}); runs.csv lists every run")
     from matplotlib.colors import ListedColormap
 
-    from .plots import _figure
+    from .plots import figure
 
     codes = {s: i for i, s in enumerate(STATES)}
     grid = np.full((len(configs), len(seeds)), codes["missing"])
     for (c, s), st in state.items():
         grid[configs.index(c), seeds.index(s)] = codes[st]
-    fig = _figure(max(4.0, 0.28 * len(seeds) + 3.5), max(2.5, 0.25 * len(configs) + 1.4))
+    fig = figure(max(4.0, 0.28 * len(seeds) + 3.5), max(2.5, 0.25 * len(configs) + 1.4))
     ax = fig.subplots()
     ax.imshow(grid, cmap=ListedColormap([_COLORS[s] for s in STATES]), vmin=0, vmax=len(STATES) - 1,
               aspect="auto")

@@ -56,7 +56,7 @@ def format_pm(mean, std=None, sep: str = " ± ") -> str:
 def column_label(column: str, labels=None) -> str:
     """The name a table shows for ``column``: ``labels[column]``, else its bare name
     (``metrics.val_loss`` -> ``val_loss``)."""
-    from .stats import bare_name
+    from .columns import bare_name
 
     if labels and column in labels:
         return str(labels[column])

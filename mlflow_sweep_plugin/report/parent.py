@@ -56,7 +56,7 @@ def mlflow_key(text: str) -> str:
 
 def best_tags(best) -> dict:
     """The tags :func:`log_report` sets for ``best`` (a :class:`~.best.Best`)."""
-    from .stats import bare_name
+    from .columns import bare_name
 
     if best is None:
         return {}

@@ -17,6 +17,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from ..errors import UsageError, did_you_mean
+from .columns import bare_name, is_numeric_factor
+
 #: a categorical factor with more values than this gets no per-value plot
 MAX_CATEGORIES = 50
 #: heatmaps for factor pairs up to this many values each
@@ -32,18 +35,6 @@ class PlotSpec:
     metric: str
     factors: tuple
     score: float
-
-
-def is_numeric_factor(values) -> bool:
-    """Every value reads as a finite number (params are logged as text)."""
-    for v in values:
-        try:
-            x = float(v)
-        except (TypeError, ValueError):
-            return False
-        if not math.isfinite(x):
-            return False
-    return True
 
 
 def varied_factors(summary) -> list[str]:
@@ -117,6 +108,30 @@ def metric_order(summary, objective=None, table=None) -> list[str]:
     return ordered
 
 
+#: metrics whose values order the units alike (|Spearman rho| at least this) answer one question
+SAME_ORDER = 0.999
+
+
+def repeats(summary, order) -> dict:
+    """``{metric: the metric it repeats}``: a metric whose unit values are a monotone
+    function of an earlier one's in ``order`` (|Spearman rho| >= :data:`SAME_ORDER` over
+    at least 3 units both have) is the same question (a ratio, its log, its inverse)."""
+    obs = summary.observations
+    metrics = [m for m in order if m in obs.columns]
+    if len(metrics) < 2 or len(obs) < 3:
+        return {}
+    ranked = obs[metrics].rank()
+    corr = ranked.corr(min_periods=3).abs()
+    out: dict = {}
+    for i, m in enumerate(metrics):
+        if m in out:
+            continue
+        for other in metrics[i + 1:]:
+            if other not in out and corr.at[m, other] >= SAME_ORDER:
+                out[other] = m
+    return out
+
+
 def choose_plots(summary, objective=None, limit: int = DEFAULT_MAX_PLOTS, extra=(), table=None):
     """The plots to draw and why others were not: ``(specs, notes)``.
 
@@ -135,10 +150,16 @@ def choose_plots(summary, objective=None, limit: int = DEFAULT_MAX_PLOTS, extra=
             notes.append(f"{f} has {n_values[f]} text values (more than {MAX_CATEGORIES}): "
                          f"no plot against it")
     table = table if table is not None else scores(summary)
+    same = repeats(summary, metric_order(summary, objective, table))
+    if same:
+        shown = "; ".join(f"{bare_name(m)} (as {bare_name(t)})" for m, t in list(same.items())[:5])
+        notes.append(f"{len(same)} metric(s) order the configurations as another does (|Spearman ρ| ≥ "
+                     f"{SAME_ORDER}): one plot per question, none of {shown}"
+                     + (" and more" if len(same) > 5 else ""))
     candidates = []
     skipped_pairs = 0
     for (m, fs), s in table.items():
-        if math.isnan(s):
+        if math.isnan(s) or m in same:
             continue
         if len(fs) == 1 and drawable_line[fs[0]]:
             candidates.append(PlotSpec("line", m, fs, s))
@@ -155,18 +176,31 @@ def choose_plots(summary, objective=None, limit: int = DEFAULT_MAX_PLOTS, extra=
         notes.append(f"no heatmap for factor pairs with more than {MAX_HEATMAP} values "
                      f"({', '.join(f'{f}: {n_values[f]}' for f in wide)})")
     candidates.sort(key=lambda p: (p.metric != objective, -p.score, p.kind != "line", p.metric, p.factors))
+    # one plot per question: of the plots that show every group's mean of a metric (nothing
+    # pooled), the first is enough
+    complete = {f: len(g[[c for c in factors if c != f]].drop_duplicates()) <= MAX_LINES for f in factors}
+    seen: set = set()
+    unique = []
+    for p in candidates:
+        whole = (complete[p.factors[0]] if p.kind == "line" else set(p.factors) == set(factors))
+        if whole and p.metric in seen:
+            continue
+        if whole:
+            seen.add(p.metric)
+        unique.append(p)
+    if len(unique) < len(candidates):
+        notes.append(f"{len(candidates) - len(unique)} plot(s) not drawn: they would show the same "
+                     f"group means as a plot drawn (one plot per question)")
+    candidates = unique
     chosen = candidates[:max(0, int(limit))]
     order = metric_order(summary, objective, table)
     top = order[0] if order else None
     for want in extra or ():
         fs = tuple(x.strip() for x in str(want).split(",") if x.strip())
         if not fs or any(f not in summary.by for f in fs):
-            from ..errors import UsageError
-            from .stats import _suggest
-
             bad = next((f for f in fs if f not in summary.by), want)
             raise UsageError(f"--plot {want!r}: {bad!r} is not a grouping factor of this report "
-                             f"(factors: {', '.join(summary.by) or 'none'}){_suggest(bad, summary.by)}")
+                             f"(factors: {', '.join(summary.by) or 'none'}){did_you_mean(bad, summary.by)}")
         if top is None:
             continue
         metric = objective or top

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..tags import TAG_ERROR, TAG_ROLE, TAG_SUPERSEDED
+from ..tags import ROLE_PARENT, TAG_ERROR, TAG_GRID, TAG_ROLE, TAG_SUPERSEDED
 from ..warning_types import TellOnce
 from .columns import ERROR_COLUMN, ROLE_COLUMN, SUPERSEDED_COLUMN, capture_names
 
@@ -30,6 +30,27 @@ class Source:
     #: runs the export itself left out (newer exports drop superseded retries and sweep
     #: parents without a record before building the table)
     left_out: int = 0
+    #: the ``--history`` (metric, aggregate) pairs (their metrics' learning curves are drawn by default)
+    history_specs: list = field(default_factory=list)
+    #: how histories are read (the export's cache options)
+    cache: bool = True
+    refresh: bool = False
+    #: the grids the sweeps recorded (their parents' ``mlflow_sweep.grid`` tags, JSON): level order
+    grids: list = field(default_factory=list)
+
+    def histories(self, run_ids, keys) -> dict:
+        """``{(run_id, key): [(step, value), ...]}`` for these runs of the table: read as
+        ``--history`` reads them (:func:`~mlflow_sweep_plugin.export.history.fetch_points`,
+        the same cache)."""
+        from mlflow.tracking import MlflowClient
+
+        from ..export.history import fetch_points
+
+        runs = self.df[self.df["run_id"].isin(set(run_ids))]
+        if not len(runs) or not keys:
+            return {}
+        return fetch_points(MlflowClient(tracking_uri=self.tracking_uri), runs, list(keys),
+                            tracking_uri=self.tracking_uri, cache=self.cache, refresh=self.refresh)
 
 
 def export_table(**options):
@@ -82,6 +103,22 @@ def declared_roles(parser_names=(), df=None) -> dict:
     return out
 
 
+def sweep_grids(tracking_uri: str, df) -> list[str]:
+    """The ``mlflow_sweep.grid`` tags of the sweep parents in the table's experiments (one
+    search; the grid only orders plot levels, so a failure here costs nothing but that)."""
+    if "experiment_id" not in df.columns or not len(df):
+        return []
+    try:
+        from mlflow.tracking import MlflowClient
+
+        ids = [str(e) for e in df["experiment_id"].dropna().unique()]
+        runs = MlflowClient(tracking_uri=tracking_uri).search_runs(
+            ids, filter_string=f"tags.`{TAG_ROLE}` = '{ROLE_PARENT}'", max_results=200)
+    except Exception:  # noqa: BLE001 - the sweep's first-appearance order is used then
+        return []
+    return [r.data.tags[TAG_GRID] for r in runs if TAG_GRID in r.data.tags]
+
+
 def drop_empty_tag_columns(df):
     """The role and superseded columns only when some run has them (what a report shows
     as run fields)."""
@@ -94,6 +131,7 @@ def load(*, experiment_names=(), experiment_ids=(), tracking_uri=None, filter_st
          trust_ended_runs=False, max_artifact_bytes=None, max_columns=None) -> Source:
     """The export's table of the selected runs, with the sweep role and superseded tags
     (the export's ``tags``) and ``history`` (``KEY:AGG`` specs, the export's ``history``)."""
+    from ..export.history import parse_history_specs
     from ..uri import resolve_tracking_uri
 
     uri = resolve_tracking_uri(tracking_uri)
@@ -110,4 +148,6 @@ def load(*, experiment_names=(), experiment_ids=(), tracking_uri=None, filter_st
                   tracking_uri=uri, experiments=names,
                   filter_string=filter_string or "", parser_names=tuple(parser_names),
                   artifact_patterns=tuple(artifact_patterns), n_export_warnings=n_warnings,
-                  left_out=int((getattr(result, "stats", None) or {}).get("left_out", 0) or 0))
+                  left_out=int((getattr(result, "stats", None) or {}).get("left_out", 0) or 0),
+                  history_specs=parse_history_specs(history),
+                  cache=cache, refresh=refresh, grids=sweep_grids(uri, result.df))

@@ -16,7 +16,7 @@ from mlflow_sweep_plugin.errors import UsageError
 from mlflow_sweep_plugin.report.best import rank
 from mlflow_sweep_plugin.report.build import ReportOptions, build_report
 from mlflow_sweep_plugin.report.paper import format_pm
-from mlflow_sweep_plugin.report.plots import log_axis
+from mlflow_sweep_plugin.report.levels import Levels
 from mlflow_sweep_plugin.report.stats import TIDY_COLUMNS, summarize
 from mlflow_sweep_plugin.warning_types import SweepWarning
 from report_test_helpers import globals_heads, table
@@ -98,25 +98,32 @@ def test_format_pm():
 
 def test_plots_png_and_svg_chosen_by_variance_explained(report, rep_dir):
     plots = report.plots
-    assert len(plots) == 5
+    assert len(plots) == 3  # one per metric that varies: each shows every group's mean once
     for p in plots:
         assert (rep_dir / "rep" / p.png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert (rep_dir / "rep" / p.svg).read_text().lstrip().startswith("<?xml")
     first = plots[0].spec
     assert first.metric == "metrics.val_loss"  # the objective first
     kinds = {(p.spec.kind, p.spec.factors) for p in plots if p.spec.metric == "metrics.val_loss"}
-    assert ("line", ("globals_beta",)) in kinds and ("line", ("phase1.latent_space",)) in kinds
-    assert ("heatmap", ("globals_beta", "phase1.latent_space")) in kinds
+    # one plot per question: the line plot against beta (one colour per latent space) shows
+    # all nine means; the plot against latent space and the heatmap would show them again
+    assert kinds == {("line", ("globals_beta",))}
+    assert any("one plot per question" in n for n in report.notes)
     line = next(p for p in plots if p.spec.factors == ("globals_beta",) and p.spec.metric == "metrics.val_loss")
-    assert "mean ± std over seed" in line.caption and "one line per phase1.latent_space" in line.caption
-    assert "n = 3" in line.caption
+    # beta in {0, 1, 10}: evenly spaced levels, a colour (points with intervals) per latent space
+    assert "mean ± std over seed" in line.caption and "one colour per phase1.latent_space" in line.caption
+    assert "n = 3" in line.caption and "lower is better" in line.caption and line.extra["scale"] == "levels"
     # a constant metric is never plotted, and says so
     assert not [p for p in plots if p.spec.metric == "metrics.epochs"]
 
 
-def test_log_axis_for_values_spanning_decades():
-    assert log_axis([0.001, 0.01, 0.1]) and log_axis(["1e-4", "1e-2"])
-    assert not log_axis([0, 1, 10]) and not log_axis([0.01, 0.1]) and not log_axis([1, 2, 3])
+def test_numeric_axis_levels_linear_or_log():
+    scale = Levels().scale
+    assert scale("x", [0.001, 0.01, 0.1]) == "log" and scale("x", ["1e-4", "1e-3", "1e-2", "1e-1"]) == "log"
+    assert scale("beta", [0, 1, 10]) == "levels"  # few, uneven, not all positive: evenly spaced positions
+    assert scale("x", [1, 2, 3]) == "linear" and scale("x", [0.01, 0.1]) == "linear"
+    assert scale("x", [1, 2, 5, 10, 20, 50, 100, 200, 500]) == "log"  # many levels: a number line
+    assert Levels(scales={"beta": "linear"}).scale("beta", [0, 1, 10]) == "linear"  # asked otherwise
 
 
 @pytest.mark.parametrize("band", ["std", "sem", "ci"])
@@ -214,3 +221,20 @@ def test_a_second_report_replaces_the_first(tmp_path):
     rep = build_report(globals_heads(), str(tmp_path / "r"), ReportOptions(max_plots=1))
     assert not (tmp_path / "r" / "best.json").exists()
     assert len(list((tmp_path / "r" / "plots").glob("*.png"))) == len(rep.plots) + 1 == 2  # + run matrix
+
+
+def test_level_order_grid_then_first_appearance_then_order_option():
+    from mlflow_sweep_plugin.report.curves import curves_asked
+    from mlflow_sweep_plugin.report.levels import grid_orders
+
+    grid = grid_orders(['{"latent": ["none", "linear", "vq"], "beta": [10, 1, 0]}', "not json"])
+    levels = Levels(grid=grid, appearance={"opt": ["sgd", "adam"]})
+    assert levels.order("params.latent", ["vq", "linear", "none"]) == ["none", "linear", "vq"]
+    assert levels.order("beta", ["0", "1", "10"]) == ["10", "1", "0"]  # the grid's order, even for numbers
+    assert levels.order("opt", ["adam", "sgd"]) == ["sgd", "adam"]  # first appearance for text
+    assert levels.order("n", ["10", "9"]) == ["9", "10"]  # numbers by value otherwise
+    assert Levels(orders={"opt": ["adam"]}).order("opt", ["sgd", "adam", "rms"]) == ["adam", "rms", "sgd"]
+    asks = curves_asked("metrics.val_loss", "min", [("acc", "max"), ("val_loss", "min")], ["lr"])
+    assert [(a.key, a.mode, a.asked) for a in asks] == [("lr", "min", True), ("val_loss", "min", False),
+                                                        ("acc", "max", False)]
+    assert curves_asked("metrics.val_loss", "min", no_curves=True) == []

@@ -6,6 +6,7 @@ summary.md's escaping, and the issue-23 inputs (a param only some runs have, 10 
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import subprocess
 
@@ -19,6 +20,19 @@ TRUTH = {("0", "none"): 0.50, ("0", "linear"): 0.45, ("0", "vq"): 0.60, ("1", "n
          ("10", "vq"): 0.80}
 
 
+EPOCHS = 5
+
+
+def history(final, beta):
+    """val_loss per epoch ending at ``final``; beta = 10 dips at epoch 2 (its best epoch)."""
+    return [final + 0.3 * (math.exp(-e) - math.exp(-(EPOCHS - 1))) - (0.05 if beta == "10" and e == 2 else 0.0)
+            for e in range(EPOCHS)]
+
+
+def final(value):
+    return value[-1] if isinstance(value, list) else value
+
+
 def seed002_runs():
     rng = np.random.default_rng(2)
     seed_effect = rng.normal(0, 0.02, 5)
@@ -27,7 +41,7 @@ def seed002_runs():
         for s in SEEDS:
             runs.append({"run_name": f"b{beta}-{latent}-{s}",
                          "params": {"globals_beta": beta, "latent_space": latent, "seed": s},
-                         "metrics": {"val_loss": float(mu + seed_effect[s] + rng.normal(0, 0.01))}})
+                         "metrics": {"val_loss": history(float(mu + seed_effect[s] + rng.normal(0, 0.01)), beta)}})
     runs[7]["status"] = "FAILED"  # (0, vq, seed 2)
     runs[7]["tags"] = {"mlflow_sweep.error": "CUDA out of memory"}
     dup = dict(runs[0], run_name="b0-none-0-again", metrics={"val_loss": 0.5})
@@ -45,6 +59,61 @@ def test_seed002_like_sweep_through_the_command(make_sweep, report_cli, tmp_path
     check_runs_csv((out, res))
     check_best_json((out, res))
     check_summary_tex((out, res), tmp_path)
+    check_curves(out)
+    check_plot_defaults(out)
+    # --order, --scale and --no-curves, on the same store
+    again = tmp_path / "again"
+    res = report_cli("--experiment-name", "sweep", "-o", again, "--objective", "metrics.val_loss", "--no-curves",
+                     "--order", "latent_space=vq,none,linear", "--scale", "globals_beta=linear", "--max-plots", "3")
+    assert res.exit_code == 0, (res.stderr, res.exception)
+    plots = json.loads((again / "report.json").read_text())["plots"]
+    assert not [p for p in plots if p["kind"] == "curve"] and 'id="curves"' not in (again / "report.html").read_text()
+    assert all(p["levels"] == ["vq", "none", "linear"] for p in plots if p["factors"] == ["latent_space"])
+    assert all(p["scale"] == "linear" for p in plots if p["factors"] == ["globals_beta"])
+    bad = report_cli("--experiment-name", "sweep", "-o", tmp_path / "bad", "--order", "latent_space=vqq")
+    assert bad.exit_code == 2 and "'vqq' is not one of its levels" in bad.stderr
+
+
+def check_curves(out):
+    """One learning curve of val_loss: every configuration (9 <= 10), the best first, then its
+    set; the marked step is each line's best mean, against pandas on the logged histories."""
+    manifest = json.loads((out / "report.json").read_text())
+    curves = [p for p in manifest["plots"] if p["kind"] == "curve"]
+    assert len(curves) == 1 and curves[0]["metric"] == "metrics.val_loss" and (out / curves[0]["file"]).exists()
+    curve = curves[0]
+    best = json.loads((out / "best.json").read_text())
+    in_set = [", ".join(f"{k}={v}" for k, v in c["group"].items()) for c in best["comparisons"] if c["in_set"]]
+    assert curve["configurations"][:len(in_set)] == in_set and len(curve["configurations"]) == 9
+    assert curve["n"] == 5 and curve["steps"] == [0, EPOCHS - 1] and "mean ± std over seed per step" in curve["caption"]
+    # the best step of each line, independently: mean over the used runs' histories per step
+    used = [r for r in seed002_runs()[:-1] if r.get("status") != "FAILED"]
+    used[0] = seed002_runs()[-1]  # (0, none, seed 0): the later run, one point at step 0
+    rows = [(f"globals_beta={r['params']['globals_beta']}, latent_space={r['params']['latent_space']}", step, v)
+            for r in used for step, v in enumerate(r["metrics"]["val_loss"] if isinstance(r["metrics"]["val_loss"], list)
+                                                   else [r["metrics"]["val_loss"]])]
+    means = pd.DataFrame(rows, columns=["config", "step", "v"]).groupby(["config", "step"])["v"].mean()
+    for label, step in zip(curve["configurations"], curve["best_steps"]):
+        assert step == int(means.loc[label].idxmin()), label
+    assert {s for c, s in zip(curve["configurations"], curve["best_steps"]) if "beta=10," in c} == {2}
+    html = (out / "report.html").read_text()
+    assert 'id="curves"' in html and "learning curves" in html
+
+
+def check_plot_defaults(out):
+    """Levels in the sweep's order, beta's uneven levels evenly spaced, points not bars,
+    n in heatmap cells, the objective's direction, one plot per question."""
+    plots = json.loads((out / "report.json").read_text())["plots"]
+    lines = [p for p in plots if p["kind"] == "line"]
+    assert lines and all("lower is better" in p["caption"] for p in plots if p["metric"] == "metrics.val_loss"
+                         and p["kind"] != "matrix")
+    for p in lines:
+        if p["factors"] == ["latent_space"]:
+            assert p["levels"] == ["none", "linear", "vq"]  # first appearance, not alphabetical
+        if p["factors"] == ["globals_beta"]:
+            assert p["scale"] == "levels" and p["levels"] == ["0", "1", "10"]
+    # a 3 x 3 design: one plot shows every configuration's mean; the same means are not drawn again
+    whole = [p for p in plots if p["kind"] in ("line", "heatmap") and not p["pooled"]]
+    assert len(whole) == 1
 
 
 def check_runs_csv(seed002):
@@ -87,7 +156,7 @@ def check_best_json(seed002):
     values: dict = {}
     for r in runs:
         p = r["params"]
-        values.setdefault((p["globals_beta"], p["latent_space"]), {})[p["seed"]] = r["metrics"]["val_loss"]
+        values.setdefault((p["globals_beta"], p["latent_space"]), {})[p["seed"]] = final(r["metrics"]["val_loss"])
     lib = best_set(values, "min")
     assert [c.mean for c in lib] == pytest.approx([c["mean"] for c in comps], rel=1e-12)
     assert [c.in_set for c in lib] == [c["in_set"] for c in comps]

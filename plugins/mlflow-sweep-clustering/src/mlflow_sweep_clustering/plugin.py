@@ -31,6 +31,10 @@ def sweep_register_parsers(register: ParserRegister) -> None:
 
 @hookimpl
 def sweep_register_demos(register: DemoRegister) -> None:
+    from .sae_demo import REPORT, log_sae_sweep
+
+    register("sae", log_sae_sweep, report=REPORT,
+             description="a seeded SAE training sweep: per-epoch val_loss, a best configuration and its set")
     from .demo import log_demo_sweep
 
     register("clustering", log_demo_sweep,
