@@ -14,6 +14,8 @@ from .commands.flatten import flatten_command
 from .commands.import_hydra import import_hydra_command
 from .commands.plugins import plugins_command
 from .commands.report import report_command
+from .commands.resume import resume_command
+from .commands.status import status_command
 from .commands.sync import sync_command
 from .console import exit_interrupted
 
@@ -38,7 +40,7 @@ def main():
 
 
 for _command in (export_command, plugins_command, demo_command, flatten_command, sync_command,
-                 import_hydra_command, report_command):
+                 import_hydra_command, report_command, status_command, resume_command):
     main.add_command(_command)
 
 

@@ -73,6 +73,7 @@ ENV_TRACKING_URI = "MLFLOW_TRACKING_URI"
 ENV_EXPERIMENT_ID = "MLFLOW_EXPERIMENT_ID"
 ENV_EXPERIMENT_NAME = "MLFLOW_EXPERIMENT_NAME"
 ENV_RUN_ID = "MLFLOW_RUN_ID"
+ENV_ARTIFACTS_PROGRESS_BAR = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"  # off while status reads a spec
 
 # the search engine (mlflow_sweep_plugin/search/, docs/search.md)
 TAG_STRATEGY = "mlflow_sweep.strategy"        # parent: grid | random | tpe | cmaes | gp
@@ -83,6 +84,10 @@ TAG_N_PRUNED = "mlflow_sweep.n_pruned"        # parent: how many children were p
 TAG_CONTROLLER_HOST = "mlflow_sweep.controller.host"  # parent: the controller running the sweep
 TAG_CONTROLLER_PID = "mlflow_sweep.controller.pid"
 TAG_HEARTBEAT = "mlflow_sweep.controller.heartbeat"   # parent: unix time of the controller's last beat
+TAG_RACE_ROUND = "mlflow_sweep.race.round"    # child of a race: the round it ran in
+TAG_STAGE = "mlflow_sweep.stage"              # child: search | race | confirm (races and confirmation)
+TAG_DECIDED_BY = "mlflow_sweep.decided_by"    # parent: the stage whose runs decided the best (race/confirm)
+RACE_ARTIFACT = "mlflow_sweep/race.json"      # parent: the race's rounds, survivors and eliminations
 ENV_SWEEP_OBJECTIVE = "MLFLOW_SWEEP_OBJECTIVE"  # a Hydra sweeper's job: the objective metric should_stop reports
 SPEC_ARTIFACT = "mlflow_sweep/sweep.json"     # parent: the normalised spec, project, entry point, -P params
 

@@ -4,10 +4,13 @@
 for a path ending in ``.json``, the parsed file. MLflow's CLI refuses any other path, so a
 YAML file is named inside the JSON: ``-c '{"config_file": "sweep.yaml"}'``. Keys:
 
-- ``grid`` (required): ``{param: [values...]}``; the sweep is the cartesian product, in
-  the order the keys are given (the last key varies fastest). A scalar counts as a list of
-  one value.
-- ``max_parallel`` (default 1): how many grid points run at once.
+- the search keys (:data:`~mlflow_sweep_plugin.search.spec.SEARCH_KEYS`, docs/search.md):
+  ``strategy`` (``grid``, the default when ``grid`` is given, ``random``, ``tpe``,
+  ``cmaes``, ``gp``), ``grid`` (``{param: [values...]}``, the cartesian product in key
+  order, the last key varying fastest; a scalar counts as a list of one value) or
+  ``space``, ``max_trials``, ``max_runs``, ``seeds``, ``objective``, ``sampler_seed``,
+  ``early_stop``, ``poll_s``; checked by :func:`~mlflow_sweep_plugin.search.spec.parse_search`.
+- ``max_parallel`` (default 1): how many runs are in flight at once.
 - ``sweep_name`` (default ``<project dir name>:<entry point>``): names the parent run and
   identifies the sweep for ``resume``.
 - ``resume`` (default false): skip grid points that already have a FINISHED child run of
@@ -27,7 +30,9 @@ YAML file is named inside the JSON: ``-c '{"config_file": "sweep.yaml"}'``. Keys
   artifacts): a file over either limit is refused, and values in messages are shown
   bounded.
 
-Pure data handling: no MLflow import, so it is cheap and easy to test.
+Pure data handling: no MLflow import, so it is cheap and easy to test. A bad value of
+any key is a :class:`SweepConfigError` naming the key (the backend checks the config
+before any run or parent is created).
 """
 
 from __future__ import annotations
@@ -37,10 +42,13 @@ import json
 import os
 from dataclasses import dataclass, field
 
+from ..search.space import space_size
+from ..search.spec import SEARCH_KEYS, SearchSpec, SearchSpecError, parse_search
 from .executors import EXECUTORS
 from .executors.submitit_config import SubmititConfigError, submitit_parameters
 
-KNOWN_KEYS = ("grid", "max_parallel", "sweep_name", "resume", "executor", "submitit", "report", "config_file")
+BACKEND_KEYS = ("sweep_name", "resume", "executor", "submitit", "report", "config_file")
+KNOWN_KEYS = (*SEARCH_KEYS, *BACKEND_KEYS)
 
 
 class SweepConfigError(ValueError):
@@ -49,8 +57,7 @@ class SweepConfigError(ValueError):
 
 @dataclass
 class SweepConfig:
-    grid: dict
-    max_parallel: int = 1
+    spec: SearchSpec  # the search part (strategy, space or grid, budgets, seeds, objective, ...)
     sweep_name: str | None = None
     resume: bool = False
     extra: dict = field(default_factory=dict)  # MLflow's own keys (ENV_MANAGER, ...)
@@ -58,9 +65,32 @@ class SweepConfig:
     submitit: dict = field(default_factory=dict)
     report: dict | None = field(default_factory=dict)  # report_parent's objective/mode; None: no report
 
+    @property
+    def grid(self) -> dict | None:
+        """``{param: [values]}`` of a grid sweep (``None`` for a search strategy)."""
+        if self.spec.strategy != "grid":
+            return None
+        return {name: list(p.choices) for name, p in self.spec.space.items()}
+
     def points(self) -> list[dict]:
         """Every grid point as ``{param: value-as-text}``, in sweep order."""
-        return grid_points(self.grid)
+        return grid_points(self.grid or {})
+
+    @property
+    def max_parallel(self) -> int:
+        return self.spec.max_parallel
+
+    def backend_keys(self) -> dict:
+        """The normalised config beyond the search keys, as a backend config spells it
+        (stored with the spec on the parent, so that the sweep can be continued from it)."""
+        out = {"executor": self.executor, "report": True if self.report == {} else
+               (False if self.report is None else self.report)}
+        if self.sweep_name:
+            out["sweep_name"] = self.sweep_name
+        if self.submitit:
+            out["submitit"] = self.submitit
+        out.update(self.extra)
+        return out
 
 
 def param_text(value) -> str:
@@ -184,33 +214,6 @@ def sweep_name_problem(name: str) -> str | None:
     return None
 
 
-def _check_grid(grid) -> dict:
-    if not isinstance(grid, dict) or not grid:
-        raise SweepConfigError('"grid" must be a non-empty mapping of param name -> list of values, '
-                               'e.g. {"grid": {"lr": [0.1, 0.01]}}')
-    out = {}
-    for key, values in grid.items():
-        if not isinstance(key, str) or not key:
-            raise SweepConfigError(f"grid: param names must be non-empty strings, got {_show(key)}")
-        if not isinstance(values, (list, tuple)):
-            values = [values]
-        if not values:
-            raise SweepConfigError(f"grid: {key[:200]!r} has no values")
-        for v in values:
-            if v is None or isinstance(v, (dict, list, tuple)):
-                raise SweepConfigError(f"grid: {key[:200]!r} has a value that is not a string, number or "
-                                       f"boolean: {_show(v)}")
-        out[key] = list(values)
-    points = 1
-    for values in out.values():
-        points *= len(values)
-        if points > MAX_POINTS:
-            raise SweepConfigError(f"grid: more than {MAX_POINTS:,} points (the product of "
-                                   f"{', '.join(str(len(v)) for v in out.values())[:200]} values); "
-                                   "split the sweep")
-    return out
-
-
 def parse_backend_config(config) -> SweepConfig:
     """Validate a backend config (a dict, as MLflow passes it) into a :class:`SweepConfig`.
 
@@ -232,19 +235,23 @@ def parse_backend_config(config) -> SweepConfig:
         unknown = sorted(k for k in merged if k not in KNOWN_KEYS or k == "config_file")
         if unknown:
             raise SweepConfigError(f"config_file {_show(ours['config_file'], 500)}: unknown key(s) "
-                                   f"{', '.join(map(str, unknown))[:300]}; known: grid, max_parallel, sweep_name, "
-                                   "resume, executor, submitit, report")
+                                   f"{', '.join(map(str, unknown))[:300]}; known: "
+                                   f"{', '.join(k for k in KNOWN_KEYS if k != 'config_file')}")
         merged.update({k: v for k, v in ours.items() if k != "config_file"})
         ours = merged
     unknown = sorted(k for k in extra if not (k.isupper() or k.startswith("_")
                                               or k in ("build_image", "docker_auth")))
     if unknown:
         raise SweepConfigError(f"unknown backend config key(s) {', '.join(unknown)[:300]}; known: "
-                               "grid, max_parallel, sweep_name, resume, executor, submitit, report, config_file")
-    grid = _check_grid(ours.get("grid"))
-    max_parallel = ours.get("max_parallel", 1)
-    if isinstance(max_parallel, bool) or not isinstance(max_parallel, int) or max_parallel < 1:
-        raise SweepConfigError(f'"max_parallel" must be an integer >= 1, got {_show(max_parallel)}')
+                               f"{', '.join(KNOWN_KEYS)}")
+    try:
+        spec = parse_search({k: v for k, v in ours.items() if k in SEARCH_KEYS})
+    except SearchSpecError as exc:
+        raise SweepConfigError(str(exc)) from None
+    if spec.strategy == "grid" and space_size(spec.space) > MAX_POINTS:
+        raise SweepConfigError(f"grid: more than {MAX_POINTS:,} points (the product of "
+                               f"{', '.join(str(len(p.choices)) for p in spec.space.values())[:200]} values); "
+                               "split the sweep")
     name = ours.get("sweep_name")
     if name is not None and (not isinstance(name, str) or not name.strip()):
         raise SweepConfigError(f'"sweep_name" must be a non-empty string, got {_show(name)}')
@@ -266,7 +273,7 @@ def parse_backend_config(config) -> SweepConfig:
             submitit_parameters(submitit)
         except SubmititConfigError as exc:
             raise SweepConfigError(str(exc)) from None
-    return SweepConfig(grid=grid, max_parallel=max_parallel, sweep_name=name, resume=resume,
+    return SweepConfig(spec=spec, sweep_name=name, resume=resume,
                        extra=extra, executor=executor, submitit=dict(submitit),
                        report=_check_report(ours.get("report", True)))
 

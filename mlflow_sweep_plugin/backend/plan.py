@@ -1,137 +1,103 @@
-"""The backend's plan: which grid points run, with which params, under which index.
+"""The backend's plan: the search space as the entry point types it, and each proposed
+run's params.
 
-The grid's values are passed and logged as the entry point's declared parameter types
-render them (:func:`~.config.typed_value`); a resumed sweep keeps each point's index and
-skips the points that already have a FINISHED child (matched on ``mlflow_sweep.point``).
+Values are passed and logged as the entry point's declared parameter types render them
+(:func:`~.config.typed_value`): the grid's values and a space's listed (or fixed) values
+once, before anything runs (:func:`typed_spec`), a sampled value when it is proposed
+(:func:`run_params`). Keys the entry point does not declare are warned about before
+anything runs. Which runs start, their indexes and what a resumed sweep keeps is the
+search engine's business (:class:`~mlflow_sweep_plugin.search.engine.Engine`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 from mlflow.exceptions import ExecutionException
 
-from ..sweep.identity import point_key
-from ..tags import TAG_POINT, TAG_SUPERSEDED, TAG_SWEEP_ID, TAG_SWEEP_INDEX
+from ..search import space as _space
+from ..search.study import grid_configs
 from ..warning_types import warn as _warn
-from .config import grid_points, typed_value
+from .config import typed_value
 
 
 def run_name(point: dict) -> str:
     return ",".join(f"{k}={v}" for k, v in point.items())
 
 
-class Child:
-    """One grid point of the sweep, and what became of it."""
-
-    def __init__(self, index: int, point: dict, params: dict):
-        self.index = index
-        self.point = point
-        self.key = point_key(point)  # the tag mlflow_sweep.point
-        self.params = params  # grid values merged over -P
-        self.logged_params: dict = {}  # what the entry point makes of them (logged on the run)
-        self.run_id: str | None = None
-        self.running = None  # the executor's RunningChild while it runs
-        self.status: str | None = None
-        self.supersedes: list = []  # earlier failed runs of this point (resume)
-
-    @property
-    def name(self) -> str:
-        return run_name(self.point)
+def declared_types(entry) -> dict:
+    """``{param: declared type}`` of the entry point (empty when it declares nothing)."""
+    return {} if entry is None else {name: p.type for name, p in dict(entry.parameters).items()}
 
 
-def plan_children(project, entry_point: str, params: dict, grid: dict) -> list[Child]:
-    """One :class:`Child` per grid point, in grid order, its params computed (and checked)
-    by the entry point as ``mlflow run`` would: ``ExecutionException`` naming the point."""
-    entry = project.get_entry_point(entry_point)
-    children = []
-    for index, point in enumerate(grid_points(checked_grid(grid, entry, entry_point))):
-        merged = dict(params)
-        merged.update(point)
-        child = Child(index, point, merged)
-        if entry is not None:
-            try:
-                final, extra = entry.compute_parameters(merged, storage_dir=None)
-            except ExecutionException as exc:
-                raise ExecutionException(f"sweep grid point {index} ({child.name}): {exc}") from None
-            child.logged_params = {**final, **extra}
-        children.append(child)
-    return children
-
-
-def checked_grid(grid: dict, entry, entry_point: str) -> dict:
-    """The grid with each value as the text its declared parameter type gives it, after
-    warning about keys the entry point does not declare (MLflow passes them to the
-    command as ``--key value``, which the script may ignore or refuse) and values that
-    do not fit their type."""
+def typed_spec(spec, entry, entry_point: str):
+    """``spec`` with each listed or fixed value as the text its declared parameter type
+    gives it, after warning about keys the entry point does not declare (MLflow passes
+    them to the command as ``--key value``, which the script may ignore or refuse) and
+    values that do not fit their type."""
     if entry is None:
-        return grid
+        return spec
     declared = dict(entry.parameters)
     is_file = os.path.splitext(entry_point)[1] in (".py", ".sh", ".R")
+    what = "grid" if spec.strategy == "grid" else "space"
     if declared or not is_file:  # a script run as a file declares nothing: no news
         names = ", ".join(declared) or "none"
-        for key in grid:
+        keys = list(spec.space) + ([spec.seeds.param] if spec.seeds else [])
+        for key in keys:
             if key not in declared:
-                _warn(f"grid key {key!r} is not a parameter of entry point {entry_point!r} "
+                _warn(f"{what} key {key!r} is not a parameter of entry point {entry_point!r} "
                       f"(it declares: {names}); MLflow passes it to the command as --{key} VALUE")
-    out = {}
-    for key, values in grid.items():
-        param = declared.get(key)
+    space = {}
+    for key, param in spec.space.items():
+        declared_param = declared.get(key)
+        if param.kind not in (_space.CATEGORICAL, _space.FIXED) or declared_param is None:
+            space[key] = param
+            continue
         texts = []
-        for value in values:
-            text, problem = typed_value(value, param.type if param is not None else None)
+        for value in param.choices:
+            text, problem = typed_value(value, declared_param.type)
             if problem:
-                _warn(f"grid value {value!r} of {key!r} {problem}, but entry point "
-                      f"{entry_point!r} declares {key} as {param.type}; passed as {text!r}")
+                _warn(f"{what} value {value!r} of {key!r} {problem}, but entry point "
+                      f"{entry_point!r} declares {key} as {declared_param.type}; passed as {text!r}")
             texts.append(text)
-        out[key] = texts
+        space[key] = dataclasses.replace(param, choices=tuple(texts))
+    return dataclasses.replace(spec, space=space)
+
+
+def run_params(proposal, types: dict) -> dict:
+    """A proposed run's swept values (and seed) as ``-P`` texts, by declared type."""
+    out = {}
+    for key, value in {**proposal.config, **proposal.params}.items():
+        raw = proposal.config.get(key, value)
+        out[key] = typed_value(raw, types[key])[0] if key in types else _space.value_text(raw)
     return out
 
 
-def resume_plan(children: list[Child], runs, sweep_id: str | None) -> tuple[list[Child], list[Child]]:
-    """A resumed sweep, from its earlier children ``runs`` (oldest first): each point keeps
-    the index it first got in this sweep, points new to the grid get indexes after the
-    highest used (so indexes never collide, however the grid grows or is reordered).
-    Returns ``(to run, already finished)``; a point to run again records the failed runs
-    it supersedes."""
-    keep_indexes(children, runs, sweep_id)
-    done, failed = {}, {}
-    for run in runs:
-        key = run.data.tags.get(TAG_POINT)
-        if key is None or TAG_SUPERSEDED in run.data.tags:
-            continue
-        if run.info.status == "FINISHED":
-            done.setdefault(key, run.info.run_id)
-        else:
-            failed.setdefault(key, []).append(run.info.run_id)
-    todo, skipped = [], []
-    for child in children:
-        if child.key in done:
-            child.run_id, child.status = done[child.key], "FINISHED"
-            skipped.append(child)
-        else:
-            child.supersedes = failed.get(child.key, [])
-            todo.append(child)
-    return todo, skipped
+def logged_params(entry, params: dict, label: str) -> dict:
+    """What the entry point makes of ``params`` (declared ones checked, the rest passed
+    through), as ``mlflow run`` would: ``ExecutionException`` naming ``label``."""
+    if entry is None:
+        return {}
+    try:
+        final, extra = entry.compute_parameters(dict(params), storage_dir=None)
+    except ExecutionException as exc:
+        raise ExecutionException(f"sweep {label}: {exc}") from None
+    return {**final, **extra}
 
 
-def keep_indexes(children: list[Child], runs, sweep_id: str | None) -> None:
-    first: dict = {}
-    highest = -1
-    for run in runs:  # oldest first
-        if sweep_id is None or run.data.tags.get(TAG_SWEEP_ID) != sweep_id:
-            continue
-        try:
-            index = int(run.data.tags.get(TAG_SWEEP_INDEX, ""))
-        except ValueError:
-            continue
-        highest = max(highest, index)
-        key = run.data.tags.get(TAG_POINT)
-        if key is not None:
-            first.setdefault(key, index)
-    for child in children:
-        if child.key in first:
-            child.index = first[child.key]
-        else:
-            highest += 1
-            child.index = highest
+def samples(spec) -> list[dict]:
+    """Configurations to check the entry point's parameters with before anything runs:
+    every grid point; for a search space its lowest and highest values."""
+    if spec.strategy == "grid":
+        return list(grid_configs(spec.space))
+    ends = []
+    for pick in (0, -1):
+        config = {}
+        for key, param in spec.space.items():
+            if param.kind in (_space.CATEGORICAL, _space.FIXED):
+                config[key] = param.choices[pick]
+            else:
+                config[key] = _space.normalise(param, param.low if pick == 0 else param.high)
+        ends.append(config)
+    return ends

@@ -1,16 +1,25 @@
-"""The work behind one ``mlflow run --backend sweep``: open the parent, start the grid's
-children on the executor up to ``max_parallel`` at once, record each end, close the parent.
+"""The work behind one ``mlflow run --backend sweep``: open the parent, let the search
+engine (:class:`~mlflow_sweep_plugin.search.engine.Engine`) say which run starts next,
+start it on the executor as soon as a slot is free (up to ``max_parallel`` in flight),
+watch running children for early stopping, record each end, close the parent.
 
-Each child gets the sweep tags and ``mlflow.parentRunId`` (the UI nests it under the
-parent), and its process the sweep's environment variables, so runs the job itself
-creates are tagged too (:mod:`~mlflow_sweep_plugin.mlflow_hooks.context`). When a child
-ends, its status is set from the exit code and its artifacts are flattened into metrics
-by the registered parsers. A failing child is FAILED and the sweep goes on; the parent
-records the counts, gets the sweep's export table and ends FAILED if any child failed
-(:class:`~mlflow_sweep_plugin.sweep.lifecycle.SweepLifecycle`).
+A grid is one strategy among others: the same loop runs every strategy (the engine
+walks a grid in grid order). Each child gets the sweep tags, ``mlflow_sweep.point``
+(its swept values), ``mlflow_sweep.trial`` (its configuration's number), with seeds
+``mlflow_sweep.seed``, and ``mlflow.parentRunId`` (the UI nests it under the parent);
+its process gets the sweep's environment variables, so runs the job itself creates are
+tagged too (:mod:`~mlflow_sweep_plugin.mlflow_hooks.context`). When a child ends, its
+status is set from the exit code and its artifacts are flattened into metrics by the
+registered parsers. A failing child is FAILED and the sweep goes on. A child the pruner
+stops is cancelled (local: its process group; submitit: its job), ends KILLED with
+``mlflow_sweep.pruned`` = ``step 7: val_loss=1.93`` and is not a failure. The parent
+records the counts, the best so far, the sweep's export table, and ends FAILED if any
+child failed (:class:`~mlflow_sweep_plugin.sweep.lifecycle.SweepLifecycle`).
 
-Talking to the user: status lines through :func:`~mlflow_sweep_plugin.console.say`;
-problems as :class:`~mlflow_sweep_plugin.warning_types.SweepWarning` warnings.
+The tracking store is the sweep's only state: the parent holds the spec
+(:func:`~mlflow_sweep_plugin.search.progress.log_spec`) and the controller lock
+(:mod:`~mlflow_sweep_plugin.search.controller`); a resumed sweep's engine is rebuilt from
+the children in the store.
 """
 
 from __future__ import annotations
@@ -30,23 +39,48 @@ from mlflow.utils.mlflow_tags import MLFLOW_PROJECT_BACKEND
 from ..console import printing_warnings
 from ..console import say as _say
 from ..failures import hide_run_urls
-from ..sweep.identity import Sweep
+from ..search.controller import HEARTBEAT_S, beat, claim, refuse_if_alive
+from ..search.engine import Engine
+from ..search.race import make_engine
+from ..search.objective import points_of
+from ..search.progress import log_best, log_pruned, log_race, log_spec
+from ..search.space import space_size
+from ..search.study import records_from_runs
+from ..sweep.identity import Sweep, point_key
 from ..sweep.lifecycle import SweepLifecycle
 from ..sweep.outcome import error_text, record_failure
 from ..tags import (KIND_BACKEND, ROLE_CHILD, ROLE_PARENT, TAG_ERROR, TAG_EXECUTOR, TAG_EXIT_CODE,
-                    TAG_FIXED_PARAMS, TAG_GRID, TAG_KIND, TAG_POINT, TAG_ROLE, TAG_SUPERSEDED,
-                    TAG_SWEEP_NAME)
+                    TAG_FIXED_PARAMS, TAG_GRID, TAG_KIND, TAG_POINT, TAG_PRUNED, TAG_RACE_ROUND, TAG_ROLE,
+                    TAG_SEED, TAG_STAGE, TAG_SUPERSEDED, TAG_SWEEP_NAME, TAG_TRIAL)
 from ..tracking.sink import ClientSink
-from .plan import Child, resume_plan
+from .plan import logged_params, run_name, run_params
 
 POLL_SECONDS = 0.2
 
 
+class Child:
+    """One run the sweep started, and what became of it."""
+
+    def __init__(self, proposal, params: dict, point: dict):
+        self.proposal = proposal
+        self.index = proposal.index
+        self.point = point                # swept values as texts (the seed included)
+        self.params = params              # the point merged over -P
+        self.run_id: str | None = None
+        self.running = None               # the executor's RunningChild while it runs
+        self.status: str | None = None
+        self.pruned: str | None = None
+
+    @property
+    def name(self) -> str:
+        return run_name(self.point)
+
+
 class SweepRunner:
-    """Plans, runs and records one sweep (the work behind :class:`SweepSubmittedRun`)."""
+    """Runs and records one sweep (the work behind :class:`SweepSubmittedRun`)."""
 
     def __init__(self, *, client, tracking_uri, experiment_id, work_dir, entry_point, params, config,
-                 sweep_name, source_tags, children: list[Child], executor):
+                 spec, entry, types, sweep_name, source_tags, executor, context: dict):
         self.client = client
         self.tracking_uri = tracking_uri
         hide_run_urls(tracking_uri)  # MLflow's "View run ... at: <URI>" never shows credentials
@@ -54,12 +88,17 @@ class SweepRunner:
         self.entry_point = entry_point
         self.params = dict(params)
         self.config = config
+        self.spec = spec                  # the search spec, its values typed for the entry point
+        self.entry = entry                # the MLproject entry point (None: a script file)
+        self.types = types                # param -> declared type
         self.source_tags = source_tags
-        self.children = children
-        self.skipped: list[Child] = []
+        self.context = context            # stored with the spec on the parent
         self.executor = executor
         self.sweep = Sweep(name=sweep_name, kind=KIND_BACKEND, experiment_id=str(experiment_id))
         self.lifecycle = SweepLifecycle(client, self.sweep, report=config.report)
+        self.engine: Engine | None = None  # or a race (search/race.py): the same interface
+        self.ran: list[Child] = []
+        self.n_skipped = 0
         self.final_status: str | None = None
         self.error: str | None = None
         self.caller_prints_warnings = False  # the caller waits inside printing_warnings()
@@ -73,20 +112,48 @@ class SweepRunner:
     def sweep_name(self) -> str:
         return self.sweep.name
 
-    # -- the parent (in the caller's thread: errors surface as ExecutionException) ---------
+    @property
+    def n_failed(self) -> int:
+        return sum(1 for c in self.ran if c.status != "FINISHED" and not c.pruned)
+
+    def failure_summary(self) -> str:
+        what = "grid points" if self.spec.strategy == "grid" and self.spec.seeds is None else "runs"
+        return f"{self.n_failed} of {len(self.ran) + self.n_skipped} {what} failed"
+
+    # -- the parent (in the caller's thread: errors surface there) -------------------------
     def start_parent(self) -> str:
+        """Open (or, resuming, reopen) the parent, become its one controller, store the
+        spec on it, and rebuild the engine from the children in the store."""
         tags = dict(self.source_tags)
-        tags.update({MLFLOW_PROJECT_BACKEND: "sweep",
-                     TAG_GRID: json.dumps(self.config.grid)[:5000],
-                     TAG_FIXED_PARAMS: json.dumps(self.params)[:5000]})
-        match = earlier = None
-        if self.config.resume:  # the newest parent of this sweep's name, and its children so far
+        tags.update({MLFLOW_PROJECT_BACKEND: "sweep", TAG_FIXED_PARAMS: json.dumps(self.params)[:5000]})
+        if self.config.grid is not None:
+            tags[TAG_GRID] = json.dumps(self.config.grid)[:5000]
+        match = None
+        if self.config.resume:  # the newest parent of this sweep's name
             match = {TAG_SWEEP_NAME: self.sweep.name, TAG_ROLE: ROLE_PARENT, TAG_KIND: KIND_BACKEND}
-            earlier = self.lifecycle.find({TAG_SWEEP_NAME: self.sweep.name, TAG_ROLE: ROLE_CHILD})
+            found = self.lifecycle.find(match)
+            if found:  # a live controller: refused before the parent is touched
+                refuse_if_alive(found[-1].data.tags, self.sweep.name)
         parent_id = self.lifecycle.open_parent(match, tags)
-        if earlier is not None:
-            self.children, self.skipped = resume_plan(self.children, earlier, self.sweep.sweep_id)
+        claim(self.client, parent_id, self.sweep.name)
+        log_spec(self.client, parent_id, self.spec, **self.context)
+        records = []
+        if self.config.resume:
+            children = self.lifecycle.runs({TAG_ROLE: ROLE_CHILD})
+            records = records_from_runs(children, self.spec, self._history)
+        self.engine = make_engine(self.spec, records)
+        self.n_skipped = sum(1 for r in records if r.status == "FINISHED")
         return parent_id
+
+    def _history(self, run_id: str, metric: str) -> list:
+        return points_of(self.client.get_metric_history(run_id, metric))
+
+    def _points(self, child: Child) -> list:
+        if self.spec.objective is None or child.run_id is None:
+            return []
+        with contextlib.suppress(Exception):  # a store hiccup: the next look sees it
+            return self._history(child.run_id, self.spec.objective.metric)
+        return []
 
     # -- running (in the background thread) --------------------------------------------
     def cancel(self) -> None:
@@ -107,52 +174,105 @@ class SweepRunner:
                     self.client.set_terminated(self.parent_id, status="FAILED")
 
     def _run(self) -> None:
-        n_total = len(self.children) + len(self.skipped)
-        _say(f"sweep {self.sweep.name!r}: parent run {self.parent_id}, {n_total} grid point(s)"
-             + (f", {len(self.skipped)} already finished (resume)" if self.skipped else "")
-             + f", max_parallel {self.config.max_parallel}")
-        pending = list(self.children)
-        running: list[Child] = []
-        while pending or running:
+        spec, engine = self.spec, self.engine
+        size = "" if spec.strategy != "grid" else f", {space_size(spec.space)} grid point(s)"
+        _say(f"sweep {self.sweep.name!r}: parent run {self.parent_id}, strategy {spec.strategy}{size}"
+             + (f", {self.n_skipped} already finished (resume)" if self.n_skipped else "")
+             + f", max_parallel {spec.max_parallel}")
+        running: dict[int, Child] = {}
+        next_watch = time.monotonic() + spec.poll_s
+        next_beat = time.monotonic() + HEARTBEAT_S
+        while True:
             if self._cancel.is_set():
-                for child in running:
+                for child in list(running.values()):
                     with contextlib.suppress(Exception):
                         child.running.cancel()
                     self._end_child(child, "KILLED")
-                for child in pending:
-                    child.status = "KILLED"
                 break
-            while pending and len(running) < self.config.max_parallel:
-                child = pending.pop(0)
-                if self._start_child(child):
-                    running.append(child)
-            time.sleep(POLL_SECONDS if running else 0)
-            for child in list(running):
+            proposed = False
+            while len(running) < spec.max_parallel and (proposal := engine.propose()) is not None:
+                proposed = True
+                child = self._start_child(proposal)
+                if child.running is not None:
+                    running[child.index] = child
+            if not running and (engine.done() or not proposed):
+                break
+            time.sleep(POLL_SECONDS)
+            for index, child in list(running.items()):
                 ended = child.running.poll()
-                if ended is None:
-                    continue
-                running.remove(child)
-                status, code, reason = ended
-                self._end_child(child, status, exit_code=code, reason=reason)
-        ran = [c for c in self.children if c.status is not None]
-        n_failed = sum(1 for c in ran if c.status != "FINISHED")
-        exclude = [r.info.run_id for r in self.lifecycle.runs() if TAG_SUPERSEDED in r.data.tags]
-        self.final_status = self.lifecycle.finish(
-            n_children=n_total, n_failed=n_failed, n_skipped=len(self.skipped),
-            exclude_run_ids=exclude, status="KILLED" if self._cancel.is_set() else None)
-        _say(f"sweep {self.sweep.name!r} {self.final_status}: {len(ran) - n_failed} finished, "
-             f"{n_failed} failed, {len(self.skipped)} skipped (parent run {self.parent_id})")
+                if ended is not None:
+                    del running[index]
+                    status, code, reason = ended
+                    self._end_child(child, status, exit_code=code, reason=reason)
+            now = time.monotonic()
+            if spec.early_stop is not None and now >= next_watch:
+                next_watch = now + spec.poll_s
+                self._watch(running)
+            if now >= next_beat:
+                next_beat = now + HEARTBEAT_S
+                with contextlib.suppress(Exception):
+                    beat(self.client, self.parent_id)
+        self._finish()
 
-    def _start_child(self, child: Child) -> bool:
-        """Create the child's run and start it on the executor; False when it could not
-        start (then it is FAILED with the reason, and the sweep goes on)."""
+    def _watch(self, running: dict) -> None:
+        """One history request per running child; stop the configurations the pruner
+        stops (all their runs together)."""
+        for index, child in running.items():
+            self.engine.observe(index, self._points(child))
+        for trial in self.engine.running_trials():
+            reason = self.engine.should_prune(trial)
+            if reason is None:
+                continue
+            for index in self.engine.running_indexes(trial):
+                child = running.pop(index, None)
+                if child is None:
+                    continue
+                with contextlib.suppress(Exception):
+                    child.running.cancel()
+                child.pruned = reason
+                with contextlib.suppress(Exception):
+                    self.client.set_tag(child.run_id, TAG_PRUNED, reason)
+                self._end_child(child, "KILLED")
+
+    def _finish(self) -> None:
+        engine = self.engine
+        killed = self._cancel.is_set()
+        exclude = [r.info.run_id for r in self.lifecycle.runs() if TAG_SUPERSEDED in r.data.tags]
+        log_pruned(self.client, self.parent_id, engine)
+        n_failed = self.n_failed
+        self.final_status = self.lifecycle.finish(
+            n_children=len(self.ran) + self.n_skipped, n_failed=n_failed, n_skipped=self.n_skipped,
+            exclude_run_ids=exclude, status="KILLED" if killed else None)
+        with contextlib.suppress(Exception):  # after the report: the race's winner is the best
+            log_race(self.client, self.parent_id, engine)
+        n_finished = sum(1 for c in self.ran if c.status == "FINISHED")
+        if engine.stop_reason and not killed:
+            _say(f"sweep {self.sweep.name!r}: {engine.stop_reason}")
+        _say(f"sweep {self.sweep.name!r} {self.final_status}: {n_finished} finished, {n_failed} failed, "
+             f"{engine.n_pruned} pruned, {self.n_skipped} skipped (parent run {self.parent_id})")
+
+    def _start_child(self, proposal) -> Child:
+        """Create the child's run and start it on the executor (``child.running`` None
+        when it could not start: then it is FAILED with the reason, and the sweep goes on)."""
+        point = run_params(proposal, self.types)
+        child = Child(proposal, dict(self.params, **point), point)
+        self.ran.append(child)
         tags = dict(self.source_tags)
-        tags.update({TAG_POINT: child.key, TAG_EXECUTOR: self.executor.name})
-        run = self.lifecycle.create_child(child.index, child.name, tags, supersedes=child.supersedes)
+        swept = {k: v for k, v in point.items() if k in proposal.config}
+        tags.update({TAG_POINT: point_key(swept), TAG_EXECUTOR: self.executor.name,
+                     TAG_TRIAL: str(proposal.trial)})
+        if proposal.seed is not None:
+            tags[TAG_SEED] = str(proposal.seed)
+        for key, tag in (("round", TAG_RACE_ROUND), ("stage", TAG_STAGE)):
+            if key in proposal.tags:
+                tags[tag] = proposal.tags[key]
+        supersedes = [proposal.supersedes] if proposal.supersedes else []
+        run = self.lifecycle.create_child(child.index, child.name, tags, supersedes=supersedes)
         child.run_id = run.info.run_id
         try:
-            if child.logged_params:  # computed (and checked) by the plan
-                ClientSink(child.run_id, self.client).log_batch(params=child.logged_params)
+            logged = logged_params(self.entry, child.params, f"run {child.index} ({child.name})")
+            if logged:
+                ClientSink(child.run_id, self.client).log_batch(params=logged)
             local_config = dict(self.config.extra)
             local_config[PROJECT_SYNCHRONOUS] = True  # run the entry point directly, not `mlflow run`
             local_config[MLFLOW_LOCAL_BACKEND_RUN_ID_CONFIG] = child.run_id
@@ -172,13 +292,13 @@ class SweepRunner:
             described = child.running.describe()
             if described:
                 _say(f"[{child.index}] {child.name}: {described}")
-            return True
-        except Exception as exc:  # noqa: BLE001 - this point fails; the sweep goes on
+        except Exception as exc:  # noqa: BLE001 - this run fails; the sweep goes on
+            child.running = None
             _say(f"[{child.index}] {child.name}: could not start: {type(exc).__name__}: {exc}")
             with contextlib.suppress(Exception):
                 self.client.log_batch(child.run_id, tags=[RunTag(TAG_ERROR, error_text(exc))])
             self._end_child(child, "FAILED")
-            return False
+        return child
 
     def _end_child(self, child: Child, status: str, exit_code=None, reason: str | None = None) -> None:
         if status == "FINISHED":
@@ -200,9 +320,15 @@ class SweepRunner:
         with contextlib.suppress(Exception):
             self.client.set_terminated(child.run_id, status=status)
         detail = f" (exit code {exit_code})" if exit_code not in (None, 0) else ""
+        detail += f" (pruned at {child.pruned})" if child.pruned else ""
         _say(f"[{child.index}] {child.name}: {status}{detail}")
         if status != "KILLED":
             self.lifecycle.flatten_child(child.run_id)
+        improved = self.engine.record(child.index, status, self._points(child), run_id=child.run_id,
+                                      pruned=child.pruned)
+        if improved:
+            with contextlib.suppress(Exception):  # progress for the UI; never the sweep's failure
+                log_best(self.client, self.parent_id, self.engine, self.engine.counts()["complete"])
 
 
 class SweepSubmittedRun(SubmittedRun):

@@ -9,7 +9,7 @@ import sys
 import click
 
 from ..console import eprint, printing_warnings, sweep_errors
-from .options import limit_options
+from .options import cache_options, history_option, limit_options, output_options, run_selection_options
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -28,50 +28,25 @@ Exit codes:
     epilog=EXIT_CODES_HELP,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-@click.option("--experiment-name", "experiment_names", multiple=True, metavar="NAME",
-              help="Experiment to export (repeatable).")
-@click.option("-x", "--experiment-id", "experiment_ids", multiple=True, metavar="ID",
-              help="Experiment id to export (repeatable).")
-@click.option("--tracking-uri", default=None, metavar="URI",
-              help="Tracking store; default $MLFLOW_TRACKING_URI, else MLflow's default "
-                   "(the embedded sqlite:///mlflow.db).")
+@run_selection_options
 @click.option("-o", "--output", default=None, metavar="PATH",
               help="Output file; default mlflow_sweep_results_<YYYYmmdd_HHMMSS>.csv here.")
 @click.option("--format", "fmt", type=click.Choice(["csv", "parquet", "json", "jsonl"]),
               default=None, help="Output format; default from the output's extension, else csv.")
-@click.option("--filter", "filter_string", default="", metavar="EXPR",
-              help="MLflow search filter, e.g. \"params.sae_type = 'relu'\".")
 @click.option("--run-view", type=click.Choice(["active", "deleted", "all"]), default="active",
               show_default=True, help="Which runs by lifecycle stage.")
-@click.option("--parser", "parser_names", multiple=True, metavar="NAME",
-              help="Only these installed parsers (repeatable; default: all).")
-@click.option("--artifact", "artifact_patterns", multiple=True, metavar="PATTERN",
-              help="Also flatten JSON/YAML artifacts matching PATTERN into dotted columns, "
-                   "e.g. 'eval/{split}/scores.json' (repeatable).")
-@click.option("--spreadsheet-safe", is_flag=True,
-              help="Prefix text cells starting with = + - @ with an apostrophe, for files "
-                   "opened in spreadsheets (off by default: values round-trip exactly).")
-@click.option("--strict", is_flag=True, help="Exit 1 when there were warnings.")
 @click.option("-q", "--quiet", is_flag=True, help="No summary line and no progress bar.")
 @click.option("--workers", type=click.IntRange(1, 64), default=None, metavar="N",
               help="Parallel reads for remote artifact stores (default 8).")
 @limit_options
-@click.option("--no-cache", "no_cache", is_flag=True,
-              help="Neither read nor write the cache of ended runs' records.")
-@click.option("--refresh", is_flag=True,
-              help="Re-read every run and replace its cache entry.")
-@click.option("--trust-ended-runs", "trust_ended_runs", is_flag=True,
-              help="Serve ended runs found in the cache without listing their artifacts (no "
-                   "artifact request; an artifact logged after a run ended is missed until "
-                   "--refresh). Off by default.")
+@cache_options
+@output_options
+@history_option
 @click.option("--include", "include", multiple=True, metavar="parents,superseded",
               help="Also export sweep parents without a record of their own and superseded "
                    "retries (left out by default; --run-view all includes both).")
 @click.option("--tag", "tag_keys", multiple=True, metavar="KEY",
               help="Add the run tag KEY as a tags.KEY column (repeatable).")
-@click.option("--history", "history", multiple=True, metavar="METRIC:AGG",
-              help="Add a per-run aggregate of a metric's history as METRIC.AGG (AGG: min, max, "
-                   "last, mean, argmin, argmax; comma-separated; repeatable).")
 def export_command(experiment_names, experiment_ids, tracking_uri, output, fmt, filter_string,
                    run_view, parser_names, artifact_patterns, spreadsheet_safe, strict, quiet,
                    workers=None, no_cache=False, refresh=False, include=(), tag_keys=(), history=(),

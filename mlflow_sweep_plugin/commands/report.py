@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from .options import limit_options
+from .options import cache_options, history_option, limit_options, output_options, run_selection_options
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -24,24 +24,11 @@ Exit codes:
 
 
 @click.command("report", epilog=EXIT_CODES_HELP, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--experiment-name", "experiment_names", multiple=True, metavar="NAME",
-              help="Experiment to report (repeatable).")
-@click.option("-x", "--experiment-id", "experiment_ids", multiple=True, metavar="ID",
-              help="Experiment id to report (repeatable).")
-@click.option("--tracking-uri", default=None, metavar="URI",
-              help="Tracking store; default $MLFLOW_TRACKING_URI, else MLflow's default.")
-@click.option("--filter", "filter_string", default="", metavar="EXPR",
-              help="MLflow search filter, e.g. \"params.sae_type = 'relu'\".")
-@click.option("--parser", "parser_names", multiple=True, metavar="NAME",
-              help="Only these installed parsers (repeatable; default: all).")
-@click.option("--artifact", "artifact_patterns", multiple=True, metavar="PATTERN",
-              help="Also flatten JSON/YAML artifacts matching PATTERN (repeatable).")
-@click.option("--no-cache", "no_cache", is_flag=True, help="Neither read nor write the caches.")
-@click.option("--refresh", is_flag=True, help="Re-read every run and replace its cache entries.")
+@run_selection_options
+@cache_options
+@history_option
+@output_options
 @limit_options
-@click.option("--trust-ended-runs", "trust_ended_runs", is_flag=True,
-              help="Serve ended runs found in the cache without listing their artifacts (as "
-                   "export's option: an artifact logged after a run ended is missed until --refresh).")
 @click.option("-o", "--output", default=None, metavar="DIR",
               help="Report directory; default mlflow_sweep_report_<YYYYmmdd_HHMMSS> here.")
 @click.option("--objective", default=None, metavar="COLUMN",
@@ -69,9 +56,6 @@ Exit codes:
 @click.option("--max-plots", type=click.IntRange(0, 200), default=12, show_default=True,
               help="Plots chosen by variance explained.")
 @click.option("--include-failed", is_flag=True, help="Keep FAILED and KILLED runs.")
-@click.option("--history", "history", multiple=True, metavar="METRIC:AGG",
-              help="Per-run aggregate of a metric's history as a column METRIC.AGG (AGG: min, max, "
-                   "last, mean, argmin, argmax; repeatable).")
 @click.option("--curves", "curves", multiple=True, metavar="METRIC",
               help="Also draw learning curves of METRIC's history (repeatable; default: the --history "
                    "metrics and the objective's, when logged at several steps).")
@@ -82,13 +66,9 @@ Exit codes:
 @click.option("--scale", "scales", multiple=True, metavar="FACTOR=levels|linear|log",
               help="How a numeric FACTOR's axis is drawn (default: evenly spaced levels when few and "
                    "unevenly spaced, else linear or log).")
-@click.option("--strict", is_flag=True, help="Exit 1 when there were warnings.")
 @click.option("--log-to", "log_to", default=None, metavar="RUN_ID",
               help="Also log the report on this run (artifacts under report/, best-configuration tags).")
 @click.option("--title", default=None, help="The report's title.")
-@click.option("--spreadsheet-safe", is_flag=True,
-              help="Prefix text cells of summary.csv that a spreadsheet would run as formulas with ' "
-                   "(as export's option; off by default: values round-trip exactly).")
 def report_command(experiment_names, experiment_ids, tracking_uri, filter_string, parser_names,
                    artifact_patterns, no_cache, refresh, output, objective, mode, over, by, metrics,
                    band, plot, max_plots, include_failed, history, strict, log_to, title,

@@ -7,6 +7,14 @@ MLflow has no entry point group for CLI commands. It does load
 ``mlflow.cli`` to be imported and then adds our click command to its group. Nothing
 else is imported until ``mlflow.cli`` itself is, so ``import mlflow`` pays only for
 this module. Every step is guarded: a failure here never breaks MLflow.
+
+The same hook makes ``mlflow run ... --backend sweep`` safe on a new sqlite store: MLflow's
+``run`` command resolves the experiment (opening, so creating, the store) before it loads
+the backend, and two such commands started at once on a fresh file both ran MLflow's
+migrations (alembic's "Online migration expected to match one row"). When the command
+line is ``mlflow run`` with the ``sweep`` backend, :func:`prepare_sweep_store` creates the
+store first, under the lock of :func:`~mlflow_sweep_plugin.stores.ensure_sqlite_store`,
+before MLflow's CLI touches it.
 """
 
 from __future__ import annotations
@@ -32,6 +40,34 @@ def add_command(cli_module) -> None:
         pass
 
 
+def sweep_backend_requested(argv) -> bool:
+    """Whether ``argv`` is ``mlflow run ... --backend sweep`` (``-b sweep``, ``--backend=sweep``)."""
+    args = list(argv[1:])
+    if not args or args[0] != "run":
+        return False
+    for i, arg in enumerate(args):
+        if arg in ("--backend", "-b") and args[i + 1:i + 2] == ["sweep"]:
+            return True
+        if arg in ("--backend=sweep", "-bsweep"):
+            return True
+    return False
+
+
+def prepare_sweep_store(argv=None) -> None:
+    """For ``mlflow run --backend sweep``: create a new sqlite store under our lock before
+    MLflow's CLI opens it (see the module docstring). Never raises."""
+    try:
+        if not sweep_backend_requested(sys.argv if argv is None else argv):
+            return
+        from mlflow.tracking import get_tracking_uri
+
+        from ..stores import ensure_sqlite_store
+
+        ensure_sqlite_store(get_tracking_uri())
+    except Exception:  # noqa: BLE001 - MLflow's CLI must work even if this cannot
+        pass
+
+
 class _Loader(importlib.abc.Loader):
     def __init__(self, wrapped):
         self.wrapped = wrapped
@@ -42,6 +78,7 @@ class _Loader(importlib.abc.Loader):
     def exec_module(self, module):
         self.wrapped.exec_module(module)
         add_command(module)
+        prepare_sweep_store()
 
     def __getattr__(self, name):  # get_source, get_code, is_package ... for tools
         return getattr(self.wrapped, name)
@@ -77,6 +114,7 @@ def install() -> None:
     try:
         if TARGET in sys.modules:
             add_command(sys.modules[TARGET])
+            prepare_sweep_store()
             return
         if not any(isinstance(f, _Finder) for f in sys.meta_path):
             sys.meta_path.insert(0, _Finder())

@@ -93,6 +93,14 @@ def _busy(other: Controller, sweep: str) -> ControllerBusy:
                           "wait for it to end, or stop it first")
 
 
+def refuse_if_alive(tags: dict, sweep: str) -> None:
+    """Raise :class:`ControllerBusy` when the parent's ``tags`` name a live controller
+    (checked before a resumed sweep's parent is touched)."""
+    other = recorded(tags)
+    if other is not None and (other.host, other.pid) != (me().host, me().pid) and is_alive(other):
+        raise _busy(other, sweep)
+
+
 def claim(client, parent_id: str, sweep: str, settle_s: float = SETTLE_S) -> Controller:
     """Make this process the sweep's controller (see the module docstring)."""
     from mlflow.entities import RunTag

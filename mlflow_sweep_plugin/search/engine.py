@@ -46,6 +46,7 @@ class Proposal:
     config: dict                      # param -> value (Python)
     params: dict                      # param -> text, the seed param included: what -P passes
     supersedes: str | None = None     # the run id of the failed / abandoned run it replaces
+    tags: dict = field(default_factory=dict)  # what the launcher tags the run with (race: round, stage)
 
 
 @dataclass

@@ -10,23 +10,44 @@ import json
 import time
 
 from ..report.parent import mlflow_key
-from ..tags import SPEC_ARTIFACT, TAG_N_PRUNED, TAG_STRATEGY, best_key
+from ..tags import RACE_ARTIFACT, SPEC_ARTIFACT, TAG_DECIDED_BY, TAG_N_PRUNED, TAG_STRATEGY, best_key
 from .space import value_text
+
+
+def _log_json(client, parent_id: str, artifact: str, data: dict) -> None:
+    import os
+    import tempfile
+
+    directory, name = os.path.split(artifact)
+    with tempfile.TemporaryDirectory(prefix="mlflow-sweep-spec-") as tmp:
+        path = os.path.join(tmp, name)
+        with open(path, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, indent=2, sort_keys=True, default=str)
+        client.log_artifact(parent_id, path, directory)
 
 
 def log_spec(client, parent_id: str, spec, **context) -> None:
     """The normalised spec plus ``context`` (project URI, entry point, ``-P`` params, ...)
     as ``mlflow_sweep/sweep.json`` on the parent, and the strategy tag."""
-    import os
-    import tempfile
-
     client.set_tag(parent_id, TAG_STRATEGY, spec.strategy)
-    directory, name = os.path.split(SPEC_ARTIFACT)
-    with tempfile.TemporaryDirectory(prefix="mlflow-sweep-spec-") as tmp:
-        path = os.path.join(tmp, name)
-        with open(path, "w", encoding="utf-8") as fh:
-            json.dump({**spec.to_dict(), **context}, fh, indent=2, sort_keys=True, default=str)
-        client.log_artifact(parent_id, path, directory)
+    _log_json(client, parent_id, SPEC_ARTIFACT, {**spec.to_dict(), **context})
+
+
+def log_race(client, parent_id: str, engine) -> None:
+    """A race's (or confirmation's) rounds as ``mlflow_sweep/race.json``; its winner as
+    the parent's ``mlflow_sweep.best.<param>`` tags, ``mlflow_sweep.decided_by`` naming the
+    stage (call after the sweep's report, whose best tags it replaces)."""
+    from mlflow.entities import RunTag
+
+    race = engine.to_json() if hasattr(engine, "to_json") else None
+    if race is None:
+        return
+    _log_json(client, parent_id, RACE_ARTIFACT, race)
+    best = engine.best_config()
+    if race.get("winner") is not None or best is not None:
+        config = race["winner"] if race.get("winner") is not None else best[1]
+        tags = [RunTag(mlflow_key(best_key(k)), value_text(v)) for k, v in config.items()]
+        client.log_batch(parent_id, tags=[*tags, RunTag(TAG_DECIDED_BY, race["stage"])])
 
 
 def log_best(client, parent_id: str, engine, step: int) -> None:

@@ -11,16 +11,17 @@ without importing them.
 from __future__ import annotations
 
 import math
-import reprlib
 from dataclasses import dataclass, field
 
 from ..errors import SearchSpecError
 from ..export.history import AGGS as _HISTORY_AGGS
+from ..parsers.bounds import preview
 from . import space as _space
+from .race_spec import ConfirmSpec, RaceSpec, parse_confirm, parse_race
 from .strategies import STRATEGIES, check_available
 
 SEARCH_KEYS = ("strategy", "grid", "space", "max_trials", "max_runs", "max_parallel", "seeds",
-               "objective", "sampler_seed", "early_stop", "poll_s")
+               "objective", "sampler_seed", "early_stop", "poll_s", "race", "confirm")
 MODES = ("min", "max")
 # the aggregates of ``export --history`` that are values (not steps), ``last`` the default
 OBJECTIVE_AGGS = tuple(sorted((a for a in _HISTORY_AGGS if not a.startswith("arg")),
@@ -33,15 +34,12 @@ PRUNERS = {  # pruner -> the arguments it takes (docs/search.md, "Early stopping
 }
 DEFAULT_POLL_S = 5.0
 _RANGE_KEYS = ("low", "high", "log", "step")
-_preview = reprlib.Repr()
-_preview.maxstring = _preview.maxother = 60
-_preview.maxlist = _preview.maxdict = 6
-_preview.maxlevel = 2
 
 
 def show(value) -> str:
-    """A bounded preview of a value for an error message (never the whole of a huge input)."""
-    return _preview.repr(value)
+    """A bounded preview of a value for an error message (never the whole of a huge input,
+    however many values a YAML alias stands for): the one preview of :mod:`..parsers.bounds`."""
+    return preview(value, 60)
 
 
 @dataclass(frozen=True)
@@ -75,6 +73,8 @@ class SearchSpec:
     sampler_seed: int | None = None
     early_stop: EarlyStop | None = None
     poll_s: float = DEFAULT_POLL_S
+    race: RaceSpec | None = None
+    confirm: ConfirmSpec | None = None
 
     def seed_values(self) -> tuple:
         """The seed values every configuration runs with (``(None,)`` without seeds)."""
@@ -95,6 +95,9 @@ class SearchSpec:
                                 "agg": self.objective.agg}
         if self.early_stop:
             out["early_stop"] = {"pruner": self.early_stop.pruner, **self.early_stop.args}
+        for name in ("race", "confirm"):
+            if getattr(self, name) is not None:
+                out[name] = getattr(self, name).to_dict()
         return out
 
 
@@ -122,11 +125,11 @@ def _param(where: str, name, raw) -> _space.Param:
         return _range(f"{where}.{name}", name, raw)
     if isinstance(raw, (list, tuple)):
         if not raw:
-            raise SearchSpecError(f"{where}.{name}: an empty list of values; give at least one")
+            raise SearchSpecError(f"{where}.{name}: {name!r} has no values; give at least one")
         for value in raw:
             if not _scalar(value):
-                raise SearchSpecError(f"{where}.{name}: values must be strings, finite numbers or "
-                                      f"booleans, got {show(value)}")
+                raise SearchSpecError(f"{where}.{name}: {name!r} has a value that is not a string, number or "
+                                      f"boolean: {show(value)}")
         keys = [_space.value_text(v) for v in raw]
         if len(set(keys)) != len(keys):
             raise SearchSpecError(f"{where}.{name}: a value is listed twice: {show(list(raw))}")
@@ -205,15 +208,20 @@ def _seeds(raw, space: dict) -> Seeds | None:
         raise SearchSpecError(f'"seeds.param" must be a non-empty string, got {show(param)}')
     if param in space:
         raise SearchSpecError(f'"seeds.param" {param!r} is also a swept param; seeds are their own axis')
+    return Seeds(param, seed_list("seeds.values", values))
+
+
+def seed_list(where: str, values) -> tuple:
+    """A checked list of seed values (integers or strings, none twice) for key ``where``."""
     if not isinstance(values, (list, tuple)) or not values:
-        raise SearchSpecError(f'"seeds.values" must be a non-empty list of seed values, got {show(values)}')
+        raise SearchSpecError(f'"{where}" must be a non-empty list of seed values, got {show(values)}')
     for value in values:
         if isinstance(value, bool) or not isinstance(value, (int, str)) or value == "":
-            raise SearchSpecError(f'"seeds.values": each must be an integer or a string, got {show(value)}')
+            raise SearchSpecError(f'"{where}": each must be an integer or a string, got {show(value)}')
     texts = [str(v) for v in values]
     if len(set(texts)) != len(texts):
-        raise SearchSpecError(f'"seeds.values": a seed value is listed twice: {show(list(values))}')
-    return Seeds(param, tuple(values))
+        raise SearchSpecError(f'"{where}": a seed value is listed twice: {show(list(values))}')
+    return tuple(values)
 
 
 def _objective(raw) -> Objective | None:
@@ -301,8 +309,13 @@ def parse_search(config: dict) -> SearchSpec:
     if not _number(poll_s) or poll_s <= 0:
         raise SearchSpecError(f'"poll_s" must be a number of seconds > 0, got {show(poll_s)}')
     check_available(strategy)
+    seeds = _seeds(config.get("seeds"), space)
+    race = parse_race(config.get("race"), strategy=strategy, seeds=seeds, objective=objective,
+                      early_stop=early_stop)
+    confirm = parse_confirm(config.get("confirm"), strategy=strategy, seeds=seeds, objective=objective,
+                            seed_list=seed_list)
     return SearchSpec(strategy=strategy, space=space, max_trials=max_trials,
                       max_runs=_int(config, "max_runs", minimum=1),
                       max_parallel=_int(config, "max_parallel", minimum=1, default=1),
-                      seeds=_seeds(config.get("seeds"), space), objective=objective,
-                      sampler_seed=sampler_seed, early_stop=early_stop, poll_s=float(poll_s))
+                      seeds=seeds, objective=objective, sampler_seed=sampler_seed,
+                      early_stop=early_stop, poll_s=float(poll_s), race=race, confirm=confirm)

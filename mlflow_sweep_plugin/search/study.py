@@ -14,14 +14,16 @@ distributions, fixed params added).
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import json
 import warnings
 from dataclasses import dataclass, field
 
 import optuna
 from optuna.trial import TrialState
 
-from ..tags import TAG_PRUNED, TAG_SEED, TAG_SUPERSEDED, TAG_SWEEP_INDEX, TAG_TRIAL
+from ..tags import TAG_POINT, TAG_PRUNED, TAG_SEED, TAG_STAGE, TAG_SUPERSEDED, TAG_SWEEP_INDEX, TAG_TRIAL
 from . import space as _space
 from .pruning import decide, make_pruner, write_steps
 from .strategies import make_sampler
@@ -40,6 +42,7 @@ class RunRecord:
     seed: str | None = None           # mlflow_sweep.seed
     pruned: str | None = None         # mlflow_sweep.pruned (why it was stopped)
     points: list = field(default_factory=list)  # the objective's history: (step, timestamp, value)
+    stage: str | None = None          # mlflow_sweep.stage (search | race | confirm)
 
 
 def _int_tag(tags: dict, key: str) -> int | None:
@@ -60,14 +63,26 @@ def records_from_runs(runs, spec, history) -> list[RunRecord]:
         if TAG_SUPERSEDED in tags:
             continue
         texts = {k: v for k, v in run.data.params.items() if k in names}
+        if len(texts) < len(names) and tags.get(TAG_POINT):  # params not logged: the point tag
+            with contextlib.suppress(ValueError, AttributeError):
+                texts = {**json.loads(tags[TAG_POINT]), **texts}
         seed = tags.get(TAG_SEED)
         if seed is None and spec.seeds is not None:
             seed = run.data.params.get(spec.seeds.param)
         points = history(run.info.run_id, spec.objective.metric) if spec.objective else []
         out.append(RunRecord(run_id=run.info.run_id, status=run.info.status, config_texts=texts,
                              index=_int_tag(tags, TAG_SWEEP_INDEX), trial=_int_tag(tags, TAG_TRIAL),
-                             seed=seed, pruned=tags.get(TAG_PRUNED), points=list(points)))
+                             seed=seed, pruned=tags.get(TAG_PRUNED), points=list(points),
+                             stage=tags.get(TAG_STAGE)))
     return out
+
+
+def grid_configs(space: dict):
+    """The grid's configurations in grid order (the cartesian product, the last name
+    varying fastest)."""
+    names = list(space)
+    for combo in itertools.product(*(space[n].choices for n in names)):
+        yield dict(zip(names, combo))
 
 
 class SearchStudy:
@@ -100,9 +115,7 @@ class SearchStudy:
         return _space.space_size(self.spec.space)
 
     def _grid_points(self):
-        names = list(self.spec.space)
-        for combo in itertools.product(*(self.spec.space[n].choices for n in names)):
-            yield dict(zip(names, combo))
+        return grid_configs(self.spec.space)
 
     def ask(self, known: set) -> tuple[object, dict] | None:
         """A new ``(optuna trial, configuration)``. For ``grid``: the next grid point whose
