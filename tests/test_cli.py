@@ -26,7 +26,8 @@ def _command_modules_commands():
 
 def test_the_group_lists_every_command_of_the_commands_package():
     commands = _command_modules_commands()
-    assert set(commands) == {"export", "plugins", "demo", "flatten", "sync", "import-hydra", "report"}
+    assert set(commands) == {"export", "plugins", "demo", "flatten", "sync", "import-hydra", "report",
+                             "status", "resume"}
     assert {name: cmd for name, cmd in main.commands.items()} == commands
 
 
