@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import shutil
 
+from mlflow_sweep_plugin.commands.demo import demo_command
+from mlflow_sweep_plugin.plugins import get_plugin_manager, reset_plugin_manager
 from tmpfs_helpers import remount_read_only, tmpfs
 
 
@@ -32,9 +34,6 @@ def test_an_existing_store_on_a_read_only_file_system(sweep_cli, sweep_store, tm
 
 
 def test_an_unknown_demo_is_exit_2_naming_the_available_ones(sweep_cli, tmp_path):
-    from mlflow_sweep_plugin.commands.demo import demo_command
-    from mlflow_sweep_plugin.plugins import get_plugin_manager, reset_plugin_manager
-
     reset_plugin_manager()
     available = sorted(get_plugin_manager().demos)
     reset_plugin_manager()
