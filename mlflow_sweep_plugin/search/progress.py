@@ -22,7 +22,7 @@ def _log_json(client, parent_id: str, artifact: str, data: dict) -> None:
     with tempfile.TemporaryDirectory(prefix="mlflow-sweep-spec-") as tmp:
         path = os.path.join(tmp, name)
         with open(path, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=2, sort_keys=True, default=str)
+            json.dump(data, fh, indent=2, default=str)  # key order kept: a grid runs in the order given
         client.log_artifact(parent_id, path, directory)
 
 
