@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import pathlib
 
+import mlflow.environment_variables as mlflow_env
 import pytest
 
 from mlflow_sweep_plugin import tags
@@ -32,10 +33,13 @@ def test_our_tags_are_namespaced_and_mlflows_are_mlflows():
     assert tags.TAG_PARENT == "mlflow.parentRunId" and tags.TAG_RUN_NAME == "mlflow.runName"
 
 
-def test_our_environment_variables_are_namespaced():
-    ours = set(_names("ENV_").values()) - {tags.ENV_TRACKING_URI, tags.ENV_EXPERIMENT_ID,
-                                            tags.ENV_EXPERIMENT_NAME, tags.ENV_RUN_ID}
-    assert ours and all(v.startswith("MLFLOW_SWEEP_") for v in ours)
+def test_each_environment_variable_is_ours_or_one_mlflow_defines():
+    mlflows = {v.name for v in vars(mlflow_env).values()
+               if isinstance(getattr(v, "name", None), str) and callable(getattr(v, "get", None))}
+    names = set(_names("ENV_").values())
+    ours = {v for v in names if v.startswith("MLFLOW_SWEEP_")}
+    assert ours and names - ours <= mlflows
+    assert tags.ENV_TRACKING_URI in mlflows and not ours & mlflows
 
 
 def test_best_key():
