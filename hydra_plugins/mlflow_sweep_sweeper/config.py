@@ -21,8 +21,8 @@ class MLflowSweepSweeperConf:
     seeds: Optional[Any] = None            # N, or {param: seed, values: [0, 1, 2]}
     objective: Optional[Any] = None        # {metric, mode, agg} or {return: true, mode}
     early_stop: Optional[Any] = None       # {pruner: median, ...}: answered by should_stop
-    race: Optional[Any] = None             # passed to the engine when it knows the key
-    confirm: Optional[Any] = None
+    race: Optional[Any] = None             # {initial, step, alpha}: race a grid over the seeds
+    confirm: Optional[Any] = None          # {top, seeds}: race a search's top configurations
     resume: Optional[bool] = None          # true: continue the searches of the same name
     poll_s: float = 5.0                    # how often the running jobs' metrics are read
     params: Optional[Dict[str, Any]] = None

@@ -43,15 +43,16 @@ from ..search.controller import HEARTBEAT_S, beat, claim, refuse_if_alive
 from ..search.engine import Engine
 from ..search.race import make_engine
 from ..search.objective import points_of
-from ..search.progress import log_best, log_pruned, log_race, log_spec
+from ..search.bookkeeping import child_tags, record_end
+from ..search.progress import log_pruned, log_race, log_race_rounds, log_spec
 from ..search.space import space_size
 from ..search.study import records_from_runs
 from ..sweep.identity import Sweep, point_key
 from ..sweep.lifecycle import SweepLifecycle
 from ..sweep.outcome import error_text, record_failure
 from ..tags import (KIND_BACKEND, ROLE_CHILD, ROLE_PARENT, TAG_ERROR, TAG_EXECUTOR, TAG_EXIT_CODE,
-                    TAG_FIXED_PARAMS, TAG_GRID, TAG_KIND, TAG_POINT, TAG_PRUNED, TAG_RACE_ROUND, TAG_ROLE,
-                    TAG_SEED, TAG_STAGE, TAG_SUPERSEDED, TAG_SWEEP_NAME, TAG_TRIAL)
+                    TAG_FIXED_PARAMS, TAG_GRID, TAG_KIND, TAG_POINT, TAG_PRUNED, TAG_ROLE, TAG_SUPERSEDED,
+                    TAG_SWEEP_NAME)
 from ..tracking.sink import ClientSink
 from .plan import logged_params, run_name, run_params
 
@@ -240,6 +241,8 @@ class SweepRunner:
         exclude = [r.info.run_id for r in self.lifecycle.runs() if TAG_SUPERSEDED in r.data.tags]
         log_pruned(self.client, self.parent_id, engine)
         n_failed = self.n_failed
+        with contextlib.suppress(Exception):  # before the report: its Race section reads it
+            log_race_rounds(self.client, self.parent_id, engine)
         self.final_status = self.lifecycle.finish(
             n_children=len(self.ran) + self.n_skipped, n_failed=n_failed, n_skipped=self.n_skipped,
             exclude_run_ids=exclude, status="KILLED" if killed else None)
@@ -259,13 +262,8 @@ class SweepRunner:
         self.ran.append(child)
         tags = dict(self.source_tags)
         swept = {k: v for k, v in point.items() if k in proposal.config}
-        tags.update({TAG_POINT: point_key(swept), TAG_EXECUTOR: self.executor.name,
-                     TAG_TRIAL: str(proposal.trial)})
-        if proposal.seed is not None:
-            tags[TAG_SEED] = str(proposal.seed)
-        for key, tag in (("round", TAG_RACE_ROUND), ("stage", TAG_STAGE)):
-            if key in proposal.tags:
-                tags[tag] = proposal.tags[key]
+        tags.update({TAG_POINT: point_key(swept), TAG_EXECUTOR: self.executor.name})
+        tags.update(child_tags(proposal))
         supersedes = [proposal.supersedes] if proposal.supersedes else []
         run = self.lifecycle.create_child(child.index, child.name, tags, supersedes=supersedes)
         child.run_id = run.info.run_id
@@ -324,11 +322,8 @@ class SweepRunner:
         _say(f"[{child.index}] {child.name}: {status}{detail}")
         if status != "KILLED":
             self.lifecycle.flatten_child(child.run_id)
-        improved = self.engine.record(child.index, status, self._points(child), run_id=child.run_id,
-                                      pruned=child.pruned)
-        if improved:
-            with contextlib.suppress(Exception):  # progress for the UI; never the sweep's failure
-                log_best(self.client, self.parent_id, self.engine, self.engine.counts()["complete"])
+        record_end(self.client, self.parent_id, self.engine, child.index, status, self._points(child),
+                   run_id=child.run_id, pruned=child.pruned)
 
 
 class SweepSubmittedRun(SubmittedRun):

@@ -11,9 +11,9 @@ as Hydra's Optuna sweeper does, never by hand:
   for a search strategy: a grid needs values);
 - anything else: a fixed value passed to every job.
 
-:func:`engine_config` returns the mapping :func:`~..search.spec.parse_search` checks; the
-keys the engine does not know yet (``race``, ``confirm`` while the engine has none) are
-refused here with one line naming the key.
+:func:`engine_config` returns the mapping :func:`~..search.spec.parse_search` checks
+(``race`` and ``confirm`` included: the engine checks them, :mod:`..search.race_spec`); a
+key that is neither the engine's nor the sweeper's is refused with one line naming it.
 """
 
 from __future__ import annotations
@@ -95,8 +95,8 @@ def engine_config(settings: dict, arguments: list[str]) -> tuple[dict, dict]:
     unknown = sorted(k for k, v in settings.items()
                      if k not in SEARCH_KEYS and k not in SWEEPER_KEYS and v is not None)
     if unknown:
-        raise SearchSpecError(f"{PREFIX}: {', '.join(unknown)} not yet supported by the sweeper "
-                              "(the search engine has no such setting); remove "
+        raise SearchSpecError(f"{PREFIX}: {', '.join(unknown)} is not a setting of the sweeper "
+                              "(docs/hydra-sweeper.md); remove "
                               f"{'it' if len(unknown) == 1 else 'them'}")
     strategy = settings.get("strategy") or "grid"
     params = [f"{k}={v}" for k, v in (settings.get("params") or {}).items()]

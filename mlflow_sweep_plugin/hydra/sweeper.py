@@ -1,6 +1,6 @@
 """The Hydra sweeper's loop (``hydra/sweeper=mlflow_sweep``; docs/hydra-sweeper.md): the
-search engine (:class:`~..search.engine.Engine`, the same code as the backend) proposes
-runs, Hydra's configured launcher runs them, the callback logs them, and the outcome read
+search engine (:func:`~..search.race.make_engine`: a search, a race or a search then a
+confirmation, the same code as the backend) proposes runs, Hydra's configured launcher runs them, the callback logs them, and the outcome read
 back from MLflow (or the task's return value) goes to the engine.
 
 A Hydra launcher's ``launch`` blocks until every job it was given has ended, so the
@@ -10,6 +10,10 @@ resumed sweep may launch smaller groups). While a group runs, a watcher thread r
 running children's objective every ``poll_s`` seconds and asks the engine's pruner; it
 cannot stop a job (no Hydra launcher can), it tags the run ``mlflow_sweep.pruned`` and
 :func:`~mlflow_sweep_plugin.should_stop` tells the task, which stops if it asks.
+
+One controller per study, as in the backend (:mod:`..search.controller`): the sweeper
+claims the parent the callback opened before any job, and a multirun of the same study
+that is still alive refuses it; a heartbeat thread renews the claim while jobs run.
 """
 
 from __future__ import annotations
@@ -25,8 +29,10 @@ from hydra.errors import CompactHydraException
 
 from ..console import printing_warnings, say
 from ..envvars import scoped_environ
-from ..search.engine import Engine
-from ..search.progress import log_best, log_pruned, log_spec
+from ..search.bookkeeping import record_end
+from ..search.controller import ControllerBusy, Heartbeat
+from ..search.progress import log_pruned, log_race, log_race_rounds, log_spec
+from ..search.race import make_engine
 from ..search.spec import SearchSpecError, parse_search
 from ..tags import ENV_SWEEP_OBJECTIVE
 from ..warning_types import warn
@@ -79,16 +85,18 @@ class HydraSearch:
             engine_settings, self.keys = engine_config(self.settings, arguments)
             self.spec = spec = parse_search(engine_settings)
             self.store = store = SweeperStore(sweep_identity(str(self.config.hydra.sweep.dir)))
-            records = store.records(spec, self.settings.get("resume"))
-        except (SearchSpecError, NoCallback, ResumeRefused) as exc:
+            resume = self.settings.get("resume")
+            store.take_over(resume)  # the one controller of the study, or refused
+            records = store.records(spec, resume)
+        except (SearchSpecError, NoCallback, ResumeRefused, ControllerBusy) as exc:
             raise SweeperConfigError(str(exc)) from None
         self.by_return = spec.objective is not None and (self.settings.get("objective") or {}).get("return") is True
-        engine = self.engine = Engine(spec, records)
+        engine = self.engine = make_engine(spec, records)  # a search, a race, or a search then a confirmation
         log_spec(store.client, store.parent_id, spec, sweeper="hydra", sweep_name=store.sweep_name,
                  overrides=list(arguments))
-        self.n_recorded, self.returns = 0, []
+        self.returns = []
         env = {ENV_SWEEP_OBJECTIVE: spec.objective.metric} if spec.objective else {}
-        with scoped_environ(env):
+        with scoped_environ(env), Heartbeat(store.client, store.parent_id):
             while not engine.done():
                 batch = []
                 while len(batch) < spec.max_parallel and (proposal := engine.propose()) is not None:
@@ -98,6 +106,9 @@ class HydraSearch:
                 for group in groups(batch):
                     self._launch(group)
         log_pruned(store.client, store.parent_id, engine)
+        with contextlib.suppress(Exception):  # the race's rounds and winner; never the sweep's failure
+            log_race_rounds(store.client, store.parent_id, engine)
+            log_race(store.client, store.parent_id, engine)
         self._finish()
         return self.returns
 
@@ -122,7 +133,7 @@ class HydraSearch:
             warn(f"job {proposal.index}: no child run in MLflow (the callback warned why); "
                  "it counts as failed for the sampler")
         else:
-            store.tag(run, proposal, spec.seeds is not None)
+            store.tag(run, proposal)
         status = "FINISHED" if ret.status == JobStatus.COMPLETED else "FAILED"
         points = []
         if run_id and spec.objective is not None:
@@ -138,11 +149,8 @@ class HydraSearch:
                 points = store.log_value(run_id, RETURN_METRIC, value, points)
             else:
                 points = [(0, 0, value)]
-        improved = self.engine.record(proposal.index, status, points, run_id=run_id,
-                                      pruned=pruned.get(proposal.trial))
-        self.n_recorded += 1
-        if improved:
-            log_best(store.client, store.parent_id, self.engine, self.n_recorded)
+        record_end(store.client, store.parent_id, self.engine, proposal.index, status, points, run_id=run_id,
+                   pruned=pruned.get(proposal.trial))
 
     def _finish(self) -> None:
         counts, best = self.engine.counts(), self.engine.best_config()
@@ -201,7 +209,7 @@ class _Watcher:
             run = children.get(str(proposal.index))
             if run is None:
                 continue
-            store.tag(run, proposal, spec.seeds is not None)
+            store.tag(run, proposal)
             if not final and spec.early_stop is not None and run.info.status == "RUNNING" and \
                     proposal.trial not in self.pruned:
                 engine.observe(proposal.index, store.history(run.info.run_id, spec.objective.metric))

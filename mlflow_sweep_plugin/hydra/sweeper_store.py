@@ -4,7 +4,8 @@ callback opened (its identity), the study's runs so far (resume), each job's chi
 pruned, superseded) and its objective's history.
 
 The callback (:mod:`.callback`) owns the parent and the child runs; the sweeper adds the
-search's tags and the best so far (:mod:`..search.progress`), nothing else.
+search's tags, the controller's claim and the best so far (:mod:`..search.progress`), and
+ends an earlier parent of the study left RUNNING by a multirun that was killed.
 """
 
 from __future__ import annotations
@@ -15,12 +16,14 @@ import time
 from mlflow.entities import Metric, RunTag
 from mlflow.tracking import MlflowClient
 
+from ..search.bookkeeping import child_tags
+from ..search.controller import claim, recorded, refuse_if_alive
 from ..search.objective import points_of
 from ..search.study import records_from_runs
 from ..sweep.query import find_runs
-from ..tags import (ENV_HYDRA_SWEEP_DIR, KIND_HYDRA, ROLE_CHILD, ROLE_PARENT, TAG_HYDRA_JOB,
-                    TAG_HYDRA_SWEEP_DIR, TAG_KIND, TAG_PARENT, TAG_PRUNED, TAG_ROLE, TAG_SEED,
-                    TAG_STRATEGY, TAG_SUPERSEDED, TAG_SWEEP_NAME, TAG_TRIAL)
+from ..tags import (ENV_HYDRA_SWEEP_DIR, KIND_HYDRA, ROLE_CHILD, ROLE_PARENT, TAG_ERROR, TAG_HYDRA_JOB,
+                    TAG_HYDRA_SWEEP_DIR, TAG_KIND, TAG_PARENT, TAG_PRUNED, TAG_ROLE, TAG_STRATEGY,
+                    TAG_SUPERSEDED, TAG_SWEEP_NAME)
 from ..uri import resolve_tracking_uri
 from .record import identity_from_env, read_record
 
@@ -59,6 +62,33 @@ class SweeperStore:
         self.sweep_dir = identity["sweep_dir"]
         self._tagged: set = set()
 
+    # -- the controller ------------------------------------------------------------------
+    def _study_parents(self, resume: bool) -> list:
+        """The other parents of the study still RUNNING (with ``resume``: of the same
+        experiment and sweep name; else none, the study is this parent alone)."""
+        if not resume:
+            return []
+        found = find_runs(self.client, self.experiment_id, {TAG_ROLE: ROLE_PARENT, TAG_KIND: KIND_HYDRA,
+                                                            TAG_SWEEP_NAME: self.sweep_name})
+        return [r for r in found if r.info.run_id != self.parent_id and r.info.status == "RUNNING"]
+
+    def take_over(self, resume: bool | None) -> None:
+        """Become the study's one controller (:mod:`..search.controller`): claim this
+        parent, then refuse (:class:`ControllerBusy`) if another multirun of the study is
+        alive (checked after the claim, so of two starting at once at most one goes on);
+        an earlier parent left RUNNING by a multirun that is gone ends KILLED, the reason in
+        ``mlflow_sweep.error``."""
+        claim(self.client, self.parent_id, self.sweep_name)
+        others = self._study_parents(bool(resume))
+        for run in others:
+            refuse_if_alive(run.data.tags, self.sweep_name)
+        for run in others:
+            gone = recorded(run.data.tags)
+            who = f" ({gone.describe()})" if gone else ""
+            self.client.set_tag(run.info.run_id, TAG_ERROR, f"its multirun{who} was gone when the sweep was "
+                                                            f"resumed by parent run {self.parent_id}")
+            self.client.set_terminated(run.info.run_id, status="KILLED")
+
     # -- resume ------------------------------------------------------------------------
     def _parents(self, resume: bool) -> list[str]:
         """This sweep's parent, and with ``resume`` every earlier parent of a search of the
@@ -94,18 +124,16 @@ class SweeperStore:
     def history(self, run_id: str, metric: str) -> list:
         return points_of(self.client.get_metric_history(run_id, metric))
 
-    def tag(self, run, proposal, seeds: bool) -> None:
-        """The engine's tags on a job's child (once): its trial, its seed, and on the run it
+    def tag(self, run, proposal) -> None:
+        """The engine's tags on a job's child (once): its trial, its seed, its race round and
+        stage (:func:`~..search.bookkeeping.child_tags`), and on the run it
         replaces ``mlflow_sweep.superseded_by`` (ended KILLED when a killed sweep left it
         RUNNING)."""
         run_id = run.info.run_id
         if run_id in self._tagged:
             return
         self._tagged.add(run_id)
-        tags = [RunTag(TAG_TRIAL, str(proposal.trial))]
-        if seeds:
-            tags.append(RunTag(TAG_SEED, str(proposal.seed)))
-        self.client.log_batch(run_id, tags=tags)
+        self.client.log_batch(run_id, tags=[RunTag(k, v) for k, v in child_tags(proposal).items()])
         if proposal.supersedes and proposal.supersedes != run_id:
             self.client.set_tag(proposal.supersedes, TAG_SUPERSEDED, run_id)
             old = self.client.get_run(proposal.supersedes)

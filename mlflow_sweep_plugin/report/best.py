@@ -39,13 +39,19 @@ class Best:
     ranking: object  # DataFrame: groups in rank order with n, mean, std, p_value, tied
     warnings: list = field(default_factory=list)
     by: list = field(default_factory=list)
+    #: the stage whose runs decided (:mod:`.race`): confirm, race, search or report
+    decided_by: str = "report"
+    #: how many runs the best set was computed on (None: every run summarised)
+    decided_on: int | None = None
 
     def to_json(self) -> dict:
         """``best.json``: the old fields (``objective``, ``mode``, ``over``, ``best``,
-        ``tied``, ``test``, ``alpha``) and, per ranked group, ``comparisons``."""
+        ``tied``, ``test``, ``alpha``), ``decided_by`` / ``decided_on_runs`` and, per
+        ranked group, ``comparisons``."""
         return {"objective": self.objective, "mode": self.mode, "over": self.over,
                 "best": self.best, "tied": self.tied, "test": self.test, "alpha": self.alpha,
-                "rule": RULE, "comparisons": self.comparisons()}
+                "rule": RULE, "decided_by": self.decided_by, "decided_on_runs": self.decided_on,
+                "comparisons": self.comparisons()}
 
     def comparisons(self) -> list:
         """One entry per ranked group, best first: its ``group``, then
@@ -89,8 +95,24 @@ def plain(value):
     return value
 
 
-def rank(summary: Summary, objective: str, mode: str = "min", alpha: float = ALPHA) -> Best:
-    """Rank ``summary``'s groups by the mean of ``objective`` and find the tied set."""
+def _restricted(table, obs, objective: str):
+    """``table`` with the statistics of ``objective`` computed on ``obs`` only (groups
+    without a value there: n = 0, NaN)."""
+    from .stats import STATS, describe
+
+    stats = describe(obs[obs[objective].notna()], ["group"], objective).set_index("group")
+    stats = stats.reindex(range(len(table)))
+    out = table.copy()
+    for name in STATS:
+        out[name] = stats[name].fillna(0).astype("int64").to_numpy() if name == "n" else stats[name].to_numpy()
+    return out
+
+
+def rank(summary: Summary, objective: str, mode: str = "min", alpha: float = ALPHA, *,
+         runs=None, decided_by: str = "report") -> Best:
+    """Rank ``summary``'s groups by the mean of ``objective`` and find the tied set.
+    ``runs``: the run ids the best set is computed on (a confirmation stage's runs; None:
+    every run summarised); ``decided_by`` names their stage in ``best.json``."""
     import numpy as np
 
     if mode not in MODES:
@@ -109,6 +131,9 @@ def rank(summary: Summary, objective: str, mode: str = "min", alpha: float = ALP
     table = summary.for_metric(objective)
     table["group"] = np.arange(len(table))
     obs = summary.observations
+    if runs is not None:
+        obs = obs[obs["run_id"].isin(set(runs))] if "run_id" in obs.columns else obs.iloc[0:0]
+        table = _restricted(table, obs, objective)
     values: dict = {}
     if len(obs):
         unit = summary.unit if summary.unit in obs.columns else "run_id"
@@ -152,7 +177,10 @@ def rank(summary: Summary, objective: str, mode: str = "min", alpha: float = ALP
             note(f"{untested} group(s) have fewer than 2 values of {objective!r} and were not "
                  f"tested against the best (not in the tied set)")
     dropped = len(table) - len(ranked)
-    if dropped and len(ranked):
+    if dropped and len(ranked) and runs is None:
         note(f"{dropped} group(s) have no value of {objective!r} and are not ranked")
+    decided_on = None if runs is None else int(obs.loc[obs[objective].notna(), "run_id"].nunique()) \
+        if "run_id" in obs.columns else 0
     return Best(objective=objective, mode=mode, over=summary.over, test=test, alpha=alpha,
-                best=best, tied=tied, ranking=ranked, warnings=messages, by=list(by))
+                best=best, tied=tied, ranking=ranked, warnings=messages, by=list(by),
+                decided_by=decided_by, decided_on=decided_on)

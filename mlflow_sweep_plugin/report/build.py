@@ -20,6 +20,8 @@ from ..export.writers import write_table
 from ..warning_types import SweepWarning, warn
 from .output import check_output_dir, make_stage, move_into_place, remove_stage, writing_errors
 from .columns import bare_name
+from .paper import decided_text
+from .race import decision, race_section, race_text, stage_of
 
 
 @dataclass
@@ -252,9 +254,12 @@ def build_report(table, output_dir: str, options: ReportOptions | None = None, *
     levels = _levels(table, summary, options, source)
     counts = summary.counts
     empty = counts["runs_used"] == 0 or not len(summary.groups)
+    sweep = getattr(source, "sweep", None)
+    decided_by, deciding = decision(table, sweep)
+    race = race_section((sweep or {}).get("race"))
     best = None
     if objective is not None and not empty and summary.metrics:
-        best = rank(summary, objective, options.mode, options.alpha)
+        best = rank(summary, objective, options.mode, options.alpha, runs=deciding, decided_by=decided_by)
     if counts["rows"] == 0:
         note("no runs match the selection: nothing to summarise")
     elif counts["runs_used"] == 0 and counts["failed"]:
@@ -301,7 +306,7 @@ def build_report(table, output_dir: str, options: ReportOptions | None = None, *
                 plot_notes += curve_notes
             files, plots = _write_files(stage, summary, best, options, source, specs, table_scores,
                                         plot_notes, metrics_shown, prior_warnings, messages, levels,
-                                        curve_plots, taken)
+                                        curve_plots, taken, race, stage_of(table))
             written = move_into_place(stage, output_dir, earlier)
         finally:
             remove_stage(stage)
@@ -333,6 +338,20 @@ def _matrix_context(runs, missing, plot, limit: int = 50) -> dict:
             "missing_more": max(0, len(missing) - limit), "picture": picture}
 
 
+def _race_context(race) -> dict | None:
+    """The "Race" section: one line per candidate (:func:`.race.race_text`)."""
+    from .paper import format_pm
+
+    if race is None:
+        return None
+    lines = [{"label": line["label"], "text": race_text(line, format_pm),
+              "cls": "best" if line["winner"] else ("tied" if line["outcome"] == "survived" else "")}
+             for line in race["candidates"]]
+    return {"title": "Race (confirmation)" if race["stage"] == "confirm" else "Race", "lines": lines,
+            "rounds": len(race["rounds"]), "alpha": race["alpha"],
+            "seeds": ", ".join(str(s) for s in race["rounds"][-1]["seeds"]) if race["rounds"] else ""}
+
+
 def _levels(table, summary, options, source):
     """The level order and axes of this report's plots (:mod:`.levels`)."""
     from .levels import Levels, first_appearance, grid_orders, resolve
@@ -347,8 +366,9 @@ def _levels(table, summary, options, source):
 
 
 def _write_files(stage, summary, best, options, source, specs, table_scores, plot_notes, metrics_shown,
-                 prior_warnings, messages, levels, curve_plots, taken):
-    """Write every file of the report into ``stage``; returns (files, plots)."""
+                 prior_warnings, messages, levels, curve_plots, taken, race=None, stages=None):
+    """Write every file of the report into ``stage``; returns (files, plots). ``race``:
+    the Race section (:func:`.race.race_section`); ``stages``: each run's stage (runs.csv)."""
     from .html import render_html
     from .manifest import manifest
     from .matrix import cells as matrix_cells
@@ -370,7 +390,7 @@ def _write_files(stage, summary, best, options, source, specs, table_scores, plo
         files.append("best.json")
     if summary.metrics and len(summary.groups):
         with open(os.path.join(stage, "summary.md"), "w", encoding="utf-8") as fh:
-            fh.write(to_markdown(summary, best, metrics_shown, labels=options.labels))
+            fh.write(to_markdown(summary, best, metrics_shown, labels=options.labels, race=race))
         with open(os.path.join(stage, "summary.tex"), "w", encoding="utf-8") as fh:
             fh.write(to_latex(summary, best, options.table_metrics or metrics_shown,
                               labels=options.labels, fit=not options.table_metrics,
@@ -378,6 +398,8 @@ def _write_files(stage, summary, best, options, source, specs, table_scores, plo
                                                  if best is not None else "sweep")))
         files += ["summary.md", "summary.tex"]
     runs = runs_table(summary, best)
+    if stages:
+        runs["stage"] = [stages.get(r) for r in runs["run_id"]]
     write_table(runs, os.path.join(stage, "runs.csv"), "csv", options.spreadsheet_safe)
     files.append("runs.csv")
     matrix_plot, matrix_note = draw_matrix(runs, stage) if summary.over else (None, None)
@@ -392,11 +414,14 @@ def _write_files(stage, summary, best, options, source, specs, table_scores, plo
     files.insert(0, "report.html")
     context = _context(summary, best, options, source, plot_notes, all_warnings, files, metrics_shown)
     context["matrix"] = _matrix_context(runs, missing, matrix_plot)
+    context["race"] = _race_context(race)
+    if context["best"] is not None:
+        context["best"]["decided"] = decided_text(best)
     with open(os.path.join(stage, "report.html"), "w", encoding="utf-8") as fh:
         fh.write(render_html(context, plots))
     with open(os.path.join(stage, "report.json"), "w", encoding="utf-8") as fh:
         json.dump(manifest(summary, best, runs, ([matrix_plot] if matrix_plot else []) + plots, files,
-                           all_warnings, missing), fh, indent=2, allow_nan=False, default=_json_default)
+                           all_warnings, missing, race), fh, indent=2, allow_nan=False, default=_json_default)
         fh.write("\n")
     return files, plots
 

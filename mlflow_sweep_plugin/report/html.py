@@ -70,6 +70,7 @@ code { background: #f6f8fa; padding: 0 0.25em; border-radius: 3px; }
 <p><strong>{{ best.label }}</strong> — <code>{{ best.objective }}</code> ({{ best.mode }}):
 <strong>{{ best.value }}</strong> (n = {{ best.n }}{% if best.ci %}, 95 % CI {{ best.ci }}{% endif %})</p>
 <p>{{ best.test_text }}</p>
+{% if best.decided %}<p id="decided">{{ best.decided }}</p>{% endif %}
 </div>
 {% if best.tied|length > 1 %}
 <table id="tied">
@@ -79,6 +80,17 @@ code { background: #f6f8fa; padding: 0 0.25em; border-radius: 3px; }
 {% endif %}
 {% elif objective_note %}
 <h2>Best configuration</h2><p>{{ objective_note }}</p>
+{% endif %}
+
+{% if race %}
+<h2>{{ race.title }}</h2>
+<div id="race">
+<p>{{ race.rounds }} round(s); candidates compared with the best after each round by the best-set rule (α = {{ race.alpha }}); the last round's seeds: {{ race.seeds }}.</p>
+<table id="race-lines">
+<tr><th>candidate</th><th>outcome</th></tr>
+{% for r in race.lines %}<tr{% if r.cls %} class="{{ r.cls }}"{% endif %}><td>{{ r.label }}</td><td>{{ r.text }}</td></tr>
+{% endfor %}</table>
+</div>
 {% endif %}
 
 {% if warnings %}

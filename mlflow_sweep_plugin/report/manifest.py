@@ -25,8 +25,8 @@ def _plot(p) -> dict:
             **{k: plain(v) if not isinstance(v, (list, dict)) else v for k, v in getattr(p, "extra", {}).items()}}
 
 
-def manifest(summary, best, runs, plots, files, warnings, missing) -> dict:
-    """The ``report.json`` document."""
+def manifest(summary, best, runs, plots, files, warnings, missing, race=None) -> dict:
+    """The ``report.json`` document (``race``: :func:`.race.race_section`)."""
     left = runs[~runs["used"]] if len(runs) else runs
     reasons: dict = {}
     for reason in left["reason"] if len(left) else []:
@@ -44,9 +44,11 @@ def manifest(summary, best, runs, plots, files, warnings, missing) -> dict:
         "grouping": _roles(summary),
         "best": None if best is None else {
             "objective": best.objective, "mode": best.mode, "rule": "mcb-tukey", "alpha": best.alpha,
+            "decided_by": best.decided_by, "decided_on_runs": best.decided_on,
             "best": None if best.best is None else {bare_name(k): v for k, v in best.best["group"].items()},
             "set": [{bare_name(k): v for k, v in c["group"].items()} for c in best.comparisons() if c["in_set"]],
         },
+        "race": race,
         "plots": [_plot(p) for p in plots],
         "files": list(files),
         "warnings": list(warnings),

@@ -24,6 +24,8 @@ from __future__ import annotations
 import math
 import re
 
+from .race import race_text
+
 MAX_COLUMNS = 8
 _LABEL = re.compile(r"[^A-Za-z0-9:._-]")
 #: a 10-pt article's column (\\columnwidth of ``article``, one column), in pt
@@ -120,7 +122,23 @@ def _md_escape(text: str) -> str:
     return "".join(out)
 
 
-def to_markdown(summary, best=None, metrics=None, limit: int = MAX_COLUMNS, labels=None) -> str:
+def decided_text(best) -> str:
+    """Which runs decided the best (``best.json``'s ``decided_by``), in words; "" for a plain report."""
+    if best is None or best.decided_by == "report":
+        return ""
+    if best.decided_by == "confirm":
+        return (f"Decided by the confirmation stage: the best set is computed on its {best.decided_on} run(s) "
+                "only, on seeds the search never used; the search's runs are in the table "
+                "(stage search in runs.csv).")
+    if best.decided_by == "race":
+        return "Decided by the race (the Race section says which round each candidate left in)."
+    return ("Decided by the search on the values it optimised (no confirmation stage: the best's "
+            "mean may be optimistic).")
+
+
+def to_markdown(summary, best=None, metrics=None, limit: int = MAX_COLUMNS, labels=None, race=None) -> str:
+    """summary.md: the best, the table and, for a raced sweep, the Race section
+    (``race``: :func:`.race.race_section`)."""
     header, rows, bold, tied = paper_table(summary, best, metrics, limit, labels)
     out = []
     if best is not None and best.best is not None:
@@ -129,6 +147,8 @@ def to_markdown(summary, best=None, metrics=None, limit: int = MAX_COLUMNS, labe
                    + f" — {format_pm(best.best['mean'], best.best['std'])} (n = {best.best['n']}); "
                    + f"{len(best.tied)} other configuration(s) in the best set "
                    + f"(not distinguishable from it: multiple comparisons with the best, α = {best.alpha}).")
+        if decided_text(best):
+            out.append(_md_escape(decided_text(best)))
         out.append("")
     out.append("| " + " | ".join(_md_escape(h) for h in header) + " |")
     out.append("|" + "|".join(["---"] * len(header)) + "|")
@@ -141,7 +161,18 @@ def to_markdown(summary, best=None, metrics=None, limit: int = MAX_COLUMNS, labe
     out.append(f"Mean ± std (sample, n − 1) over {over}; n = number of {over} values; "
                f"† fewer {over} values than the most complete group"
                + ("; bold: best; italics: in the best set" if bold else "") + ". All metrics: summary.csv.")
+    if race is not None:
+        out += ["", race_markdown(race)]
     return "\n".join(out) + "\n"
+
+
+def race_markdown(race: dict) -> str:
+    """The Race section of summary.md: one line per candidate (:func:`.race.race_text`)."""
+    title = "Race (confirmation)" if race.get("stage") == "confirm" else "Race"
+    out = [f"## {title}", "", "| candidate | outcome |", "|---|---|"]
+    for line in race["candidates"]:
+        out.append(f"| {_md_escape(line['label'])} | {_md_escape(race_text(line, format_pm))} |")
+    return "\n".join(out)
 
 
 _TEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",

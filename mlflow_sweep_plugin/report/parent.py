@@ -4,7 +4,8 @@
 anything else of its directory) under the run's ``report/<version>/`` artifacts
 (``<version>`` = UTC time and a random suffix), the best configuration as tags
 ``mlflow_sweep.best.<param>`` (the group's values, by their bare param names),
-``mlflow_sweep.report.objective`` / ``.mode`` / ``.n_tied``, the path of the files as
+``mlflow_sweep.report.objective`` / ``.mode`` / ``.n_tied``, ``mlflow_sweep.decided_by`` (the
+stage whose runs decided the best: ``best.json``'s ``decided_by``), the path of the files as
 ``mlflow_sweep.report.path``, and the best group's objective mean as the metric
 ``mlflow_sweep.best.<objective>``.
 
@@ -39,7 +40,7 @@ import uuid
 
 from ..errors import UsageError
 from ..sweep.query import client_uri, tag_filter, without_runs
-from ..tags import TAG_BEST_PREFIX, TAG_REPORT_PATH, TAG_REPORT_PREFIX, TAG_ROLE, TAG_SWEEP_ID
+from ..tags import TAG_BEST_PREFIX, TAG_DECIDED_BY, TAG_REPORT_PATH, TAG_REPORT_PREFIX, TAG_ROLE, TAG_SWEEP_ID
 from ..tracking.sink import tracking_uri_set_to
 from ..warning_types import SweepWarning
 from ..warning_types import warn as channel_warn
@@ -63,6 +64,7 @@ def best_tags(best) -> dict:
     tags = {"mlflow_sweep.report.objective": best.objective, "mlflow_sweep.report.mode": best.mode}
     if best.best is not None:
         tags["mlflow_sweep.report.n_tied"] = str(len(best.tied))
+        tags[TAG_DECIDED_BY] = best.decided_by
         for column, value in best.best["group"].items():
             tags[mlflow_key(TAG_BEST + bare_name(column))] = "" if value is None else str(value)[:5000]
     return tags

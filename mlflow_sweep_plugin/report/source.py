@@ -11,6 +11,9 @@ from dataclasses import dataclass, field
 from ..tags import ROLE_PARENT, TAG_ERROR, TAG_GRID, TAG_ROLE, TAG_SUPERSEDED
 from ..warning_types import TellOnce
 from .columns import ERROR_COLUMN, ROLE_COLUMN, SUPERSEDED_COLUMN, capture_names
+from .race import PARENT_COLUMN, STAGE_COLUMN, SWEEP_COLUMN
+from .race import TAGS as RACE_TAGS
+from .race import read_sweep, sweep_parent
 
 
 @dataclass
@@ -37,6 +40,8 @@ class Source:
     refresh: bool = False
     #: the grids the sweeps recorded (their parents' ``mlflow_sweep.grid`` tags, JSON): level order
     grids: list = field(default_factory=list)
+    #: the sweep's parent when the runs are one sweep's children (:func:`.race.read_sweep`)
+    sweep: dict | None = None
 
     def histories(self, run_ids, keys) -> dict:
         """``{(run_id, key): [(step, value), ...]}`` for these runs of the table: read as
@@ -122,7 +127,8 @@ def sweep_grids(tracking_uri: str, df) -> list[str]:
 def drop_empty_tag_columns(df):
     """The role and superseded columns only when some run has them (what a report shows
     as run fields)."""
-    empty = [c for c in (ROLE_COLUMN, SUPERSEDED_COLUMN, ERROR_COLUMN) if c in df.columns and not df[c].notna().any()]
+    empty = [c for c in (ROLE_COLUMN, SUPERSEDED_COLUMN, ERROR_COLUMN, STAGE_COLUMN, PARENT_COLUMN, SWEEP_COLUMN)
+             if c in df.columns and not df[c].notna().any()]
     return df.drop(columns=empty) if empty else df
 
 
@@ -139,9 +145,10 @@ def load(*, experiment_names=(), experiment_ids=(), tracking_uri=None, filter_st
         experiment_names=tuple(experiment_names), experiment_ids=tuple(experiment_ids),
         tracking_uri=uri, filter_string=filter_string or "", parser_names=tuple(parser_names),
         artifact_patterns=tuple(artifact_patterns), cache=cache, refresh=refresh,
-        tags=(TAG_ROLE, TAG_SUPERSEDED, TAG_ERROR), history=tuple(history), trust_ended_runs=trust_ended_runs,
+        tags=(TAG_ROLE, TAG_SUPERSEDED, TAG_ERROR, *RACE_TAGS), history=tuple(history), trust_ended_runs=trust_ended_runs,
         max_artifact_bytes=max_artifact_bytes, max_columns=max_columns)
     names = list(experiment_names) + [f"id {i}" for i in experiment_ids]
+    parent = sweep_parent(result.df)
     df = drop_empty_tag_columns(result.df)
     return Source(df=df, captures=parser_captures(parser_names, artifact_patterns, result.df),
                   declared=declared_roles(parser_names, df),
@@ -150,4 +157,5 @@ def load(*, experiment_names=(), experiment_ids=(), tracking_uri=None, filter_st
                   artifact_patterns=tuple(artifact_patterns), n_export_warnings=n_warnings,
                   left_out=int((getattr(result, "stats", None) or {}).get("left_out", 0) or 0),
                   history_specs=parse_history_specs(history),
-                  cache=cache, refresh=refresh, grids=sweep_grids(uri, result.df))
+                  cache=cache, refresh=refresh, grids=sweep_grids(uri, result.df),
+                  sweep=read_sweep(uri, parent) if parent else None)

@@ -17,8 +17,10 @@ there and no other live controller has taken the sweep meanwhile; so at most one
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -129,3 +131,27 @@ def claim(client, parent_id: str, sweep: str, settle_s: float = SETTLE_S) -> Con
 def beat(client, parent_id: str) -> None:
     """Renew the heartbeat (call every ``HEARTBEAT_S`` while the sweep runs)."""
     client.set_tag(parent_id, TAG_HEARTBEAT, repr(time.time()))
+
+
+class Heartbeat:
+    """``with Heartbeat(client, parent_id):`` renews the heartbeat every ``HEARTBEAT_S``
+    from a thread, for a controller that waits in a blocking call (a Hydra launcher's
+    ``launch``) rather than a loop of its own. A store hiccup skips one beat."""
+
+    def __init__(self, client, parent_id: str, every_s: float = HEARTBEAT_S):
+        self.client, self.parent_id, self.every_s = client, parent_id, every_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="mlflow-sweep-heartbeat", daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every_s):
+            with contextlib.suppress(Exception):
+                beat(self.client, self.parent_id)
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()

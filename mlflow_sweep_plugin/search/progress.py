@@ -33,16 +33,23 @@ def log_spec(client, parent_id: str, spec, **context) -> None:
     _log_json(client, parent_id, SPEC_ARTIFACT, {**spec.to_dict(), **context})
 
 
+def log_race_rounds(client, parent_id: str, engine) -> None:
+    """A race's (or confirmation's) rounds as ``mlflow_sweep/race.json`` (call before the
+    sweep's report, whose Race section reads it)."""
+    race = engine.to_json() if hasattr(engine, "to_json") else None
+    if race is not None:
+        _log_json(client, parent_id, RACE_ARTIFACT, race)
+
+
 def log_race(client, parent_id: str, engine) -> None:
-    """A race's (or confirmation's) rounds as ``mlflow_sweep/race.json``; its winner as
-    the parent's ``mlflow_sweep.best.<param>`` tags, ``mlflow_sweep.decided_by`` naming the
-    stage (call after the sweep's report, whose best tags it replaces)."""
+    """A race's (or confirmation's) winner as the parent's ``mlflow_sweep.best.<param>``
+    tags, ``mlflow_sweep.decided_by`` naming the stage (call after the sweep's report,
+    whose best tags it replaces)."""
     from mlflow.entities import RunTag
 
     race = engine.to_json() if hasattr(engine, "to_json") else None
     if race is None:
         return
-    _log_json(client, parent_id, RACE_ARTIFACT, race)
     best = engine.best_config()
     if race.get("winner") is not None or best is not None:
         config = race["winner"] if race.get("winner") is not None else best[1]

@@ -10,9 +10,11 @@ small search with seeds); the others are ``slow``
 
 from __future__ import annotations
 
+import json
 import os
 import signal
-import textwrap
+import subprocess
+import sys
 import time
 
 import pytest
@@ -24,7 +26,7 @@ pytest.importorskip("hydra")
 from hydra.errors import OverrideParseException  # noqa: E402
 
 from mlflow_sweep_plugin.hydra.search_space import RETURN_METRIC, engine_config  # noqa: E402
-from mlflow_sweep_plugin.search.spec import SEARCH_KEYS, SearchSpecError, parse_search  # noqa: E402
+from mlflow_sweep_plugin.search.spec import SearchSpecError, parse_search  # noqa: E402
 
 # -- the search space, parsed with Hydra's parser (in process) -----------------------------
 
@@ -79,15 +81,48 @@ def test_bad_settings_are_one_clear_error(settings, arguments, error, message):
     assert message in str(info.value)
 
 
-@pytest.mark.parametrize("key", ["race", "confirm"])
-def test_race_and_confirm_go_to_the_engine_or_are_refused(key):
-    settings = {"strategy": "grid", "params": {"x": "1,2"}, key: {"initial": 3}}
-    if key in SEARCH_KEYS:  # the engine knows the key: it checks it
-        config, _ = engine_config(settings, [])
-        assert config[key] == {"initial": 3}
-    else:
-        with pytest.raises(SearchSpecError, match=f"hydra.sweeper: {key} not yet supported by the sweeper"):
-            engine_config(settings, [])
+RACE = {"strategy": "grid", "seeds": {"param": "seed", "values": [0, 1, 2, 3]},
+        "objective": {"metric": "loss"}, "params": {"lr": "0.01,0.1", "db": "mysql,postgresql"}}
+CONFIRM = {"strategy": "random", "max_trials": 4, "objective": {"metric": "loss"},
+           "params": {"lr": "interval(0.001, 0.1)"}}
+
+
+def test_race_and_confirm_go_to_the_engine():
+    """The keys reach the engine as the backend's ``--backend-config`` does: the same
+    ``make_engine`` picks a race, or a search then a confirmation."""
+    from mlflow_sweep_plugin.search.race import Confirmed, Race, make_engine
+
+    spec = parse_search(engine_config(dict(RACE, race={"initial": 2, "step": 1}), [])[0])
+    assert spec.race.initial == 2 and spec.race.step == 1
+    assert isinstance(make_engine(spec), Race)
+    spec = parse_search(engine_config(dict(CONFIRM, confirm={"top": 2, "seeds": [10, 11, 12]}), [])[0])
+    assert spec.confirm.top == 2 and list(spec.confirm.seeds) == [10, 11, 12]
+    assert isinstance(make_engine(spec), Confirmed)
+
+
+@pytest.mark.parametrize("settings, message", [
+    (dict(RACE, race={"initial": 2}, strategy="random", max_trials=2), 'races the points of a "grid"'),
+    (dict(RACE, race={"initial": 2}, seeds=None), '"race" needs "seeds"'),
+    (dict(RACE, race={"initial": 9}), '"race.initial" (9) is more than the 4 seed values'),
+    (dict(RACE, race={"initial": 0}), '"race.initial" must be an integer >= 1, got 0'),
+    (dict(RACE, race={"initial": 2, "alpha": 2}), '"race.alpha" must be a number in (0, 1)'),
+    (dict(RACE, race={"rounds": 2}), '"race" must be {"initial": N, "step": M'),
+    (dict(RACE, race={"initial": 2}, early_stop={"pruner": "median"}), '"race" and "early_stop" cannot be combined'),
+    (dict(RACE, confirm={"top": 2, "seeds": [7]}), '"confirm" follows a search strategy'),
+    (dict(CONFIRM, confirm={"seeds": [7, 8]}), '"confirm.top" must be an integer >= 1'),
+    (dict(CONFIRM, confirm={"top": 2, "seeds": [0, 7]}, seeds={"param": "seed", "values": [0, 1]}),
+     '"confirm.seeds" must be values the search never used; 0 are in "seeds"'),
+    (dict(CONFIRM, confirm={"top": 2, "seeds": [7]}, objective=None), '"objective" is required'),
+])
+def test_bad_race_and_confirm_settings_are_one_clear_error(settings, message):
+    with pytest.raises(SearchSpecError) as info:
+        parse_search(engine_config(settings, [])[0])
+    assert message in str(info.value)
+
+
+def test_a_key_that_is_no_setting_is_refused():
+    with pytest.raises(SearchSpecError, match="hydra.sweeper: rounds is not a setting of the sweeper"):
+        engine_config(dict(RACE, rounds=3), [])
 
 
 # -- real multiruns ---------------------------------------------------------------------------
@@ -365,6 +400,20 @@ def test_resume_after_the_multirun_process_was_killed(sweep_store, app, tmp_path
     killed = [r for r in children if r.info.run_id in before and before[r.info.run_id].info.status == "RUNNING"]
     assert killed and all(r.data.tags.get("mlflow_sweep.superseded_by") for r in killed)
     assert all(r.info.status == "KILLED" for r in killed)
+    # the killed multirun's parent, left RUNNING, ended KILLED by the resumed one (the lock taken over)
+    old, new_parent = sorted(parents, key=lambda r: r.info.start_time)
+    assert old.info.status == "KILLED" and "was gone when the sweep was resumed" in \
+        old.data.tags["mlflow_sweep.error"]
+    assert new_parent.info.status == "FINISHED"
+    assert new_parent.data.tags["mlflow_sweep.controller.pid"] != old.data.tags["mlflow_sweep.controller.pid"]
+    # mlflow-sweep status: each session its own sweep, the killed one KILLED, the command that continues
+    proc = subprocess.run([sys.executable, "-m", "mlflow_sweep_plugin", "status", "--sweep", "app", "--json",
+                           "--tracking-uri", sweep_store.tracking_uri], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    sweeps = {s["parent_run_id"]: s for s in json.loads(proc.stdout)["sweeps"]}
+    assert sweeps[old.info.run_id]["state"] == "KILLED" and sweeps[new_parent.info.run_id]["state"] == "FINISHED"
+    assert not sweeps[old.info.run_id]["controller"]["alive"]
+    assert sweeps[new_parent.info.run_id]["resume_command"].endswith("hydra.sweeper.resume=true")
 
 
 @pytest.mark.slow
@@ -405,3 +454,91 @@ def test_other_bad_inputs_stop_before_any_job(sweep_store, app, tmp_path, args, 
     assert proc.returncode == 1 and message in text, text[-3000:]
     assert "Launching" not in text
     assert _children(sweep_store.client)[1] == []  # the callback's parent only, FAILED
+
+
+# -- slow: racing, confirmation, one controller per study ------------------------------------
+
+def _race_json(client, parent_id):
+    path = client.download_artifacts(parent_id, "mlflow_sweep/race.json")
+    with open(path, encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+@pytest.mark.slow
+def test_a_race_over_seeds_finds_the_known_best(sweep_store, app, tmp_path):
+    """Four grid points on the first two of six seeds (round 0); the app's loss differs by
+    configuration plus the same seed term, so the three worse are shown worse at once and
+    ``lr=0.01, db=postgresql`` wins after 8 jobs: the race's rounds in race.json, the winner
+    on the parent, each child tagged with its round and stage."""
+    out = _ok(multirun(sweep_store, app, tmp_path / "sweep", "hydra.sweeper.strategy=grid",
+                       "hydra.sweeper.max_trials=null", "lr=0.01,0.1", "db=mysql,postgresql",
+                       "hydra.sweeper.seeds={param: seed, values: [0, 1, 2, 3, 4, 5]}",
+                       "hydra.sweeper.race={initial: 2, step: 1}"))
+    client = sweep_store.client
+    parents, children = _children(client)
+    assert len(children) == 8 and {r.info.status for r in children} == {"FINISHED"}, out
+    assert {(r.data.tags["mlflow_sweep.race.round"], r.data.tags["mlflow_sweep.stage"]) for r in children} == \
+        {("0", "race")}
+    assert {r.data.tags["mlflow_sweep.seed"] for r in children} == {"0", "1"}
+    parent = parents[0]
+    race = _race_json(client, parent.info.run_id)
+    assert race["stage"] == "race" and race["winner"] == {"lr": 0.01, "db": "postgresql"}, race
+    assert len(race["rounds"]) == 1 and len(race["rounds"][0]["eliminated"]) == 3
+    assert parent.data.tags["mlflow_sweep.decided_by"] == "race"
+    assert parent.data.tags["mlflow_sweep.best.lr"] == "0.01"
+    assert parent.data.tags["mlflow_sweep.best.db"] == "postgresql"
+    assert "the race ended: 1 candidate left after round 0" in out
+
+
+@pytest.mark.slow
+def test_a_confirmation_after_a_random_search(sweep_store, app, tmp_path):
+    """Three random configurations, no seeds; then the top two run on the confirmation's
+    three fresh seeds (stage ``confirm``), and the better of them is the sweep's best."""
+    out = _ok(multirun(sweep_store, app, tmp_path / "sweep", "hydra.sweeper.max_trials=3",
+                       "hydra.sweeper.confirm={top: 2, seeds: [10, 11, 12]}"))
+    client = sweep_store.client
+    parents, children = _children(client)
+    assert {r.info.status for r in children} == {"FINISHED"}, out
+    stages = {}
+    for run in children:
+        stages.setdefault(run.data.tags["mlflow_sweep.stage"], []).append(run)
+    assert len(stages["search"]) == 3 and len(stages["confirm"]) == 6, out
+    assert all("mlflow_sweep.seed" not in r.data.tags for r in stages["search"])
+    assert sorted(r.data.tags["mlflow_sweep.seed"] for r in stages["confirm"]) == ["10", "10", "11", "11", "12", "12"]
+    search = sorted(stages["search"], key=lambda r: r.data.metrics["loss"])
+    top = [_config_key(r) for r in search[:2]]
+    assert {_config_key(r) for r in stages["confirm"]} == set(top)
+    parent = parents[0]
+    assert parent.data.tags["mlflow_sweep.decided_by"] == "confirm"
+    assert (parent.data.tags["mlflow_sweep.best.lr"], parent.data.tags["mlflow_sweep.best.db"]) == top[0]
+    assert _race_json(client, parent.info.run_id)["stage"] == "confirm"
+
+
+@pytest.mark.slow
+def test_two_multiruns_of_one_study_at_once(sweep_store, app, tmp_path):
+    """While a resumable study runs, the same command in another sweep directory is
+    refused before any job, naming the live controller; the first goes on undisturbed."""
+    args = ["hydra.sweeper.strategy=grid", "hydra.sweeper.max_trials=null", "lr=0.01,0.1",
+            "db=mysql", "sleep=1.0", "steps=3", "hydra.sweeper.resume=true"]
+    first = multirun(sweep_store, app, tmp_path / "sweep1", *args, wait=False)
+    client = sweep_store.client
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline and not any(r.info.status == "RUNNING" for r in _children_or_none(client)):
+            time.sleep(0.3)
+        second = multirun(sweep_store, app, tmp_path / "sweep2", *args)
+        text = second.stdout + second.stderr
+        assert second.returncode == 1 and "is run by a live controller (host " in text, text[-3000:]
+        assert "Launching" not in text
+        out, _ = first.communicate(timeout=240)
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait()
+    assert first.returncode == 0, out[-3000:]
+    parents, children = _children(client)
+    assert len(children) == 2 and {r.info.status for r in children} == {"FINISHED"}
+
+
+def _children_or_none(client):
+    return _children(client)[1] if client.get_experiment_by_name("app") else []

@@ -83,7 +83,9 @@ def test_welch_when_the_seeds_do_not_match_and_mode_max():
 
 def test_best_json_has_exactly_the_documented_shape():
     doc = rank(summarize(runs()), "metrics.loss", "min").to_json()
-    assert list(doc) == ["objective", "mode", "over", "best", "tied", "test", "alpha", "rule", "comparisons"]
+    assert list(doc) == ["objective", "mode", "over", "best", "tied", "test", "alpha", "rule", "decided_by",
+                         "decided_on_runs", "comparisons"]
+    assert (doc["decided_by"], doc["decided_on_runs"]) == ("report", None)
     assert list(doc["best"]) == ["group", "n", "mean", "std", "ci_low", "ci_high"]
     assert list(doc["tied"][0]) == ["group", "n", "mean", "p_value", "p_adjusted"]
     assert list(doc["comparisons"][0]) == ["group", "rank", "mean", "std", "n", "in_set", "shared_seeds",

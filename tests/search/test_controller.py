@@ -93,6 +93,19 @@ def test_two_claims_at_once_one_wins(parent):
     assert outs == ["busy", "won"]
 
 
+def test_the_heartbeat_thread_renews_the_heartbeat_until_it_ends(parent):
+    client, run_id = parent
+    client.set_tag(run_id, TAG_HEARTBEAT, "0.0")
+    with ctl.Heartbeat(client, run_id, every_s=0.05):
+        deadline = time.time() + 30
+        while float(client.get_run(run_id).data.tags[TAG_HEARTBEAT]) == 0.0 and time.time() < deadline:
+            time.sleep(0.05)
+    last = float(client.get_run(run_id).data.tags[TAG_HEARTBEAT])
+    assert last > 0.0
+    time.sleep(0.2)
+    assert float(client.get_run(run_id).data.tags[TAG_HEARTBEAT]) == last  # the thread has ended
+
+
 def test_spec_and_best_so_far_on_the_parent(parent):
     client, run_id = parent
     spec = parse_search({"grid": {"lr": [0.1, 0.01]}, "objective": {"metric": "val_loss"}})
