@@ -14,7 +14,7 @@ throwaway sqlite store. Measured, per sampler seed:
 - what each records in MLflow: runs, and on the parent the spec, the best so far (metric
   and params) and the strategy.
 
-Prints a Markdown table (docs/hydra-sweeper.md quotes one).
+Prints a Markdown table (docs/how-to/hydra-sweeper.md quotes one).
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ _API = {
     "export_runs": "mlflow_sweep_plugin.export",
     "ExportResult": "mlflow_sweep_plugin.export",
     "get_plugin_manager": "mlflow_sweep_plugin.plugins",
-    # the Hydra sweeper's pruning question from a task (docs/hydra-sweeper.md)
+    # the Hydra sweeper's pruning question from a task (docs/how-to/hydra-sweeper.md)
     "should_stop": "mlflow_sweep_plugin.hydra.stop_question",
     # logging API (issue 5)
     "flatten_config": "mlflow_sweep_plugin.tracking.flatten",

@@ -99,7 +99,7 @@ def sweep_register_parsers(register: ParserRegister) -> None:
       loader), ``"npz"`` (``numpy.load`` with ``allow_pickle=False``), ``"text"``,
       ``"bytes"`` or a callable ``bytes -> object``. Default: chosen by file extension.
     - the **roles** of the record fields, for ``mlflow-sweep report`` (every one optional;
-      a field not named keeps the report's heuristics, documented in ``docs/report.md``):
+      a field not named keeps the report's heuristics, documented in ``docs/explanation/best-set.md``):
 
       - ``keys``: fields that tell one run's records apart, or runs apart (``k``,
         ``layer``, ``learner``): the report groups by those that vary. A pattern's

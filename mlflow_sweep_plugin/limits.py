@@ -31,7 +31,7 @@ import os
 import re
 from dataclasses import dataclass
 
-from .errors import BadArtifact
+from .errors import BadArtifact, UsageError
 
 MAX_ARTIFACT_BYTES = 1 << 30  # 1 GiB
 MAX_COLUMNS = 10_000
@@ -95,8 +95,6 @@ class Limits:
     def requested(cls, max_artifact_bytes=None, max_columns=None) -> "Limits":
         """:meth:`from_env` for what a user gave (``--max-artifact-bytes``,
         ``--max-columns``): a value that does not parse is a usage error (exit 2)."""
-        from .errors import UsageError
-
         try:
             limits = cls.from_env(max_artifact_bytes=max_artifact_bytes, max_columns=max_columns)
         except ValueError as exc:

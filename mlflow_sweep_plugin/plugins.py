@@ -21,6 +21,7 @@ from importlib import metadata
 import pluggy
 
 from . import hookspecs
+from .errors import UsageError
 from .hookspecs import PROJECT_NAME
 from .parsers import Parser
 from .warning_types import PluginLoadWarning, warn
@@ -169,8 +170,6 @@ class SweepPluginManager:
 
     def select_parsers(self, names=None) -> list[Parser]:
         """The parsers named (all when ``names`` is empty); unknown names are a usage error."""
-        from .errors import UsageError
-
         if not names:
             return list(self.parsers.values())
         unknown = [n for n in names if n not in self.parsers]

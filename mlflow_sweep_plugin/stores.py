@@ -24,6 +24,8 @@ import os
 import sqlite3
 from urllib.parse import quote, unquote, urlsplit
 
+from mlflow.tracking import MlflowClient
+
 from .errors import NoTrackingStore, UsageError
 from .uri import redact_uri
 
@@ -35,7 +37,7 @@ def check_scheme(uri: str) -> None:
     """:class:`UsageError` when MLflow has no tracking store for ``uri``'s scheme
     (``foo://bar``): exit 2 naming the URI, not MLflow's traceback."""
     try:
-        from mlflow.tracking._tracking_service.utils import _tracking_store_registry as registry
+        from mlflow.tracking._tracking_service.utils import _tracking_store_registry as registry  # private API
     except ImportError:  # pragma: no cover - other MLflow layouts: the first call tells
         return
     try:
@@ -53,7 +55,7 @@ def sqlite_path(uri: str | None) -> str | None:
     if not uri or not uri.lower().startswith("sqlite"):
         return None
     try:
-        from sqlalchemy.engine.url import make_url
+        from sqlalchemy.engine.url import make_url  # heavy: only for a sqlite URI
 
         url = make_url(uri)
     except Exception:  # noqa: BLE001 - not a URL sqlalchemy can read: check_scheme says so
@@ -147,9 +149,6 @@ def require_writable_sqlite(uri: str | None) -> None:
     written: its file, or the directory that holds or would hold it, is read-only
     (a read-only file system, no permission). Told at once, not after sqlite's minutes
     of retrying a locked, unwritable database."""
-    from .errors import UsageError
-    from .uri import redact_uri
-
     path = sqlite_path(uri)
     if not path:
         return
@@ -181,11 +180,9 @@ def ensure_sqlite_store(uri: str | None) -> None:
     if not path or (path in _READY and os.path.exists(path)):
         return
     try:
-        import fcntl
+        import fcntl  # POSIX only
     except ImportError:  # pragma: no cover - Windows: no cross-process lock here
         return
-    from mlflow.tracking import MlflowClient
-
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         fh = open(lock_path(path), "a")  # noqa: SIM115 - held for the block below

@@ -75,7 +75,7 @@ ENV_EXPERIMENT_NAME = "MLFLOW_EXPERIMENT_NAME"
 ENV_RUN_ID = "MLFLOW_RUN_ID"
 ENV_ARTIFACTS_PROGRESS_BAR = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"  # off while status reads a spec
 
-# the search engine (mlflow_sweep_plugin/search/, docs/search.md)
+# the search engine (mlflow_sweep_plugin/search/, docs/how-to/search.md)
 TAG_STRATEGY = "mlflow_sweep.strategy"        # parent: grid | random | tpe | cmaes | gp
 TAG_TRIAL = "mlflow_sweep.trial"              # child: its configuration's number in the sweep
 TAG_SEED = "mlflow_sweep.seed"                # child: the seed value it ran with (sweeps with seeds)

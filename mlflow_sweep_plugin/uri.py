@@ -84,7 +84,7 @@ def resolve_tracking_uri(uri: str | None = None) -> str:
     """The URI given, else ``MLFLOW_TRACKING_URI``, else MLflow's own default."""
     if uri:
         return uri
-    import mlflow
+    import mlflow  # heavy: uri.py is on mlflow-sweep --help's path
 
     return mlflow.get_tracking_uri()
 

@@ -1,12 +1,17 @@
-"""Real screenshots of the demo's report for the documentation (docs/images/*.png).
+"""Real screenshots of the demo's report and of a status table for the documentation
+(docs/images/*.png).
 
-Runs ``mlflow-sweep demo`` (the causal-discovery demo) in a temporary directory (its own sqlite store and cache),
-reports the demo sweep with an objective (so the best configuration and its tied set
-are shown), and photographs ``report.html`` with headless Chromium: the top of the page,
-and each section the docs show on its own (the best configuration, the summary table,
-and the run matrix and status table when the report has them). A section is cut out of
-the page into a page of its own with the report's own stylesheet, so the picture is
-exactly what the report shows.
+Runs ``mlflow-sweep demo`` (the default, seeded ``sae`` demo) in a temporary directory
+(its own sqlite store and cache), reports the demo sweep with its objective (so the best
+configuration and its best set are shown), and photographs ``report.html`` with headless
+Chromium: the top of the page, and each section the docs show on its own (the run
+matrix, the best configuration, the summary table, the learning curves, the plots). A
+section is cut out of the page into a page of its own with the report's own stylesheet,
+so the picture is exactly what the report shows.
+
+Then it runs a small grid through ``mlflow run examples/sweep_project --backend sweep``
+(one point fails, as a diverging run would), prints ``mlflow-sweep status`` of it, records
+that output with rich (``Console(record=True).export_html``) and photographs it.
 
     python docs/scripts/screenshots.py [--chromium /usr/bin/chromium] [--out docs/images]
 
@@ -16,6 +21,7 @@ Re-run it whenever the report's look changes, and commit the PNGs it writes.
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import pathlib
 import re
@@ -27,38 +33,71 @@ import tempfile
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 #: (file name, a pattern of the section's <h2> title, window width x height)
 SECTIONS = [
-    ("report-best.png", r"Best configuration", (1100, 520)),
-    ("report-summary.png", r"Summary", (1100, 700)),
-    ("report-plots.png", r"Plots", (1100, 900)),
-    ("report-matrix.png", r"[Rr]un matrix", (1100, 800)),
-    ("report-status.png", r"[Ss]tatus", (1100, 600)),
+    ("report-matrix.png", r"^Run matrix", (1100, 700)),
+    ("report-best.png", r"^Best configuration", (1100, 620)),
+    ("report-summary.png", r"^Summary", (1100, 520)),
+    ("report-curves.png", r"^Learning curves", (1100, 900)),
+    ("report-plots.png", r"^Plots", (1100, 900)),
 ]
+STATUS = "status.png"
 PAGE = ("report.png", (1100, 1400))
+MAX_BYTES = 300 * 1024  # each picture is committed: keep them small
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--no-first-run", "--hide-scrollbars"]
-#: the demo and the report the pictures show: the causal-discovery demo (it has seeds,
-#: so the best configuration has a confidence interval and a tied set), ranked by eshd
-DEMO_ARGS = ["--kind", "causal", "--runs", "16"]
-REPORT_ARGS = ["--objective", "eshd", "--mode", "min", "--title",
-               "mlflow-sweep demo: causal discovery sweep"]
+#: the demo and the report the pictures show: the default demo (sae: 2 x 2 configurations
+#: x 3 seeds, val_loss per epoch, one run crashing), ranked by its objective as the demo does
+DEMO_ARGS: list[str] = []
+REPORT_ARGS = ["--objective", "metrics.val_loss", "--mode", "min", "--title",
+               "mlflow-sweep demo: a seeded SAE training sweep"]
+#: the sweep the status picture shows: lr 0.5 with 2 layers fails (lr * layers > max_lr)
+STATUS_CONFIG = ('{"grid": {"lr": [0.1, 0.3, 0.5], "layers": [1, 2]}, "max_parallel": 2, '
+                 '"sweep_name": "lr-layers", "objective": {"metric": "loss", "mode": "min"}}')
 
 
-def run(cmd: list[str], cwd: pathlib.Path, env: dict) -> str:
+def run(cmd: list[str], cwd: pathlib.Path, env: dict, ok=(0,)) -> str:
     proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
-    if proc.returncode != 0:
+    if proc.returncode not in ok:
         sys.exit(f"screenshots: {' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout}{proc.stderr}")
-    return proc.stderr
+    return proc.stdout
+
+
+def store_env(work: pathlib.Path) -> dict:
+    env = dict(os.environ, MLFLOW_SWEEP_CACHE_DIR=str(work / "cache"),
+               MLFLOW_TRACKING_URI=f"sqlite:///{work / 'mlflow.db'}")
+    # the sweep's children run `python` from PATH: this interpreter's
+    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+    return env
 
 
 def make_report(work: pathlib.Path) -> pathlib.Path:
     """The demo, then its report with an objective; the report directory."""
-    env = dict(os.environ, MLFLOW_SWEEP_CACHE_DIR=str(work / "cache"),
-               MLFLOW_TRACKING_URI=f"sqlite:///{work / 'mlflow.db'}")
+    env = store_env(work)
     exe = [sys.executable, "-m", "mlflow_sweep_plugin"]
     run(exe + ["demo", *DEMO_ARGS], work, env)
     run(exe + ["report", "--experiment-name", "mlflow-sweep-demo", "-o", str(work / "report")]
         + REPORT_ARGS, work, env)
     return work / "report"
+
+
+def status_page(work: pathlib.Path) -> tuple[pathlib.Path, int]:
+    """A grid with a failing point, its ``mlflow-sweep status`` recorded by rich as HTML;
+    the page and its number of lines."""
+    from rich.console import Console
+    from rich.text import Text
+
+    env = store_env(work)
+    project = shutil.copytree(ROOT / "examples" / "sweep_project", work / "sweep_project")
+    run([sys.executable, "-m", "mlflow", "run", str(project), "--env-manager", "local", "--backend", "sweep",
+         "--experiment-name", "status-demo", "--backend-config", STATUS_CONFIG], work, env, ok=(0, 1))
+    text = run([sys.executable, "-m", "mlflow_sweep_plugin", "status", "--experiment-name", "status-demo"],
+               work, env)
+    text = text.replace(str(work) + os.sep, "")  # no temporary paths in the picture
+    console = Console(record=True, width=130, file=io.StringIO(), color_system="truecolor")
+    console.print("$ mlflow-sweep status --experiment-name status-demo", style="bold")
+    console.print(Text(text.rstrip("\n")))
+    page = work / "status.html"
+    page.write_text(console.export_html(inline_styles=True), encoding="utf-8")
+    return page, text.count("\n") + 2
 
 
 def section_page(html: str, title: str) -> str | None:
@@ -79,6 +118,19 @@ def shoot(chromium: str, page: pathlib.Path, png: pathlib.Path, size: tuple[int,
                     page.as_uri()], check=True, capture_output=True, timeout=120)
     if not png.exists():
         sys.exit(f"screenshots: chromium wrote no {png}")
+    trim(png)
+
+
+def trim(png: pathlib.Path, margin: int = 16) -> None:
+    """Cut the blank space below the content (the window is sized for the tallest case)."""
+    from PIL import Image, ImageChops  # Pillow comes with matplotlib
+
+    with Image.open(png) as img:
+        rgb = img.convert("RGB")
+    background = Image.new("RGB", rgb.size, rgb.getpixel((rgb.width - 1, rgb.height - 1)))
+    box = ImageChops.difference(rgb, background).getbbox()
+    if box and box[3] + margin < rgb.height:
+        rgb.crop((0, 0, rgb.width, box[3] + margin)).save(png, optimize=True)
 
 
 def main(argv=None) -> int:
@@ -102,9 +154,14 @@ def main(argv=None) -> int:
             cut.write_text(part, encoding="utf-8")
             shoot(args.chromium, cut, args.out / name, size)
             written.append(name)
+        page, n_lines = status_page(work)
+        shoot(args.chromium, page, args.out / STATUS, (1150, 60 + 20 * n_lines))
+        written.append(STATUS)
     for name in written:
         size = (args.out / name).stat().st_size
         print(f"screenshots: {args.out / name} ({size // 1024} KB)")
+        if size > MAX_BYTES:
+            sys.exit(f"screenshots: {name} is over {MAX_BYTES // 1024} KB: make its window smaller")
     return 0
 
 

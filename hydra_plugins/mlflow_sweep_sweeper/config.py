@@ -1,7 +1,7 @@
 """The sweeper's settings (``hydra.sweeper.*``), registered as ``hydra/sweeper=mlflow_sweep``.
 
-The search keys mean what they mean for ``mlflow run --backend sweep`` (docs/search.md);
-``params`` is Hydra's override grammar (docs/hydra-sweeper.md).
+The search keys mean what they mean for ``mlflow run --backend sweep`` (docs/how-to/search.md);
+``params`` is Hydra's override grammar (docs/how-to/hydra-sweeper.md).
 """
 
 from dataclasses import dataclass

@@ -4,7 +4,7 @@
 for a path ending in ``.json``, the parsed file. MLflow's CLI refuses any other path, so a
 YAML file is named inside the JSON: ``-c '{"config_file": "sweep.yaml"}'``. Keys:
 
-- the search keys (:data:`~mlflow_sweep_plugin.search.spec.SEARCH_KEYS`, docs/search.md):
+- the search keys (:data:`~mlflow_sweep_plugin.search.spec.SEARCH_KEYS`, docs/how-to/search.md):
   ``strategy`` (``grid``, the default when ``grid`` is given, ``random``, ``tpe``,
   ``cmaes``, ``gp``), ``grid`` (``{param: [values...]}``, the cartesian product in key
   order, the last key varying fastest; a scalar counts as a list of one value) or

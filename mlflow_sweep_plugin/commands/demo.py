@@ -27,8 +27,7 @@ def demo_command(ctx, kind, experiment_name, n_runs, seed, tracking_uri, output)
     import mlflow
     from mlflow.tracking import MlflowClient
 
-    from ..export.runs import store_errors
-    from ..failures import fail_fast_http, require_reachable
+    from ..failures import fail_fast_http, require_reachable, store_errors
     from ..plugins import get_plugin_manager
     from ..stores import check_scheme, ensure_sqlite_store, require_writable_sqlite
     from ..uri import redact_uri, resolve_tracking_uri

@@ -37,8 +37,8 @@ def flatten_command(run_ids, experiment_names, filter_string, parser_names, trac
     from mlflow.tracking import MlflowClient
 
     from ..errors import UsageError
-    from ..export.runs import iter_runs, resolve_experiments, store_errors
-    from ..failures import fail_fast_http, is_unreachable, require_reachable
+    from ..export.runs import iter_runs, resolve_experiments
+    from ..failures import fail_fast_http, is_unreachable, require_reachable, store_errors
     from ..limits import Limits, applied
     from ..plugins import get_plugin_manager
     from ..stores import require_store

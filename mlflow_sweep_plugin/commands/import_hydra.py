@@ -49,8 +49,7 @@ def import_hydra_command(sweep_dir, experiment_name, tracking_uri, include_model
     """
     from ..console import echo, printing_warnings, sweep_errors
     from ..errors import UsageError
-    from ..export.runs import store_errors
-    from ..failures import fail_fast_http, require_reachable
+    from ..failures import fail_fast_http, require_reachable, store_errors
     from ..stores import check_scheme
     from ..uri import resolve_tracking_uri
     from ..hydra.importer import import_sweep

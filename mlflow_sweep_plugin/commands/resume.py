@@ -75,7 +75,7 @@ def resume_command(parent_run_id, max_trials, max_runs, max_parallel, seeds, exe
     """Continue a sweep from its parent run, without retyping it: failed and missing runs
     run again (in the foreground, as mlflow run does); the options extend it."""
     from ..errors import UsageError
-    from ..export.runs import store_errors
+    from ..failures import store_errors
     from ..search.controller import ControllerBusy, refuse_if_alive
     from ..sweep.status import sweep_status
     from ..sweep.stored_spec import extend, read_spec, resume_request

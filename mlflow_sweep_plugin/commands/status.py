@@ -5,6 +5,8 @@ happen inside the command, so ``--help`` is fast."""
 
 from __future__ import annotations
 
+import io
+
 import json
 
 import click
@@ -48,8 +50,7 @@ def get_parent(client, uri: str, run_id: str):
     from mlflow.exceptions import MlflowException
 
     from ..errors import UsageError
-    from ..export.runs import store_errors
-    from ..failures import is_unreachable
+    from ..failures import is_unreachable, store_errors
     from ..tags import ROLE_PARENT, TAG_ROLE
 
     with store_errors(uri):
@@ -82,8 +83,8 @@ def status_command(experiment_names, experiment_ids, sweep_name, parent_run_id, 
     controller is alive, and the command that continues it."""
     from ..console import printing_warnings
     from ..errors import UsageError
-    from ..export.runs import resolve_experiments, store_errors
-    from ..failures import fail_fast_http
+    from ..export.runs import resolve_experiments
+    from ..failures import fail_fast_http, store_errors
     from ..sweep.status import find_sweeps
 
     with sweep_errors(), printing_warnings(), fail_fast_http():
@@ -198,6 +199,9 @@ def render_matrix(matrix: dict) -> None:
     for row in matrix["rows"]:
         table.add_row(*[Text(visible(row["params"][n], newlines=False)) for n in matrix["params"]],
                       *[Text(SYMBOLS.get(c, "?")) for c in row["cells"]])
-    console = Console(file=click.get_text_stream("stdout"), highlight=False, soft_wrap=False)
+    # rendered to text, then written like every other line (the cells are visible already;
+    # symbols only, so visible() leaves the table as drawn)
+    console = Console(file=io.StringIO(), width=200, highlight=False, soft_wrap=False, color_system=None)
     console.print(table)
+    click.echo(console.file.getvalue().rstrip("\n"))
     echo(f"  {LEGEND}")

@@ -25,6 +25,10 @@ import math
 import os
 import sqlite3
 
+import numpy as np
+import pandas as pd
+import platformdirs
+
 from ..errors import UsageError
 from ..warning_types import SweepWarning, warn
 
@@ -84,8 +88,6 @@ class _HistoryCache:
         directory = directory or os.environ.get("MLFLOW_SWEEP_CACHE_DIR")
         if not directory:
             try:
-                import platformdirs
-
                 directory = platformdirs.user_cache_dir("mlflow-sweep", appauthor=False)
             except Exception:  # noqa: BLE001 - no cache then
                 return
@@ -133,8 +135,6 @@ def fetch_points(client, runs, keys, *, tracking_uri: str | None = None, workers
     One ``get_metric_history`` per (run, key), in a thread pool on remote stores; ended
     runs' histories are cached (see the module docstring) under a key that changes when
     the run's status, end time or latest value changes."""
-    import pandas as pd
-
     runs = runs.drop_duplicates("run_id")
     run_ids = runs["run_id"].tolist()
     status = dict(zip(run_ids, runs["status"].astype(str) if "status" in runs.columns else [""] * len(runs)))
@@ -191,8 +191,6 @@ def add_history_columns(df, client, specs, *, tracking_uri: str | None = None,
 
     ``specs``: strings (``"val_loss:min"``) or ``(key, agg)`` pairs. The history of each
     (run, key) is fetched once (:func:`fetch_points`), however many aggregates and rows use it."""
-    import numpy as np
-
     pairs = [tuple(s) for s in specs] if specs and not isinstance(next(iter(specs)), str) \
         else parse_history_specs(specs)
     if not pairs or not len(df) or "run_id" not in df.columns:

@@ -13,6 +13,8 @@ import sys
 
 import click
 
+from ..console import visible
+
 
 def stderr_is_terminal() -> bool:
     try:
@@ -35,6 +37,7 @@ class ExportProgress:
     def __enter__(self) -> "ExportProgress":
         if not self.enabled:
             return self
+        # rich (heavy) only when a progress bar is shown
         from rich.console import Console
         from rich.progress import (
             BarColumn,
@@ -81,8 +84,6 @@ class ExportProgress:
 
     def echo(self, message: str) -> None:
         """A line on stderr, above the bar when there is one."""
-        from ..console import visible
-
         message = visible(message)
         if self._progress is not None:
             self._progress.console.print(message, markup=False, highlight=False, soft_wrap=True)

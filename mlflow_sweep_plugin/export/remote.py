@@ -20,7 +20,9 @@ from urllib.parse import urlparse
 from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
 from mlflow.store.artifact.http_artifact_repo import HttpArtifactRepository
 from mlflow.store.artifact.mlflow_artifacts_repo import MlflowArtifactsRepository
+from mlflow.utils.rest_utils import augmented_raise_for_status, http_request
 
+from ..failures import is_not_found
 from ..limits import ArtifactTooLarge
 from .paths import safe_relpath
 from .plan import ListingPlan
@@ -83,8 +85,6 @@ def fetch_http(repo: HttpArtifactRepository, rel: str, local_path: str, limit: i
     GET: MLflow's download would write all of it to disk first, a 50 GB file under a
     summary's name included. Here the download stops at the declared length, or once
     ``limit`` bytes have come, with what was written (at most ``limit``) left behind."""
-    from mlflow.utils.rest_utils import augmented_raise_for_status, http_request
-
     resp = http_request(repo._host_creds, posixpath.join("/", rel), "GET", stream=True)
     try:
         augmented_raise_for_status(resp)
@@ -100,11 +100,6 @@ def fetch_http(repo: HttpArtifactRepository, rel: str, local_path: str, limit: i
                 fh.write(chunk)
     finally:
         resp.close()
-
-
-def _is_not_found(exc: BaseException) -> bool:
-    response = getattr(exc, "response", None)
-    return getattr(response, "status_code", None) == 404
 
 
 class RemoteArtifactReader(ArtifactReader):
@@ -191,7 +186,7 @@ class RemoteArtifactReader(ArtifactReader):
                     self.stats[rel] = exc.size
                 raise
             except Exception as exc:  # noqa: BLE001
-                if not _is_not_found(exc):
+                if not is_not_found(exc):
                     self.read_errors += 1
                 raise
             size = os.path.getsize(tmp)
@@ -221,7 +216,7 @@ class RemoteArtifactReader(ArtifactReader):
         except ArtifactTooLarge:
             raise  # there, and too large: no listing will change that
         except Exception as exc:  # noqa: BLE001
-            if _is_not_found(exc):
+            if is_not_found(exc):
                 self.missing.add(rel)
                 raise ArtifactMissing(rel) from None
         directory = posixpath.dirname(rel)

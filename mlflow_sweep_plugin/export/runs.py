@@ -2,38 +2,18 @@
 
 from __future__ import annotations
 
-import contextlib
 import difflib
 from typing import Iterator
 
 from mlflow.entities import ViewType
 from mlflow.exceptions import MlflowException
 
-from ..errors import SweepError, TrackingUnreachable, UnknownExperiment, UsageError
-from ..failures import is_unreachable
+from ..errors import UnknownExperiment, UsageError
+from ..failures import is_unreachable, store_errors
 from ..uri import redact_uri
 
 RUN_VIEWS = {"active": "ACTIVE_ONLY", "deleted": "DELETED_ONLY", "all": "ALL"}
 PAGE_SIZE = 1000
-
-
-def unreachable(uri: str, exc: BaseException) -> TrackingUnreachable:
-    reason = type(exc).__name__
-    return TrackingUnreachable(f"tracking store {redact_uri(uri)} is unreachable ({reason})")
-
-
-@contextlib.contextmanager
-def store_errors(uri: str):
-    """Client calls inside: "the store is not there" becomes :class:`TrackingUnreachable`
-    (exit 3, URI without credentials); every other exception passes unchanged."""
-    try:
-        yield
-    except SweepError:
-        raise  # already says what the user must do
-    except Exception as exc:  # noqa: BLE001 - re-raised unless it means "unreachable"
-        if is_unreachable(exc):
-            raise unreachable(uri, exc) from None
-        raise
 
 
 def resolve_experiments(client, tracking_uri: str, names=(), ids=()) -> list:

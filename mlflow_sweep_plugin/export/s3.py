@@ -36,6 +36,8 @@ import posixpath
 import threading
 from urllib.parse import urlparse
 
+from ..failures import is_not_found, s3_connection_error
+from ..limits import ArtifactTooLarge
 from .paths import UnsafeArtifactPath, safe_relpath
 from .plan import ListingPlan
 from .readers import ArtifactReader
@@ -78,8 +80,8 @@ def _env_flag(name: str) -> bool:
 
 def make_client(max_connections: int = 10):
     """A boto3 S3 client with MLflow's S3 settings and the export's timeouts."""
-    import boto3
-    from botocore.config import Config
+    import boto3  # optional and heavy: only for s3:// artifacts
+    from botocore.config import Config  # (boto3's)
 
     try:
         timeout = float(os.environ.get("MLFLOW_HTTP_REQUEST_TIMEOUT", "") or 30)
@@ -87,7 +89,7 @@ def make_client(max_connections: int = 10):
         timeout = 30.0
     signature = os.environ.get("MLFLOW_EXPERIMENTAL_S3_SIGNATURE_VERSION", "s3v4")
     if signature.lower() == "unsigned":
-        from botocore import UNSIGNED
+        from botocore import UNSIGNED  # (boto3's)
 
         signature = UNSIGNED
     config = Config(signature_version=signature,
@@ -97,27 +99,6 @@ def make_client(max_connections: int = 10):
                     max_pool_connections=max(10, max_connections))
     return boto3.client("s3", endpoint_url=os.environ.get("MLFLOW_S3_ENDPOINT_URL") or None,
                         verify=False if _env_flag("MLFLOW_S3_IGNORE_TLS") else None, config=config)
-
-
-def _unreachable(exc: BaseException) -> BaseException:
-    """botocore's "could not connect" errors as a ``ConnectionError`` (what the export's
-    classifier counts as an unreachable store); anything else as it is."""
-    name = type(exc).__name__
-    if name in ("EndpointConnectionError", "ConnectTimeoutError", "ProxyConnectionError",
-                "ConnectionClosedError"):
-        err = ConnectionError(f"S3 endpoint unreachable ({name}): {exc}")
-        err.__cause__ = exc
-        return err
-    return exc
-
-
-def _not_found(exc: BaseException) -> bool:
-    response = getattr(exc, "response", None)
-    if not isinstance(response, dict):
-        return False
-    code = str(response.get("Error", {}).get("Code", ""))
-    status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-    return code in ("NoSuchKey", "404", "NotFound") or status == 404
 
 
 class S3Listings:
@@ -168,8 +149,8 @@ class S3Listings:
             try:
                 page = self.client.list_objects_v2(**kwargs)
             except Exception as exc:  # noqa: BLE001 - told as what it means
-                err = _unreachable(exc)
-                if err is exc:
+                err = s3_connection_error(exc)
+                if err is None:
                     raise
                 raise err from exc
             pages += 1
@@ -336,18 +317,16 @@ class S3ArtifactReader(ArtifactReader):
             size = reply.get("ContentLength")
             if limit is not None and isinstance(size, int) and size > limit:
                 reply["Body"].close()
-                from ..limits import ArtifactTooLarge
-
                 raise ArtifactTooLarge(size, limit)  # never loaded
             data = reply["Body"].read() if limit is None else reply["Body"].read(limit + 1)
+        except ArtifactTooLarge:
+            raise
         except Exception as exc:  # noqa: BLE001
-            if type(exc).__name__ == "ArtifactTooLarge":
-                raise
-            if _not_found(exc):
+            if is_not_found(exc):
                 raise FileNotFoundError(f"no artifact {rel!r} in {self.artifact_uri}") from None
             self.read_errors += 1
-            err = _unreachable(exc)
-            if err is exc:
+            err = s3_connection_error(exc)
+            if err is None:
                 raise
             raise err from exc
         if rel in self.stats:  # what was read, so the fingerprint matches the rows

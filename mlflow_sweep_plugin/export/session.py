@@ -10,6 +10,7 @@ signatures.
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures as cf
 import hashlib
 from dataclasses import dataclass, field
@@ -98,8 +99,6 @@ class ReadSession:
         """``runs``, unchanged, but read up to ``n`` ahead (a page of ``search_runs``,
         already in memory) so readers know which runs of the export share an artifact
         prefix (S3 lists such a prefix once for all of them, :mod:`.s3`)."""
-        import collections
-
         buffered: collections.deque = collections.deque()
         listings = None
         for run in runs:

@@ -16,7 +16,7 @@ from datetime import datetime
 from mlflow.tracking import MlflowClient
 
 from ..errors import UsageError
-from ..failures import fail_fast_http, require_reachable
+from ..failures import fail_fast_http, require_reachable, store_errors
 from ..limits import Limits
 from ..parsers.generic import generic_parser
 from ..plugins import get_plugin_manager
@@ -27,7 +27,7 @@ from .history import add_history_columns, parse_history_specs
 from .memo import TableMemo
 from .pipeline import INCLUDABLE, export_runs
 from .result import ExportResult
-from .runs import iter_runs, resolve_experiments, store_errors
+from .runs import iter_runs, resolve_experiments
 from .session import DEFAULT_WORKERS, ReadSession
 from .table import TableBuilder
 from .writers import FORMATS, format_for, write_table

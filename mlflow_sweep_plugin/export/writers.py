@@ -176,7 +176,7 @@ def _lock(fd: int) -> bool:
     """An exclusive, non-blocking ``flock`` on ``fd``; False when another holds one
     (True where there is no ``fcntl``: the age rule alone decides)."""
     try:
-        import fcntl
+        import fcntl  # POSIX only
     except ImportError:  # pragma: no cover - Windows
         return True
     try:

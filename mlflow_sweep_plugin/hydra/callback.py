@@ -43,6 +43,7 @@ import sys
 from ..console import printing_warnings
 from ..console import say as _say
 from ..envvars import scoped_environ
+from ..failures import is_uncompleted_job
 from ..sweep.outcome import error_text
 from ..tags import (ENV_EXPERIMENT_ID, ENV_EXPERIMENT_NAME, ENV_HYDRA_SWEEP_DIR, ENV_RUN_ID,
                     ENV_TRACKING_URI, HYDRA_REPORT_LOG, TAG_ERROR)
@@ -342,7 +343,7 @@ class MLflowSweepCallback(_Base):
         exc = getattr(job_return, "_return_value", None)
         if exc is None:
             return "FAILED", "the job failed", {}
-        status = "KILLED" if type(exc).__name__ == "UncompletedJobError" else "FAILED"
+        status = "KILLED" if is_uncompleted_job(exc) else "FAILED"
         return status, f"{type(exc).__name__}: {exc}", {}
 
     @staticmethod

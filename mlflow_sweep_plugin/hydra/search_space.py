@@ -1,4 +1,4 @@
-"""The Hydra sweeper's settings as the search engine's config (docs/hydra-sweeper.md).
+"""The Hydra sweeper's settings as the search engine's config (docs/how-to/hydra-sweeper.md).
 
 ``hydra.sweeper.params`` and the command line's overrides are parsed with Hydra's own
 override parser (:class:`~hydra.core.override_parser.overrides_parser.OverridesParser`),
@@ -96,7 +96,7 @@ def engine_config(settings: dict, arguments: list[str]) -> tuple[dict, dict]:
                      if k not in SEARCH_KEYS and k not in SWEEPER_KEYS and v is not None)
     if unknown:
         raise SearchSpecError(f"{PREFIX}: {', '.join(unknown)} is not a setting of the sweeper "
-                              "(docs/hydra-sweeper.md); remove "
+                              "(docs/how-to/hydra-sweeper.md); remove "
                               f"{'it' if len(unknown) == 1 else 'them'}")
     strategy = settings.get("strategy") or "grid"
     params = [f"{k}={v}" for k, v in (settings.get("params") or {}).items()]

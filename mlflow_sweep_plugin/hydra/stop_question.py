@@ -1,6 +1,6 @@
 """``mlflow_sweep_plugin.should_stop(step, value)``: a task run by the Hydra sweeper
 (``hydra/sweeper=mlflow_sweep``) asks whether the sweep's pruner stopped its
-configuration (docs/hydra-sweeper.md, "Pruning").
+configuration (docs/how-to/hydra-sweeper.md, "Pruning").
 
 No Hydra launcher can stop a job it launched, so pruning is a question the task asks:
 this logs ``value`` as the objective metric at ``step`` on the job's child run (unless

@@ -1,4 +1,4 @@
-"""The Hydra sweeper's loop (``hydra/sweeper=mlflow_sweep``; docs/hydra-sweeper.md): the
+"""The Hydra sweeper's loop (``hydra/sweeper=mlflow_sweep``; docs/how-to/hydra-sweeper.md): the
 search engine (:func:`~..search.race.make_engine`: a search, a race or a search then a
 confirmation, the same code as the backend) proposes runs, Hydra's configured launcher runs them, the callback logs them, and the outcome read
 back from MLflow (or the task's return value) goes to the engine.

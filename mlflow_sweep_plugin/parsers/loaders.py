@@ -16,6 +16,7 @@ import io
 import json
 import math
 import re
+import zipfile
 from typing import Any, Callable
 
 import yaml
@@ -134,9 +135,7 @@ def _check_npz(data: bytes, limit: int) -> None:
     """Refuse an ``.npz`` whose members declare, or whose arrays' headers claim, more
     than ``limit`` bytes in all, reading only the zip directory and each member's first
     bytes (nothing is inflated beyond an array's header)."""
-    import zipfile
-
-    import numpy as np
+    import numpy as np  # heavy: only for an .npz
 
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         infos = zf.infolist()
@@ -171,7 +170,7 @@ def _check_npz(data: bytes, limit: int) -> None:
 def load_npz(data: bytes) -> dict:
     """The arrays of an ``.npz``: no pickles, and refused unopened when it would inflate
     to more than the artifact limit (:func:`_check_npz`)."""
-    import numpy as np
+    import numpy as np  # heavy: only for an .npz
 
     try:
         _check_npz(data, _limits.current().max_artifact_bytes)

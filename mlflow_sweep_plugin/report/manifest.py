@@ -1,4 +1,4 @@
-"""``report.json``: what a report holds, for scripts and tests (``docs/report.md``
+"""``report.json``: what a report holds, for scripts and tests (``docs/explanation/best-set.md``
 documents every field)."""
 
 from __future__ import annotations

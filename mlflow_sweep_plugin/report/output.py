@@ -1,6 +1,6 @@
 """The report's output directory: what it may write there, and nothing else.
 
-The rule (``docs/troubleshooting.md``): ``-o DIR`` must be **new, empty, or an earlier
+The rule (``docs/how-to/troubleshooting.md``): ``-o DIR`` must be **new, empty, or an earlier
 report's directory** holding only the files that report wrote. Anything else (``-o .``
 in a directory holding the store, a ``report/`` with notes in it) is refused, exit 2,
 naming a few of the files, and nothing is written.

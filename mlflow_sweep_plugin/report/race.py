@@ -1,5 +1,5 @@
-"""What a report says of a raced or confirmed sweep (docs/report.md, "Race" and
-"Which stage decided"): the parent's ``mlflow_sweep/race.json`` as one line per
+"""What a report says of a raced or confirmed sweep (docs/reference/report-files.md,
+"Raced and confirmed sweeps"): the parent's ``mlflow_sweep/race.json`` as one line per
 candidate, and which runs decide the best.
 
 - **The sweep**: when the table's runs are the children of one sweep (one

@@ -1,4 +1,4 @@
-"""The search engine of a sweep (docs/search.md): the config's search keys
+"""The search engine of a sweep (docs/how-to/search.md): the config's search keys
 (:mod:`.spec`), its space (:mod:`.space`), Optuna's samplers and pruners
 (:mod:`.strategies`, :mod:`.pruning`), objectives (:mod:`.objective`), seeds
 (:mod:`.seeds`), the study rebuilt from the store (:mod:`.study`) and the engine that ties

@@ -15,7 +15,7 @@ A launcher's loop::
             if reason: stop every run in engine.running_indexes(trial), then record them pruned
         for p in ended: engine.record(p.index, status, history_of(p), run_id=...)
 
-Rules (docs/search.md): a configuration runs once per seed value and the sampler sees its
+Rules (docs/how-to/search.md): a configuration runs once per seed value and the sampler sees its
 mean; a proposal equal to a configuration already known is told the known value (or waits
 for it) and does not count; ``max_trials`` counts configurations, ``max_runs`` child runs;
 a finite space that is exhausted ends the sweep. Runs found in the store that failed, were

@@ -2,7 +2,7 @@
 configuration from its per-step values (with seeds: the mean of its runs that reported
 each step, :func:`.seeds.step_means`).
 
-Pruners (Optuna's own; docs/search.md, "Early stopping"):
+Pruners (Optuna's own; docs/how-to/search.md, "Early stopping"):
 
 - ``median``: ``MedianPruner``; ``min_steps`` -> ``n_warmup_steps``, ``n_startup_trials``,
   ``interval_steps``, ``n_min_trials``;

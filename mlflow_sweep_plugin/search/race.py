@@ -1,4 +1,4 @@
-"""Racing over seeds: spend seeds on the candidates that can still win (docs/search.md,
+"""Racing over seeds: spend seeds on the candidates that can still win (docs/how-to/racing.md,
 "Racing" and "Confirmation").
 
 Every candidate first runs on the first ``initial`` seed values (round 0). When every

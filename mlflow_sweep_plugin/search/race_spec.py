@@ -1,4 +1,4 @@
-"""The ``race`` and ``confirm`` keys of a sweep's config, checked (docs/search.md,
+"""The ``race`` and ``confirm`` keys of a sweep's config, checked (docs/how-to/racing.md,
 "Racing" and "Confirmation").
 
 - ``race``: ``{"initial": N, "step": M, "alpha": 0.05}`` with ``grid`` and ``seeds``:

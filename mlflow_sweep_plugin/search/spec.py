@@ -1,4 +1,4 @@
-"""The search part of a sweep's config, checked and normalised (docs/search.md).
+"""The search part of a sweep's config, checked and normalised (docs/how-to/search.md).
 
 :func:`parse_search` reads the keys in :data:`SEARCH_KEYS` from a config mapping (the
 backend's ``--backend-config``, the Hydra sweeper's settings) and returns a
@@ -26,7 +26,7 @@ MODES = ("min", "max")
 # the aggregates of ``export --history`` that are values (not steps), ``last`` the default
 OBJECTIVE_AGGS = tuple(sorted((a for a in _HISTORY_AGGS if not a.startswith("arg")),
                               key=("last", "min", "max", "mean").index))
-PRUNERS = {  # pruner -> the arguments it takes (docs/search.md, "Early stopping")
+PRUNERS = {  # pruner -> the arguments it takes (docs/how-to/search.md, "Early stopping")
     "median": ("min_steps", "n_startup_trials", "interval_steps", "n_min_trials"),
     "percentile": ("percentile", "min_steps", "n_startup_trials", "interval_steps", "n_min_trials"),
     "asha": ("min_resource", "reduction_factor", "min_early_stopping_rate"),

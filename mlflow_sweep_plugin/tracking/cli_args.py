@@ -43,7 +43,7 @@ def add_mlflow_arguments(parser, *, default_experiment: str | None = None):
 def sweep_run_from_args(args, run_name: str | None = None, **options):
     """:func:`~mlflow_sweep_plugin.sweep_run` configured from the parsed arguments
     (``enabled=False`` under ``--no-mlflow``)."""
-    from .run import sweep_run
+    from .run import sweep_run  # loads MLflow: a script's --help stays fast
 
     return sweep_run(getattr(args, "experiment", None), run_name,
                      getattr(args, "mlflow_tracking_uri", None),

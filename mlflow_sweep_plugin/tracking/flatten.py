@@ -26,6 +26,8 @@ import dataclasses
 import hashlib
 from dataclasses import dataclass, field
 
+import yaml
+
 from .keys import join_key
 from .redact import REDACTED, redact_data, redact_overrides_text, redactor
 
@@ -51,7 +53,7 @@ def _container(obj):
     if isinstance(obj, _SCALARS):
         return obj
     if _is_omegaconf(obj):
-        from omegaconf import OmegaConf
+        from omegaconf import OmegaConf  # optional (Hydra's), and only for its configs
 
         try:
             return OmegaConf.to_container(obj, resolve=True)
@@ -186,7 +188,5 @@ def to_plain(obj):
 def config_yaml(cfg, redact=()) -> str:
     """The whole config as YAML (the artifact truncated params point to); secrets as
     ``***`` when ``redact`` asks for it (:func:`log_config` does by default)."""
-    import yaml
-
     return yaml.safe_dump(redact_data(to_plain(cfg), redactor(redact)), sort_keys=False,
                           allow_unicode=True, default_flow_style=False)

@@ -28,6 +28,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from numbers import Real
 
+from mlflow.tracking import MlflowClient
+
+from ..export.parse import read_run
+from ..export.session import ReadSession
+from ..failures import fail_fast_http
+from ..parsers import Parser
+from ..plugins import get_plugin_manager
+from ..warning_types import warn
 from .keys import metric_name
 from .metrics import stored_value
 from .sink import ClientSink, now_ms
@@ -123,22 +131,12 @@ def flatten_artifacts(run_id: str, *, parsers=None, tracking_uri: str | None = N
     HTTP calls fail fast meanwhile (:func:`~mlflow_sweep_plugin.failures.fail_fast_http`):
     a file the server cannot serve is a warning in seconds, not after minutes of retries.
     """
-    from ..failures import fail_fast_http
-
     with fail_fast_http():
         return _flatten_artifacts(run_id, parsers=parsers, tracking_uri=tracking_uri,
                                   plugin_manager=plugin_manager, step=step, client=client)
 
 
 def _flatten_artifacts(run_id: str, *, parsers, tracking_uri, plugin_manager, step, client) -> FlattenResult:
-    from mlflow.tracking import MlflowClient
-
-    from ..export.parse import read_run
-    from ..export.session import ReadSession
-    from ..parsers import Parser
-    from ..plugins import get_plugin_manager
-    from ..warning_types import warn
-
     client = client or MlflowClient(tracking_uri)
     pm = plugin_manager or get_plugin_manager()
     if parsers is None:

@@ -17,15 +17,20 @@ batching, key escaping and offline spool as everything else.
 
 from __future__ import annotations
 
+import json
+import os
+
 from ..errors import UsageError
+from ..plugins import get_plugin_manager
 from .bound import BoundLogging
+from .flatten import config_yaml, to_plain
+from .params import log_text_artifact
+from .sink import resolve_sink
 
 
 def result_loggers(plugin_manager=None) -> dict:
     """Every registered result logger by kind (:class:`~mlflow_sweep_plugin.plugins.Registered`,
     collected once per plugin manager)."""
-    from ..plugins import get_plugin_manager
-
     return (plugin_manager or get_plugin_manager()).loggers
 
 
@@ -44,24 +49,13 @@ class ResultLogger(BoundLogging):
         return self.run_id
 
     def log_artifact(self, local_path, artifact_path: str | None = None) -> None:
-        import os
-
-        from .sink import resolve_sink
-
         resolve_sink(self.run_id).log_artifact(os.fspath(local_path), artifact_path)
 
     def log_text(self, text: str, artifact_file: str) -> None:
-        from .params import log_text_artifact
-        from .sink import resolve_sink
-
         log_text_artifact(resolve_sink(self.run_id), text, artifact_file)
 
     def log_dict(self, obj, artifact_file: str) -> None:
         """``obj`` as JSON (``.json``) or YAML (``.yaml``/``.yml``) at ``artifact_file``."""
-        import json
-
-        from .flatten import config_yaml, to_plain
-
         if artifact_file.endswith((".yaml", ".yml")):
             text = config_yaml(obj)
         else:

@@ -13,7 +13,7 @@ API writes to it). If the server cannot be reached when the run starts, or stops
 answering during the run, one warning is shown and everything from then on (params,
 metrics with their steps and timestamps, tags, artifacts, the final status) goes to
 the spool (:mod:`.spool`); the job goes on. ``mlflow-sweep sync`` replays the spool
-later, exactly once (:mod:`.sync`). Unreachability is detected in seconds (:mod:`.reach`).
+later, exactly once (:mod:`.sync`). Unreachability is detected in seconds (:func:`~mlflow_sweep_plugin.failures.probe`).
 
 Inside an offline ``sweep_run`` use this package's logging functions (or the run
 object's methods), not ``mlflow.log_*``: MLflow's own calls have no spool.
@@ -24,12 +24,18 @@ from __future__ import annotations
 import contextlib
 import os
 
-from ..failures import describe_error, fail_fast_http, is_offline, no_credential_urls
-from ..uri import redact_uri
+import mlflow
+from mlflow.tracking import MlflowClient
+
+from ..failures import describe_error, fail_fast_http, is_offline, no_credential_urls, probe
+from ..stores import ensure_sqlite_store
+from ..uri import redact_uri, resolve_tracking_uri
 from ..warning_types import SweepWarning, warn
 from . import sink as _sink
+from .artifacts import log_artifacts_selectively
 from .bound import BoundLogging
-from .reach import probe
+from .metrics import log_metrics
+from .results import log_result
 from .spool import Spool, spool_root
 
 STATUS_FINISHED, STATUS_FAILED, STATUS_KILLED = "FINISHED", "FAILED", "KILLED"
@@ -108,11 +114,6 @@ class SweepRun(BoundLogging):
         _sink.retry_locked(self._open_online)
 
     def _open_online(self) -> None:
-        import mlflow
-        from mlflow.tracking import MlflowClient
-
-        from ..stores import ensure_sqlite_store
-
         ensure_sqlite_store(self.tracking_uri)  # a new sqlite file: created once, under a lock
         client = MlflowClient(self.tracking_uri)
         with fail_fast_http():
@@ -128,7 +129,7 @@ class SweepRun(BoundLogging):
     def _context_tags(self) -> dict:
         """The tags MLflow would add at run creation (source, user, git commit, ...)."""
         try:
-            from mlflow.tracking.context.registry import resolve_tags
+            from mlflow.tracking.context.registry import resolve_tags  # private API: handled below
 
             return {str(k): str(v) for k, v in resolve_tags(self.tags).items()}
         except Exception:  # noqa: BLE001 - context tags are a courtesy offline
@@ -159,8 +160,6 @@ class SweepRun(BoundLogging):
 
     def _leave_fluent(self, status: str) -> None:
         """Take our run off MLflow's active-run stack without waiting for the server."""
-        import mlflow
-
         if not self._fluent:
             return
         self._fluent = False
@@ -185,8 +184,6 @@ class SweepRun(BoundLogging):
                 with fail_fast_http(), no_credential_urls(self.tracking_uri):
                     if self._fluent:
                         self._fluent = False
-                        import mlflow
-
                         mlflow.end_run(status)
                     else:
                         self._online.end(status, end_time)
@@ -241,8 +238,6 @@ class SweepRun(BoundLogging):
         self.log_params({key: value})
 
     def log_metric(self, key: str, value, step=None, timestamp=None) -> None:
-        from .metrics import log_metrics
-
         log_metrics({key: value}, step=step, run_id=self, timestamp=timestamp)
 
     def set_tag(self, key: str, value) -> None:
@@ -250,19 +245,15 @@ class SweepRun(BoundLogging):
 
     def log_artifacts(self, local_dir, artifact_path: str | None = None) -> list[str]:
         """Every file under ``local_dir`` (as ``mlflow.log_artifacts``)."""
-        from .artifacts import log_artifacts_selectively
-
         return log_artifacts_selectively(local_dir, artifact_path, exclude=(), run_id=self)
 
     def log_result(self, kind: str, result, **options):
-        from .results import log_result
-
         return log_result(kind, result, run_id=self, **options)
 
 
 def _pop_fluent_run() -> None:
     try:
-        from mlflow.tracking import fluent
+        from mlflow.tracking import fluent  # private API: handled below
 
         stack = fluent._active_run_stack
         stack = stack.get() if hasattr(stack, "get") else stack
@@ -289,10 +280,6 @@ def sweep_run(experiment: str | None = None, run_name: str | None = None,
     Yields a :class:`SweepRun`. The run ends ``FINISHED``, ``FAILED`` when the block
     raises, ``KILLED`` on ``KeyboardInterrupt``; the exception propagates.
     """
-    import mlflow
-
-    from ..uri import resolve_tracking_uri
-
     uri = resolve_tracking_uri(tracking_uri)
     if experiment is None and experiment_id is None:
         experiment = os.environ.get("MLFLOW_EXPERIMENT_NAME") or None

@@ -11,7 +11,18 @@ active run. So code written against these functions keeps working offline.
 from __future__ import annotations
 
 import contextlib
+import os
+import random
 import time
+
+import mlflow
+from mlflow.entities import Metric, Param, RunTag
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+
+from ..envvars import scoped_environ
+from ..failures import is_locked, no_credential_urls
+from ..stores import ensure_sqlite_store
 
 MAX_PARAMS_TAGS_PER_BATCH = 100  # mlflow.utils.validation limits of one log_batch request
 MAX_METRICS_PER_BATCH = 1000
@@ -25,21 +36,11 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
-# -- "database is locked" ----------------------------------------------------------------
-#: SQLite's answer to a writer that waited its busy timeout (MLflow 3 sets 20 s) for other
-#: writers of the same file; through an ``mlflow server`` on sqlite, the server's 503 says it
-LOCKED_TEXT = ("database is locked", "database table is locked")
+# -- "database is locked" (:func:`~mlflow_sweep_plugin.failures.is_locked`) ------------------
 LOCK_RETRY_SECONDS_ENV = "MLFLOW_SWEEP_LOCK_RETRY_SECONDS"
 DEFAULT_LOCK_RETRY_SECONDS = 300.0
 #: how many calls this process retried because the database was locked (benchmarks print it)
 LOCK_RETRIES = {"count": 0}
-
-
-def is_locked(exc: BaseException) -> bool:
-    """Whether ``exc`` (or one it was raised from) is SQLite's "database is locked"."""
-    from ..failures import exception_chain
-
-    return any(any(t in str(link) for t in LOCKED_TEXT) for link in exception_chain(exc))
 
 
 def retry_locked(call, *args, **kwargs):
@@ -48,9 +49,6 @@ def retry_locked(call, *args, **kwargs):
     ``$MLFLOW_SWEEP_LOCK_RETRY_SECONDS`` (default 300 s; then the error is raised, and a
     ``sweep_run`` spools what it could not log). Safe because MLflow's SQL store writes
     each call in one transaction, rolled back when it fails: nothing is logged twice."""
-    import os
-    import random
-
     try:
         budget = float(os.environ.get(LOCK_RETRY_SECONDS_ENV, DEFAULT_LOCK_RETRY_SECONDS))
     except ValueError:
@@ -88,8 +86,6 @@ class ClientSink:
         """``params``: the params the run has, when the caller knows them (a run it has
         just created: ``{}``), so that none is read back before logging more."""
         if client is None:
-            from mlflow.tracking import MlflowClient
-
             client = MlflowClient()
         self.client = client
         self.run_id = run_id
@@ -102,8 +98,6 @@ class ClientSink:
 
     def log_batch(self, params=None, metrics=(), tags=None) -> None:
         """``metrics`` are ``(key, value, timestamp_ms, step)`` tuples."""
-        from mlflow.entities import Metric, Param, RunTag
-
         if self._params is not None and params:
             self._params.update({k: str(v) for k, v in params.items()})
 
@@ -120,8 +114,6 @@ class ClientSink:
         retry_locked(self.client.log_artifact, self.run_id, local_path, artifact_path or None)
 
     def end(self, status: str = "FINISHED", end_time: int | None = None) -> None:
-        from ..failures import no_credential_urls
-
         # MLflow prints "View run ... at: <tracking URI>" here: never with credentials
         with no_credential_urls(getattr(self.client, "tracking_uri", None)):
             retry_locked(self.client.set_terminated, self.run_id, status=status, end_time=end_time)
@@ -130,8 +122,6 @@ class ClientSink:
 def get_or_create_experiment(client, name: str) -> str:
     """The id of experiment ``name``, created if missing (and if a parallel job created
     it meanwhile, that one)."""
-    from mlflow.exceptions import MlflowException
-
     exp = client.get_experiment_by_name(name)
     if exp is not None:
         return exp.experiment_id
@@ -158,10 +148,6 @@ def resolve_sink(run_id: str | None = None, client=None):
     if active is not None and (run_id is None or run_id == active.run_id):
         return active
     if run_id is None:
-        import mlflow
-
-        from ..stores import ensure_sqlite_store
-
         run = mlflow.active_run()
         if run is None:
             ensure_sqlite_store(mlflow.get_tracking_uri())  # a new sqlite file: created once, under a lock
@@ -176,12 +162,8 @@ def tracking_uri_set_to(uri: str):
     (including "not set", so ``$MLFLOW_TRACKING_URI`` counts again). Needed where MLflow
     resolves something against the current URI rather than a client's (``mlflow.start_run``;
     ``mlflow-artifacts:`` artifact URIs on MLflow 2.x)."""
-    import mlflow
-
-    from ..envvars import scoped_environ
-
     try:
-        from mlflow.tracking._tracking_service import utils as _utils
+        from mlflow.tracking._tracking_service import utils as _utils  # private API: handled below
 
         saved = _utils._tracking_uri
     except (ImportError, AttributeError):  # pragma: no cover - other MLflow layouts

@@ -205,7 +205,7 @@ def _replay(client, spool: Spool, result: SyncResult) -> bool:
 
 def sync_one(spool: Spool, tracking_uri: str | None = None) -> SyncResult:
     """Replay one spool (see the module docstring)."""
-    from .reach import probe
+    from ..failures import probe
 
     result = SyncResult(spool.spool_id)
     with _locked(spool) as got:

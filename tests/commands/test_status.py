@@ -72,8 +72,9 @@ def test_grid_as_text_with_its_matrix(sweeps, sweep_cli):
     assert "best so far: val_loss min = 0.4 ± 0.141421 (n=2)" in out
     assert "ValueError: lr \\x1b[2Jtoo small" in out and "\x1b" not in out  # shown, never acted on
     assert f"continue: mlflow-sweep resume {sweeps['grid']['parent_id']}" in out
-    matrix = [line.split() for line in out.splitlines() if line.split()[:1] in (["1"], ["2"])]
-    assert ["2", "0.01", "✂", "-"] in matrix and ["1", "0.001", "▶", "·"] in matrix
+    # the swept params in the grid's order (lr, then layers), then one column per seed
+    matrix = [line.split() for line in out.splitlines() if line.split()[:1] in (["0.01"], ["0.001"])]
+    assert ["0.01", "2", "✂", "-"] in matrix and ["0.001", "1", "▶", "·"] in matrix
     assert "controller: none recorded" in out
 
 

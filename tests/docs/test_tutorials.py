@@ -78,6 +78,7 @@ def test_first_sweep(workdir):
     cwd, env = workdir
     ran = run_tutorial("tutorials/first-sweep.md", cwd, env)
     assert any("mlflow-sweep report" in b for b in ran) and any("--backend sweep" in b for b in ran)
+    assert any('"strategy"' in b for b in ran) and any("mlflow-sweep status" in b for b in ran)
     assert (cwd / "mlflow.db").exists() and (cwd / "report" / "report.html").exists()
 
 
@@ -87,6 +88,7 @@ def test_hydra_app(workdir):
     cwd, env = workdir
     ran = run_tutorial("tutorials/hydra-app.md", cwd, env)
     assert any("import-hydra" in b for b in ran)
+    assert any("hydra/sweeper=mlflow_sweep" in b for b in ran)
 
 
 @pytest.mark.slow

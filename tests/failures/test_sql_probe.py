@@ -21,7 +21,7 @@ import pytest
 from mlflow_sweep_plugin.failures import is_database_uri, probe_database, require_reachable
 from mlflow_sweep_plugin.errors import TrackingUnreachable
 
-DATA = pathlib.Path(__file__).parent / "data"
+DATA = pathlib.Path(__file__).parent.parent / "data"
 DEAD = "postgresql://u:secret@127.0.0.1:1/db"
 DEADLINE = 60  # seconds; MLflow's own loop takes ~110 s
 
