@@ -2,7 +2,7 @@
 
 - :mod:`.run`: ``sweep_run``, a run that outlives the tracking server (:mod:`.spool` holds
   what it logged offline, :mod:`.sync` replays it, within what :mod:`.spool_checks` allows;
-  :mod:`.reach` asks whether the server is there);
+  whether the server is there is :mod:`mlflow_sweep_plugin.failures`' probe);
 - :mod:`.sink`: where a logging call goes (a store, or a ``sweep_run``);
 - :mod:`.params` (a config as params, using :mod:`.flatten`, :mod:`.keys` and :mod:`.redact`),
   :mod:`.metrics`, :mod:`.artifacts`: what is logged;

@@ -1,5 +1,5 @@
-"""mlflow_sweep_plugin.tracking.reach: is the tracking server there? — against a real
-loopback HTTP server and a closed port."""
+"""mlflow_sweep_plugin.failures.probe over HTTP: is the tracking server there? — against a
+real loopback HTTP server that records what it was asked, and a closed port."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import threading
 
 import pytest
 
+from mlflow_sweep_plugin.failures.probe import PROBE_TIMEOUT_ENV, is_http, probe
 from mlflow_sweep_plugin.testing import free_port
-from mlflow_sweep_plugin.tracking.reach import PROBE_TIMEOUT_ENV, is_http, probe
 
 
 @pytest.fixture
