@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import shutil
 
+from mlflow_sweep_plugin.commands.demo import demo_command
+from mlflow_sweep_plugin.plugins import get_plugin_manager, reset_plugin_manager
 from tmpfs_helpers import remount_read_only, tmpfs
 
 
@@ -29,3 +31,16 @@ def test_an_existing_store_on_a_read_only_file_system(sweep_cli, sweep_store, tm
         assert res.exit_code == 2, res.stderr
         assert "Traceback" not in res.stderr and "is read-only" in res.stderr
         assert (fs / "mlflow.db").read_bytes() == before
+
+
+def test_an_unknown_demo_is_exit_2_naming_the_available_ones(sweep_cli, tmp_path):
+    reset_plugin_manager()
+    available = sorted(get_plugin_manager().demos)
+    reset_plugin_manager()
+    store = tmp_path / "demo.db"
+    result = sweep_cli("demo", "--kind", "no-such-demo", "--tracking-uri", f"sqlite:///{store}")
+    assert result.exit_code == 2
+    if available:
+        assert f"unknown demo 'no-such-demo'; available: {', '.join(available)}" in result.stderr
+    assert not store.exists()  # refused before the store is made
+    assert demo_command.name == "demo"

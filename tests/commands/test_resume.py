@@ -11,8 +11,10 @@ import socket
 import subprocess
 import sys
 
+import click
 import pytest
 
+from mlflow_sweep_plugin.commands.resume import _seeds, _submitit, resume_command
 from mlflow_sweep_plugin.sweep.stored_spec import extend, read_spec, resume_request
 from mlflow_sweep_plugin.tags import TAG_SUPERSEDED
 from sweep_status_helpers import claiming_process, grid_sweep, hydra_sweep, make_parent
@@ -215,3 +217,22 @@ def test_a_sigkilled_sweep_resumed_from_its_parent_then_with_more_seeds(sweep_st
     best = json.loads(CliRunner().invoke(main, ["status", "--json", "--parent", parent.info.run_id]).stdout)
     assert best["sweeps"][0]["best"]["params"] == {"x": "2.0"} or best["sweeps"][0]["best"]["params"] == {"x": "2"}
     assert best["sweeps"][0]["best"]["n"] == 3 and best["sweeps"][0]["runs"]["missing"] == 0
+
+
+@pytest.mark.parametrize("given, seeds", [("6", 6), ("3,4,5", [3, 4, 5]), ("7,", [7]), ("a,b", ["a", "b"]),
+                                          ("-1,2", [-1, 2])])
+def test_seeds_option_is_a_count_or_a_list(given, seeds):
+    assert _seeds(None, None, given) == seeds
+
+
+@pytest.mark.parametrize("given", ["0", "x", " , "])
+def test_seeds_option_refuses_what_is_neither(given):
+    with pytest.raises(click.BadParameter):
+        _seeds(None, None, given)
+
+
+def test_submitit_option_is_key_value_pairs():
+    assert _submitit(None, None, ("partition=gpu", " time = 60")) == {"partition": "gpu", "time": 60}
+    with pytest.raises(click.BadParameter, match="expected KEY=VALUE"):
+        _submitit(None, None, ("partition",))
+    assert resume_command.name == "resume"

@@ -24,6 +24,7 @@ import time
 import pytest
 from mlflow.tracking import MlflowClient
 
+from mlflow_sweep_plugin.commands.status import _number, _params_text, status_command
 from mlflow_sweep_plugin.search.controller import claim
 from mlflow_sweep_plugin.sweep.status import find_sweeps
 from mlflow_sweep_plugin.tags import TAG_HEARTBEAT
@@ -233,3 +234,10 @@ def test_a_race_skips_its_eliminated_candidates(sweep_store, sweep_cli):
     assert rows["1"] == rows["3"] == ["finished"] * 2 + ["missing"] * 4
     assert sweep["runs"]["missing"] == 8
     assert sweep["best"]["params"] == {"x": "1"} and sweep["best"]["n"] == 2
+
+
+def test_a_runs_params_as_text_and_numbers_in_six_digits():
+    assert _params_text({"lr": "0.1", "depth": "2"}, seed=3) == "lr=0.1, depth=2, seed=3"
+    assert _params_text({}) == "(no swept params)"
+    assert (_number(1 / 3), _number(None), _number(12345678.0)) == ("0.333333", "?", "1.23457e+07")
+    assert status_command.name == "status"

@@ -7,6 +7,8 @@ import json
 import pandas as pd
 import pytest
 
+from mlflow_sweep_plugin.errors import UsageError
+from mlflow_sweep_plugin.export.sweep import check_output, default_output, export_sweep
 from mlflow_sweep_plugin.tags import TAG_ROLE, TAG_SUPERSEDED, TAG_SWEEP_ID, TAG_SWEEP_INDEX
 
 SUMMARY = {"layer": 0, "energy_contrast_ratio": 0.5, "geometry_fits": {}}
@@ -110,3 +112,36 @@ def test_include_and_tag_on_the_command_line(sweep, sweep_store, tmp_path, sweep
     bad = sweep_cli("export", "--experiment-name", "grid", "--tracking-uri", sweep_store.tracking_uri, "-o", str(out),
               "--include", "children")
     assert bad.exit_code == 2 and "--include" in bad.stderr
+
+
+def test_default_output_is_a_timestamped_csv():
+    name = default_output()
+    assert name.startswith("mlflow_sweep_results_") and name.endswith(".csv")
+
+
+def test_an_output_that_cannot_be_written_is_told_before_any_run_is_read(tmp_path):
+    (tmp_path / "file").write_text("x")
+    check_output(str(tmp_path / "new" / "deeper" / "t.csv"))  # the writer makes the folders
+    with pytest.raises(UsageError, match="is a directory"):
+        check_output(str(tmp_path))
+    with pytest.raises(UsageError, match="is not a directory"):
+        check_output(str(tmp_path / "file" / "t.csv"))
+
+
+@pytest.mark.parametrize("options, match", [
+    ({"workers": 0}, "--workers"), ({"fmt": "xlsx"}, "--format"), ({"include": ["children"]}, "--include"),
+    ({"history": ["loss"]}, "--history"), ({"max_artifact_bytes": "lots"}, "--max-artifact-bytes"),
+])
+def test_bad_options_are_usage_errors_before_the_store_is_touched(options, match, tmp_path):
+    missing = tmp_path / "never-created.db"
+    with pytest.raises(UsageError, match=match):
+        export_sweep(experiment_names=("grid",), tracking_uri=f"sqlite:///{missing}", **options)
+    assert not missing.exists()
+
+
+def test_export_sweep_writes_the_table_where_asked(sweep, sweep_store, tmp_path):
+    out = tmp_path / "t" / "grid.csv"
+    result = export_sweep(experiment_names=("grid",), tracking_uri=sweep_store.tracking_uri,
+                          output=str(out), cache=False)
+    assert result.path == str(out) and result.format == "csv"
+    assert len(pd.read_csv(out)) == len(result.df)

@@ -58,6 +58,32 @@ def test_mlflow_help_lists_sweep_export():
     assert "sweep-export" in proc.stdout
 
 
+def test_add_command_attaches_sweep_export_once_and_never_raises():
+    import click
+
+    from mlflow_sweep_plugin.commands.export import export_command
+    from mlflow_sweep_plugin.mlflow_hooks.mlflow_cli import COMMAND_NAME, add_command
+
+    class FakeCliModule:  # what mlflow.cli holds: a click group named ``cli``
+        cli = click.Group("mlflow")
+
+    add_command(FakeCliModule)
+    add_command(FakeCliModule)
+    assert FakeCliModule.cli.commands == {COMMAND_NAME: export_command}
+    add_command(object())  # no group: nothing, no error
+    add_command(None)
+
+
+def test_install_adds_the_command_to_an_already_imported_mlflow_cli():
+    import mlflow.cli
+
+    from mlflow_sweep_plugin.mlflow_hooks.mlflow_cli import COMMAND_NAME, _Finder, install
+
+    install()
+    assert COMMAND_NAME in mlflow.cli.cli.commands
+    assert sum(isinstance(f, _Finder) for f in sys.meta_path) <= 1
+
+
 # -- mlflow run --backend sweep on a new sqlite store (issue 23 item 5) -------------------------
 def test_only_mlflow_run_with_the_sweep_backend_prepares_the_store():
     from mlflow_sweep_plugin.mlflow_hooks.mlflow_cli import sweep_backend_requested

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mlflow_sweep_plugin.export.plan import ListingPlan
-from mlflow_sweep_plugin.parsers import ArtifactPattern, coerce_capture
+from mlflow_sweep_plugin.parsers.pattern import ArtifactPattern, coerce_capture
 
 
 @pytest.mark.parametrize("pattern, path, expected", [

@@ -10,14 +10,10 @@ import sys
 import pytest
 import yaml
 
-from mlflow_sweep_plugin import (
-    ParamChanged,
-    flatten_config,
-    log_artifacts_by_type,
-    log_artifacts_selectively,
-    log_config,
-    log_metrics,
-)
+from mlflow_sweep_plugin import flatten_config
+from mlflow_sweep_plugin.tracking.artifacts import log_artifacts_by_type, log_artifacts_selectively
+from mlflow_sweep_plugin.tracking.metrics import log_metrics
+from mlflow_sweep_plugin.tracking.params import ParamChanged, log_config
 from mlflow_sweep_plugin.testing import artifact_paths
 from mlflow_sweep_plugin.warning_types import SweepWarning
 

@@ -9,16 +9,9 @@ import types
 
 import pytest
 
-from mlflow_sweep_plugin import (
-    add_mlflow_arguments,
-    hookimpl,
-    log_config,
-    log_metrics,
-    log_result,
-    sweep_run,
-    sweep_run_from_args,
-    sync_spool,
-)
+from mlflow_sweep_plugin import hookimpl, log_config, log_metrics, sweep_run, sync_spool
+from mlflow_sweep_plugin.tracking.cli_args import add_mlflow_arguments, sweep_run_from_args
+from mlflow_sweep_plugin.tracking.results import log_result
 from mlflow_sweep_plugin.errors import UsageError
 from mlflow_sweep_plugin.plugins import SweepPluginManager
 from mlflow_sweep_plugin.tracking.spool import Spool
