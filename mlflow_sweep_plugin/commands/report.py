@@ -82,8 +82,9 @@ def report_command(experiment_names, experiment_ids, tracking_uri, filter_string
     """
     from ..console import printing_warnings, say, sweep_errors
     from ..errors import UsageError
-    from ..report.build import ReportOptions, _check_options, build_report, default_output_dir
+    from ..report.build import build_report, default_output_dir
     from ..report.levels import parse_pairs
+    from ..report.options import ReportOptions, check_options
     from ..report.output import check_output_dir
     from ..report.source import load
 
@@ -100,7 +101,7 @@ def report_command(experiment_names, experiment_ids, tracking_uri, filter_string
                                 if table_metrics else None, spreadsheet_safe=spreadsheet_safe,
                                 curves=list(curves), no_curves=no_curves, order=parse_pairs(order, "--order"),
                                 scales={k: ",".join(v) for k, v in parse_pairs(scales, "--scale").items()})
-        _check_options(options)
+        check_options(options)
         output = output or default_output_dir()
         check_output_dir(output)  # before any work: a refused directory costs nothing
         source = load(experiment_names=experiment_names, experiment_ids=experiment_ids,

@@ -13,50 +13,20 @@ import json
 import math
 import os
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 
 from ..errors import UsageError, did_you_mean
 from ..export.writers import write_table
 from ..warning_types import SweepWarning, warn
 from .output import check_output_dir, make_stage, move_into_place, remove_stage, writing_errors
-from .columns import bare_name
-from .paper import decided_text
-from .race import decision, race_section, race_text, stage_of
+from .columns import bare_name, describe_key
+from .options import ReportOptions, check_options
+from .page import matrix_context, page_context, race_context
+from .paper import decided_text, format_pm
+from .race import decision, race_section, stage_of
 
-
-@dataclass
-class ReportOptions:
-    """What to report (the ``mlflow-sweep report`` options)."""
-
-    objective: str | None = None
-    mode: str = "min"
-    over: object = None  # None: the seed column; False: none; or a column name
-    by: list | None = None
-    metrics: list | None = None
-    band: str = "std"
-    plot: tuple = ()
-    include_failed: bool = False
-    max_plots: int = 12
-    alpha: float = 0.05
-    title: str | None = None
-    #: column -> the name tables and plots show (``--label COLUMN=TEXT``)
-    labels: dict = field(default_factory=dict)
-    #: record fields to group by / to neither group by nor summarise (``--key`` / ``--descriptor``)
-    keys: list = field(default_factory=list)
-    descriptors: list = field(default_factory=list)
-    #: the metrics of summary.tex (``--table-metrics``); default: those that fit a column
-    table_metrics: list | None = None
-    #: text cells a spreadsheet would run as formulas get a leading ``'`` (summary.csv)
-    spreadsheet_safe: bool = False
-    #: factor -> its levels in order (``--order FACTOR=a,b,c``); factor -> levels/linear/log (``--scale``)
-    order: dict = field(default_factory=dict)
-    scales: dict = field(default_factory=dict)
-    #: more metrics with learning curves (``--curves``); none at all (``--no-curves``)
-    curves: list = field(default_factory=list)
-    no_curves: bool = False
-    #: what could not be summarised is told in the report only, not as warnings (the
-    #: automatic report on a sweep's parent, where nobody asked for a ranking)
-    quiet: bool = False
+#: the names this module has always offered (``ReportOptions`` lives in :mod:`.options`)
+__all__ = ["Report", "ReportOptions", "build_report", "default_output_dir", "write_summary_csv"]
 
 
 @dataclass
@@ -81,9 +51,7 @@ class Report:
         text = f"report -> {self.html}"
         b = self.best
         if b is not None and b.best is not None:
-            from .paper import format_pm
-
-            label = ", ".join(f"{bare_name(k)}={v}" for k, v in b.best["group"].items()) or "(all runs)"
+            label = describe_key([bare_name(k) for k in b.best["group"]], b.best["group"].values())
             text += (f"; best {b.objective} ({b.mode}): {label}: "
                      f"{format_pm(b.best['mean'], b.best['std'])} (n={b.best['n']}), {len(b.tied)} tied")
         elif b is not None:
@@ -91,25 +59,6 @@ class Report:
         else:
             text += "; no --objective, nothing ranked"
         return text
-
-
-def _check_options(options: ReportOptions) -> None:
-    from .best import MODES
-    from .plots import BANDS
-
-    if options.mode not in MODES:
-        raise UsageError(f"--mode must be min or max, not {options.mode!r}")
-    if options.band not in BANDS:
-        raise UsageError(f"--band must be one of {', '.join(BANDS)}, not {options.band!r}")
-    if not 0 < float(options.alpha) < 1:
-        raise UsageError("alpha must be between 0 and 1")
-    if options.curves and options.no_curves:
-        raise UsageError("--curves and --no-curves do not go together")
-    from .levels import SCALES
-
-    for factor, scale in (options.scales or {}).items():
-        if scale not in SCALES:
-            raise UsageError(f"--scale {factor}={scale}: use one of {', '.join(SCALES)}")
 
 
 def write_summary_csv(summary, path: str, spreadsheet_safe: bool = False) -> None:
@@ -125,101 +74,6 @@ def _json_default(value):
     return plain(value)
 
 
-def _source_text(source) -> str:
-    from ..uri import redact_uri
-
-    if source is None:
-        return "from a table"
-    parts = [f"experiments {', '.join(source.experiments)}" if source.experiments else "",
-             f"store {redact_uri(source.tracking_uri)}"]
-    if source.filter_string:
-        parts.append(f"filter {source.filter_string}")
-    if source.parser_names:
-        parts.append(f"parsers {', '.join(source.parser_names)}")
-    if source.artifact_patterns:
-        parts.append(f"artifacts {', '.join(source.artifact_patterns)}")
-    return " · ".join(p for p in parts if p)
-
-
-def _group_label(row, by) -> str:
-    return ", ".join(f"{bare_name(c)}={row[c]}" for c in by) or "(all runs)"
-
-
-def _context(summary, best, options, source, plots_notes, warnings_list, files, metrics_shown):
-    from .. import __version__
-    from .html import MAX_ROWS
-    from .paper import format_pm, paper_table
-
-    header, rows, bold, _ = paper_table(summary, best, metrics_shown, limit=len(metrics_shown),
-                                        labels=options.labels) \
-        if summary.metrics and len(summary.groups) else ([], [], set(), set())
-    tied_groups = set()
-    best_group = None
-    if best is not None and best.best is not None:
-        best_group = best.best_group
-        tied_groups = {int(g) for g, t in zip(best.ranking["group"], best.ranking["tied"]) if t}
-    order = [int(g) for g in best.ranking["group"]] if best is not None and len(best.ranking) else []
-    order += [g for g in range(len(summary.groups)) if g not in set(order)]
-    n_factors = header.index("n") if header else 0
-    table_rows = []
-    for r, cells in enumerate(rows[:MAX_ROWS]):
-        gi = order[r]
-        cls = "best" if gi == best_group else ("tied" if gi in tied_groups else "")
-        table_rows.append({"cls": cls, "cells": [{"text": c, "num": j >= n_factors, "bold": (r, j) in bold}
-                                                 for j, c in enumerate(cells)]})
-    best_ctx = None
-    objective_note = None
-    if best is not None and best.best is not None:
-        g = summary.groups
-        top = best.best
-        ci = (f"[{format_pm(top['ci_low'])}, {format_pm(top['ci_high'])}]"
-              if top["ci_low"] is not None and top["ci_high"] is not None else "")
-        tied = []
-        for c in best.comparisons()[:MAX_ROWS]:
-            p = (lambda v: f"{v:.3g}" if v is not None else "–")
-            diff = "" if c["rank"] == 1 else (
-                f"{format_pm(c['diff'])} [{format_pm(c['diff_ci_low'])}, {format_pm(c['diff_ci_high'])}]"
-                if c["diff_ci_low"] is not None else format_pm(c["diff"]))
-            tied.append({"label": ", ".join(f"{bare_name(k)}={v}" for k, v in c["group"].items()) or "(all runs)",
-                         "n": c["n"], "mean": format_pm(c["mean"], c["std"] if c["n"] > 1 else None),
-                         "shared": c["shared_seeds"], "test": {"paired-t": "paired", "welch-t": "Welch"}.get(
-                             c["test"], "best" if c["rank"] == 1 else "not tested"),
-                         "diff": diff, "p": p(c["p_raw"]), "p_adj": p(c["p_adjusted"]),
-                         "mde": format_pm(c["mde"]) if c["mde"] is not None else "–",
-                         "cls": "best" if c["rank"] == 1 else ("tied" if c["in_set"] else ""),
-                         "in_set": "best" if c["rank"] == 1 else ("yes" if c["in_set"] else "no")})
-        best_ctx = {
-            "label": _group_label(g.iloc[best.best_group], summary.by), "objective": best.objective,
-            "mode": best.mode, "value": format_pm(top["mean"], top["std"]), "n": top["n"],
-            "mean": format_pm(top["mean"]), "ci": ci, "tied": tied,
-            "test_text": (
-                "It is the only configuration." if len(best.ranking) < 2 else
-                f"No test against the others: it has a single value (n = 1){'' if best.over else ', and there is no seed column'}."
-                if top["n"] < 2 else
-                f"{len(best.tied)} other configuration(s) are not distinguishable from it with these "
-                f"seeds (the best set: Hsu's multiple comparisons with the best, family-wise error "
-                f"α = {best.alpha}; each compared on the seeds it shares with the best, paired when "
-                f"at least two are shared, Welch otherwise). MDE: the smallest difference the sweep "
-                f"would detect with 80 % power."),
-        }
-    elif best is not None:
-        objective_note = f"No configuration could be ranked by {best.objective}."
-    elif options.objective:
-        objective_note = f"Nothing could be ranked by {options.objective}: there is nothing to summarise."
-    experiments = ", ".join(source.experiments) if source is not None and source.experiments else ""
-    title = options.title or (f"Sweep report: {experiments}" if experiments else "Sweep report")
-    return {
-        "title": title, "source": _source_text(source), "version": __version__,
-        "generated": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "counts": summary.counts, "by": [bare_name(c) for c in summary.by], "over": summary.over,
-        "aliases": [(bare_name(k), [bare_name(t) for t in v]) for k, v in summary.aliases.items()],
-        "best": best_ctx, "objective_note": objective_note, "warnings": warnings_list,
-        "notes": plots_notes, "table_header": header, "table_rows": table_rows,
-        "rows_left": max(0, len(rows) - MAX_ROWS), "metrics_left": max(0, len(summary.metrics) - len(metrics_shown)),
-        "files": files, "left_out": getattr(source, "left_out", 0) if source is not None else 0,
-    }
-
-
 def build_report(table, output_dir: str, options: ReportOptions | None = None, *, captures=None,
                  params=None, source=None, prior_warnings=(), histories=None) -> Report:
     """Summarise ``table``, rank it (with an objective), draw the plots and write the
@@ -233,7 +87,7 @@ def build_report(table, output_dir: str, options: ReportOptions | None = None, *
     from .stats import summarize
 
     options = options or ReportOptions()
-    _check_options(options)
+    check_options(options)
     messages: list[str] = []
 
     def note(message: str) -> None:
@@ -317,41 +171,6 @@ def build_report(table, output_dir: str, options: ReportOptions | None = None, *
                   notes=plot_notes, written=written, curves=curve_plots)
 
 
-def _matrix_context(runs, missing, plot, limit: int = 50) -> dict:
-    """The "Run matrix" section: the runs left out with why, the missing pairs, the picture."""
-    import base64
-
-    from .html import png_size
-
-    left = runs[~runs["used"]] if len(runs) else runs
-    rows = [{"run_id": r, "name": n, "configuration": c, "seed": "" if s is None else s, "status": st, "reason": w}
-            for r, n, c, s, st, w in zip(left["run_id"], left["run_name"], left["configuration"], left["seed"],
-                                         left["status"], left["reason"])][:limit] if len(left) else []
-    picture = None
-    if plot is not None:
-        w, h = png_size(plot.png_bytes)
-        picture = {"data": base64.b64encode(plot.png_bytes).decode("ascii"), "width": w, "height": h,
-                   "caption": plot.caption, "png": plot.png, "svg": plot.svg}
-    return {"considered": len(runs), "used": int(runs["used"].sum()) if len(runs) else 0,
-            "left": rows, "left_more": max(0, len(left) - limit),
-            "missing": [f"{c}, seed {s} ({st})" for c, s, st in missing[:limit]],
-            "missing_more": max(0, len(missing) - limit), "picture": picture}
-
-
-def _race_context(race) -> dict | None:
-    """The "Race" section: one line per candidate (:func:`.race.race_text`)."""
-    from .paper import format_pm
-
-    if race is None:
-        return None
-    lines = [{"label": line["label"], "text": race_text(line, format_pm),
-              "cls": "best" if line["winner"] else ("tied" if line["outcome"] == "survived" else "")}
-             for line in race["candidates"]]
-    return {"title": "Race (confirmation)" if race["stage"] == "confirm" else "Race", "lines": lines,
-            "rounds": len(race["rounds"]), "alpha": race["alpha"],
-            "seeds": ", ".join(str(s) for s in race["rounds"][-1]["seeds"]) if race["rounds"] else ""}
-
-
 def _levels(table, summary, options, source):
     """The level order and axes of this report's plots (:mod:`.levels`)."""
     from .levels import Levels, first_appearance, grid_orders, resolve
@@ -412,9 +231,9 @@ def _write_files(stage, summary, best, options, source, specs, table_scores, plo
     missing = matrix_cells(runs)[3] if summary.over else []
     files.insert(0, "report.json")
     files.insert(0, "report.html")
-    context = _context(summary, best, options, source, plot_notes, all_warnings, files, metrics_shown)
-    context["matrix"] = _matrix_context(runs, missing, matrix_plot)
-    context["race"] = _race_context(race)
+    context = page_context(summary, best, options, source, plot_notes, all_warnings, files, metrics_shown)
+    context["matrix"] = matrix_context(runs, missing, matrix_plot)
+    context["race"] = race_context(race)
     if context["best"] is not None:
         context["best"]["decided"] = decided_text(best)
     with open(os.path.join(stage, "report.html"), "w", encoding="utf-8") as fh:
