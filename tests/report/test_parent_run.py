@@ -86,3 +86,18 @@ def test_a_failure_is_one_warning_never_an_exception(sweep_store):
     told = [str(w.message) for w in caught if isinstance(w.message, SweepWarning)]
     assert len(told) == 1 and "is not a sweep parent" in told[0]
     assert artifact_paths(client, lonely) == []
+
+
+def test_the_detached_report_leaves_the_parent_done_or_failed(sweep_store):
+    from mlflow_sweep_plugin.report import detached
+
+    exp, parent = sweep_like_the_backend(sweep_store)
+    job = {"parent_run_id": parent, "experiment_id": exp, "sweep_id": "s1",
+           "report": {"objective": "metrics.loss", "mode": "min", "max_plots": 0}}
+    assert detached.run(job, sweep_store.tracking_uri) == detached.DONE
+    tags = sweep_store.client.get_run(parent).data.tags
+    assert tags["mlflow_sweep.report.state"] == "done" and tags["mlflow_sweep.best.opt"] == "b"
+    with pytest.warns(SweepWarning):
+        state = detached.run({**job, "report": {"objective": "no_such_column"}}, sweep_store.tracking_uri)
+    assert state == detached.FAILED
+    assert sweep_store.client.get_run(parent).data.tags["mlflow_sweep.report.state"] == "failed"
