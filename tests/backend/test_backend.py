@@ -105,6 +105,7 @@ def _table(client, run_id):
     return pd.read_csv(path)
 
 
+@pytest.mark.slow  # real processes for a minute or more: CI's slow group
 def test_mlflow_run_sweep_backend_grid_then_resume(sweep_store):
     client = sweep_store.client
     config = {"grid": {"lr": [0.1, 0.5], "layers": [1, 2]}, "max_parallel": 2,

@@ -96,6 +96,7 @@ def _submitit_logs(sweep_dir: pathlib.Path) -> str:
     return "\n".join(p.read_text(errors="replace") for p in sweep_dir.glob(".submitit/*/*_log.*"))
 
 
+@pytest.mark.slow  # real processes for a minute or more: CI's slow group
 def test_joblib_and_submitit_jobs_log_what_the_basic_launcher_logs(sweep_store, app, tmp_path):
     client = sweep_store.client
     sweeps, procs = {}, {}
@@ -145,6 +146,7 @@ def test_joblib_and_submitit_jobs_log_what_the_basic_launcher_logs(sweep_store, 
     print({k: f"{v[4]:.0f}s" for k, v in sweeps.items()})
 
 
+@pytest.mark.slow  # real processes for a minute or more: CI's slow group
 def test_the_parent_is_closed_by_import_hydra_when_the_submitting_process_is_gone(
         sweep_store, sweep_cli, app, tmp_path):
     client = sweep_store.client
