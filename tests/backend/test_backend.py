@@ -12,7 +12,7 @@ import pytest
 
 from mlflow_sweep_plugin.backend.config import (SweepConfigError, grid_points,
                                                              parse_backend_config)
-from mlflow_sweep_plugin.testing import artifact_paths, report_files
+from mlflow_sweep_plugin.testing import report_files
 from sweep_test_helpers import mlflow_run
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]

@@ -8,7 +8,6 @@ costs seconds)."""
 
 from __future__ import annotations
 
-import pathlib
 import shutil
 
 import pytest

@@ -322,7 +322,7 @@ def test_each_strategy(sweep_store, app, tmp_path, strategy):
     assert len(children) == 3 and {r.info.status for r in children} == {"FINISHED"}, out
     assert parents[0].data.tags["mlflow_sweep.strategy"] == strategy
     assert len({_config_key(r) for r in children}) == 3  # no configuration twice
-    assert f"max_trials (3) reached" in out or "every grid point was run" in out
+    assert "max_trials (3) reached" in out or "every grid point was run" in out
 
 
 @pytest.mark.slow
