@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from hydra_test_helpers import IDENTITY_TAGS, multirun, snapshot, sweep_files, sweep_runs, write_app
+from hydra_test_helpers import IDENTITY_TAGS, hydra_yaml, multirun, snapshot, sweep_files, sweep_runs, write_app
 from mlflow_sweep_plugin.testing import artifact_paths
 
 pytest.importorskip("hydra_plugins.hydra_joblib_launcher")
@@ -29,17 +29,7 @@ CONFIG = """\
 lr: 0.1
 mode: ok       # ok | raise | sigkill (the job's process is killed, as by the OOM killer)
 sleep: 0.0
-hydra:
-  job:
-    chdir: true
-  sweep:
-    dir: multirun
-    subdir: ${hydra.job.num}
-  callbacks:
-    mlflow_sweep:
-      _target_: mlflow_sweep_plugin.hydra.MLflowSweepCallback
-      experiment_name: app
-"""
+""" + hydra_yaml("app")
 
 APP = '''\
 import logging
