@@ -9,7 +9,7 @@ import sys
 import time
 import uuid
 
-from mlflow.entities import Metric, Param, RunTag
+from mlflow.entities import Metric, Param
 
 from mlflow_sweep_plugin.search.progress import log_spec
 from mlflow_sweep_plugin.search.spec import parse_search

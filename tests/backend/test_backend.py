@@ -12,7 +12,7 @@ import pytest
 
 from mlflow_sweep_plugin.backend.config import (SweepConfigError, grid_points,
                                                              parse_backend_config)
-from mlflow_sweep_plugin.testing import artifact_paths, report_files
+from mlflow_sweep_plugin.testing import report_files
 from sweep_test_helpers import mlflow_run
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -105,6 +105,7 @@ def _table(client, run_id):
     return pd.read_csv(path)
 
 
+@pytest.mark.slow  # real processes for a minute or more: CI's slow group
 def test_mlflow_run_sweep_backend_grid_then_resume(sweep_store):
     client = sweep_store.client
     config = {"grid": {"lr": [0.1, 0.5], "layers": [1, 2]}, "max_parallel": 2,

@@ -96,6 +96,7 @@ def test_a_failed_grid_point_records_its_error_exit_code_and_output(sweep_store,
 
 
 # -- grid points keep their identity when the grid grows ------------------------------------
+@pytest.mark.slow  # real processes for a minute or more: CI's slow group
 def test_a_grown_grid_keeps_each_points_index_and_new_points_get_new_ones(sweep_store, project):
     client = sweep_store.client
     config = {"grid": {"alpha": [0.1, 0.5]}, "sweep_name": "grow"}

@@ -107,6 +107,7 @@ def test_bad_submitit_settings_fail_before_any_run(sweep_store, project):
     assert sweep_store.client.search_runs([exp]) == []
 
 
+@pytest.mark.slow  # real processes for a minute or more: CI's slow group
 def test_grid_points_as_submitit_jobs_then_resume(sweep_store, project, tmp_path):
     client = sweep_store.client
     folder = tmp_path / "submitit" / "%j"

@@ -11,7 +11,7 @@ import re
 import click
 import pytest
 import yaml
-from docs_test_helpers import DOCS, ROOT, load_hook, page
+from docs_test_helpers import ROOT, load_hook, page
 
 from mlflow_sweep_plugin import hookspecs
 from mlflow_sweep_plugin.cli import main

@@ -117,3 +117,12 @@ def sweep_files(client, parent_id) -> list[str]:
     paths = artifact_paths(client, parent_id)
     assert {"report.html", "summary.csv"} <= report_files(client, parent_id), paths
     return [p for p in paths if not p.startswith("report/")]
+
+
+def hydra_yaml(experiment: str) -> str:
+    """The ``hydra:`` block the tests' apps share: each job in its own directory
+    (``multirun/<job num>``, chdir) and the callback logging into ``experiment``; more
+    callback keys may follow it, indented six spaces."""
+    return ("hydra:\n  job:\n    chdir: true\n  sweep:\n    dir: multirun\n    subdir: ${hydra.job.num}\n"
+            "  callbacks:\n    mlflow_sweep:\n      _target_: mlflow_sweep_plugin.hydra.MLflowSweepCallback\n"
+            f"      experiment_name: {experiment}\n")

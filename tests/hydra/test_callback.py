@@ -10,7 +10,7 @@ import pathlib
 
 import pytest
 
-from hydra_test_helpers import multirun, snapshot, sweep_runs, write_app
+from hydra_test_helpers import hydra_yaml, multirun, snapshot, sweep_runs, write_app
 from mlflow_sweep_plugin.testing import artifact_paths
 
 CONFIG = """\
@@ -25,17 +25,7 @@ fail_above: 1.0
 metrics: none          # none | partial: what the job writes as facts/metrics.csv
 api:
   token: tok-98765432
-hydra:
-  job:
-    chdir: true
-  sweep:
-    dir: multirun
-    subdir: ${hydra.job.num}
-  callbacks:
-    mlflow_sweep:
-      _target_: mlflow_sweep_plugin.hydra.MLflowSweepCallback
-      experiment_name: app
-"""
+""" + hydra_yaml("app")
 
 APP = '''\
 """An app as people write them: it logs its config, writes no metrics file, and logs

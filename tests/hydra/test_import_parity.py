@@ -8,13 +8,12 @@ costs seconds)."""
 
 from __future__ import annotations
 
-import pathlib
 import shutil
 
 import pytest
 import yaml
 
-from hydra_test_helpers import OPTUNA_CONFIG, multirun, snapshot, wait_for_report, write_app
+from hydra_test_helpers import OPTUNA_CONFIG, hydra_yaml, multirun, snapshot, wait_for_report, write_app
 from mlflow_sweep_plugin.hydra import import_sweep
 from mlflow_sweep_plugin.testing import sqlite_store
 
@@ -27,17 +26,7 @@ BASIC_CONFIG = """\
 defaults:
   - _self_
 lr: 0.01
-hydra:
-  job:
-    chdir: true
-  sweep:
-    dir: multirun
-    subdir: ${hydra.job.num}
-  callbacks:
-    mlflow_sweep:
-      _target_: mlflow_sweep_plugin.hydra.MLflowSweepCallback
-      experiment_name: basic
-"""
+""" + hydra_yaml("basic")
 
 BASIC_APP = '''\
 import os

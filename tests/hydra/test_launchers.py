@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from hydra_test_helpers import IDENTITY_TAGS, multirun, snapshot, sweep_files, sweep_runs, write_app
+from hydra_test_helpers import IDENTITY_TAGS, hydra_yaml, multirun, snapshot, sweep_files, sweep_runs, write_app
 from mlflow_sweep_plugin.testing import artifact_paths
 
 pytest.importorskip("hydra_plugins.hydra_joblib_launcher")
@@ -29,17 +29,7 @@ CONFIG = """\
 lr: 0.1
 mode: ok       # ok | raise | sigkill (the job's process is killed, as by the OOM killer)
 sleep: 0.0
-hydra:
-  job:
-    chdir: true
-  sweep:
-    dir: multirun
-    subdir: ${hydra.job.num}
-  callbacks:
-    mlflow_sweep:
-      _target_: mlflow_sweep_plugin.hydra.MLflowSweepCallback
-      experiment_name: app
-"""
+""" + hydra_yaml("app")
 
 APP = '''\
 import logging
@@ -96,6 +86,7 @@ def _submitit_logs(sweep_dir: pathlib.Path) -> str:
     return "\n".join(p.read_text(errors="replace") for p in sweep_dir.glob(".submitit/*/*_log.*"))
 
 
+@pytest.mark.slow  # real processes for a minute or more: CI's slow group
 def test_joblib_and_submitit_jobs_log_what_the_basic_launcher_logs(sweep_store, app, tmp_path):
     client = sweep_store.client
     sweeps, procs = {}, {}
@@ -145,6 +136,7 @@ def test_joblib_and_submitit_jobs_log_what_the_basic_launcher_logs(sweep_store, 
     print({k: f"{v[4]:.0f}s" for k, v in sweeps.items()})
 
 
+@pytest.mark.slow  # real processes for a minute or more: CI's slow group
 def test_the_parent_is_closed_by_import_hydra_when_the_submitting_process_is_gone(
         sweep_store, sweep_cli, app, tmp_path):
     client = sweep_store.client

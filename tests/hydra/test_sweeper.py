@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from hydra_test_helpers import multirun, write_app
+from hydra_test_helpers import hydra_yaml, multirun, write_app
 
 pytest.importorskip("hydra")
 
@@ -139,17 +139,7 @@ steps: 3
 sleep: 0.0
 ask: false          # report each step through should_stop
 returns: loss       # loss | none
-hydra:
-  job:
-    chdir: true
-  sweep:
-    dir: multirun
-    subdir: ${hydra.job.num}
-  callbacks:
-    mlflow_sweep:
-      _target_: mlflow_sweep_plugin.hydra.MLflowSweepCallback
-      experiment_name: app
-      report: false
+""" + hydra_yaml("app") + """      report: false
   sweeper:
     strategy: random
     max_trials: 2
@@ -322,7 +312,7 @@ def test_each_strategy(sweep_store, app, tmp_path, strategy):
     assert len(children) == 3 and {r.info.status for r in children} == {"FINISHED"}, out
     assert parents[0].data.tags["mlflow_sweep.strategy"] == strategy
     assert len({_config_key(r) for r in children}) == 3  # no configuration twice
-    assert f"max_trials (3) reached" in out or "every grid point was run" in out
+    assert "max_trials (3) reached" in out or "every grid point was run" in out
 
 
 @pytest.mark.slow

@@ -108,6 +108,7 @@ def _hydra_sweep(root: pathlib.Path, uri: str) -> pathlib.Path:
     return sweep
 
 
+@pytest.mark.slow  # real processes for a minute or more: CI's slow group
 @pytest.mark.server
 def test_a_full_round_with_credentials_in_the_uri_leaves_them_nowhere(mlflow_server_factory, tmp_path):
     server = mlflow_server_factory()

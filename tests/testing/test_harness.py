@@ -6,6 +6,7 @@ import os
 
 import mlflow
 import pytest
+from mlflow_sweep_plugin.testing.checks import BadInputReport
 
 _seen = {}
 
@@ -112,6 +113,7 @@ def test_check_bad_artifacts_holds_a_parser_to_the_contract(check_bad_artifacts)
     variants = {"text": {"scores.json": {"acc": "high"}}, "truncated": {"scores.json": '{"acc": 0.'}}
     report = check_bad_artifacts(variants, {"scores.json": {"acc": 0.9}}, paths={"text": "scores.json"},
                                  plugins=[_scores_plugin(swallow=False)], **options)
+    assert isinstance(report, BadInputReport)
     assert "acc must be a number" in report.reason("text") and "JSON" in report.reason("truncated")
     assert report.rows("good")["acc"].tolist() == [0.9]
     assert report.rows("text")["acc"].isna().all()  # the run keeps its row

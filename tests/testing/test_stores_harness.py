@@ -10,12 +10,17 @@ import os
 import pytest
 
 from mlflow_sweep_plugin.testing import artifact_paths, log_sweep
+from mlflow_sweep_plugin.testing.deployments import _retire_experiments
+from mlflow_sweep_plugin.testing.postgres import PostgresCluster, postgres_bindir
+from mlflow_sweep_plugin.testing.s3 import MotoS3Server, S3Bucket
 
 pytestmark = pytest.mark.stores
 
 
 def test_postgres_cluster_gives_fresh_migrated_databases(postgres_cluster):
     from mlflow.tracking import MlflowClient
+
+    assert isinstance(postgres_cluster, PostgresCluster) and postgres_bindir()  # Debian's binaries found
 
     a = postgres_cluster.mlflow_database("s3://nowhere/0")
     b = postgres_cluster.mlflow_database()
@@ -29,6 +34,7 @@ def test_postgres_cluster_gives_fresh_migrated_databases(postgres_cluster):
 
 
 def test_s3_bucket_sets_the_variables_for_the_test_only(s3_bucket, s3_server):
+    assert isinstance(s3_server, MotoS3Server) and isinstance(s3_bucket, S3Bucket)
     assert os.environ["MLFLOW_S3_ENDPOINT_URL"] == s3_server.endpoint_url
     assert os.environ["AWS_ACCESS_KEY_ID"] == s3_server.access_key
     s3_server.client().put_object(Bucket=s3_bucket.name, Key="a/b.json", Body=b"{}")
@@ -76,3 +82,13 @@ def test_private_server_on_postgresql_and_s3(mlflow_server_factory):
     from mlflow.tracking import MlflowClient
 
     assert artifact_paths(MlflowClient(server.url), sweep.run_ids[0]) == ["a.json"]
+
+
+def test_retiring_a_shared_servers_experiments_leaves_only_default(sweep_store_factory):
+    from mlflow.tracking import MlflowClient
+
+    store = sweep_store_factory(backend="postgresql", artifacts="s3", server=True)
+    client = MlflowClient(store.tracking_uri)
+    client.create_experiment("to-retire")
+    _retire_experiments(store.tracking_uri)
+    assert [e.name for e in client.search_experiments()] == ["Default"]

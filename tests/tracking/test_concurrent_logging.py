@@ -31,6 +31,7 @@ def test_four_jobs_log_a_sweeps_children_into_one_server_at_once(mlflow_server, 
     assert bench.lost(client, exp_id, parent, 4) == NOTHING_LOST
 
 
+@pytest.mark.slow  # real processes for a minute or more: CI's slow group
 def test_database_is_locked_is_retried_by_the_logging_api_and_nothing_is_lost(sweep_store, tmp_path):
     # an exclusive lock on the file (a backup, a sqlite3 shell, a stalled NFS server) held past
     # MLflow's 20 s busy timeout while two jobs log: MLflow's own client fails its call,
