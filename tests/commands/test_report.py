@@ -149,3 +149,13 @@ def test_trust_ended_runs_serves_the_cache_until_refresh(make_sweep, report_cli,
     sound = report_cli(*args, tmp_path / "r3")
     assert sound.exit_code == 0, sound.stderr
     assert "best loss (min): opt=a" in last_line(sound)
+
+
+def test_report_command_without_an_experiment_is_a_usage_error(tmp_path):
+    from click.testing import CliRunner
+
+    from mlflow_sweep_plugin.commands.report import report_command
+
+    res = CliRunner().invoke(report_command, ["-o", str(tmp_path / "rep")])
+    assert res.exit_code == 2 and "give --experiment-name NAME or -x/--experiment-id ID" in res.output
+    assert not (tmp_path / "rep").exists()
