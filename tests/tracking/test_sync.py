@@ -140,3 +140,46 @@ def test_only_files_inside_the_spools_artifacts_are_uploaded(sweep_cli, sweep_st
     assert artifact_paths(sweep_store.client, run.info.run_id) == ["kept/ok.txt"]
     assert outside.read_text() == "not the spool's"
     assert json.loads((spool_dir / ".synced" / spool.spool_id / "sync.json").read_text())["applied"] == 7
+
+
+# -- the library functions behind the command -----------------------------------------------
+def test_sync_spool_completes_the_spools_own_run(sweep_store, spool_dir):
+    from mlflow_sweep_plugin.tracking.sync import sync_spool
+
+    exp = sweep_store.create_experiment("library")
+    run = sweep_store.client.create_run(exp)
+    spool = write_spool(spool_dir, {"run_id": run.info.run_id, "experiment_id": exp,
+                                    "run_start_time": run.info.start_time})
+    (result,) = sync_spool(spool_dir, sweep_store.tracking_uri)
+    assert result.spool_id == spool.spool_id and result.run_id == run.info.run_id
+    state = run_state(sweep_store.client, run.info.run_id)
+    assert (state["status"], state["params"]) == ("FAILED", {"p": "1"})
+
+
+def test_check_run_refuses_another_experiments_run_and_names_it(sweep_store, spool_dir):
+    from mlflow_sweep_plugin.tracking.spool_checks import ForeignRun, check_run
+
+    mine = sweep_store.create_experiment("mine")
+    _, theirs = foreign_run(sweep_store)
+    spool = Spool.create(spool_dir, {"run_id": theirs, "experiment_id": mine})
+    with pytest.raises(ForeignRun, match=f"run {theirs} is in experiment .* nothing synced"):
+        check_run(sweep_store.client, spool, theirs, [])
+    own = sweep_store.client.create_run(mine)
+    check_run(sweep_store.client, Spool.create(spool_dir, {"run_id": own.info.run_id, "experiment_id": mine,
+                                                          "run_start_time": own.info.start_time}),
+              own.info.run_id, [])  # the spool's own RUNNING run passes
+
+
+def test_artifact_file_keeps_only_files_inside_the_spools_artifacts(spool_dir, tmp_path):
+    from mlflow_sweep_plugin.tracking.spool_checks import artifact_file
+    from mlflow_sweep_plugin.warning_types import SweepWarning
+
+    spool = Spool.create(spool_dir, {"experiment_id": "0"})
+    (spool.path / "artifacts" / "000001").mkdir(parents=True, exist_ok=True)
+    (spool.path / "artifacts" / "000001" / "ok.txt").write_text("mine")
+    path, where = artifact_file(spool, {"file": "artifacts/000001/ok.txt", "artifact_path": "kept"})
+    assert path.endswith("ok.txt") and where == "kept"
+    for event in ({"file": "/etc/passwd"}, {"file": "../../outside.txt"}, {"file": "run.json"},
+                  {"file": "artifacts/000001/ok.txt", "artifact_path": "../escape"}):
+        with pytest.warns(SweepWarning, match="skipped"):
+            assert artifact_file(spool, event) is None
