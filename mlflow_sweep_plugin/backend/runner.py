@@ -25,6 +25,7 @@ the children in the store.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import sys
@@ -42,7 +43,7 @@ from ..failures import hide_run_urls
 from ..search.controller import HEARTBEAT_S, beat, claim, refuse_if_alive
 from ..search.engine import Engine
 from ..search.race import make_engine
-from ..search.objective import points_of
+from ..search.objective import fetch_history
 from ..search.bookkeeping import child_tags, record_end
 from ..search.progress import log_pruned, log_race, log_race_rounds, log_spec
 from ..search.space import space_size
@@ -141,19 +142,16 @@ class SweepRunner:
         records = []
         if self.config.resume:
             children = self.lifecycle.runs({TAG_ROLE: ROLE_CHILD})
-            records = records_from_runs(children, self.spec, self._history)
+            records = records_from_runs(children, self.spec, functools.partial(fetch_history, self.client))
         self.engine = make_engine(self.spec, records)
         self.n_skipped = sum(1 for r in records if r.status == "FINISHED")
         return parent_id
-
-    def _history(self, run_id: str, metric: str) -> list:
-        return points_of(self.client.get_metric_history(run_id, metric))
 
     def _points(self, child: Child) -> list:
         if self.spec.objective is None or child.run_id is None:
             return []
         with contextlib.suppress(Exception):  # a store hiccup: the next look sees it
-            return self._history(child.run_id, self.spec.objective.metric)
+            return fetch_history(self.client, child.run_id, self.spec.objective.metric)
         return []
 
     # -- running (in the background thread) --------------------------------------------

@@ -18,7 +18,7 @@ from mlflow.tracking import MlflowClient
 
 from ..search.bookkeeping import child_tags
 from ..search.controller import claim, recorded, refuse_if_alive
-from ..search.objective import points_of
+from ..search.objective import fetch_history
 from ..search.study import records_from_runs
 from ..sweep.query import find_runs
 from ..tags import (ENV_HYDRA_SWEEP_DIR, KIND_HYDRA, ROLE_CHILD, ROLE_PARENT, TAG_ERROR, TAG_HYDRA_JOB,
@@ -122,7 +122,7 @@ class SweeperStore:
         return out
 
     def history(self, run_id: str, metric: str) -> list:
-        return points_of(self.client.get_metric_history(run_id, metric))
+        return fetch_history(self.client, run_id, metric)
 
     def tag(self, run, proposal) -> None:
         """The engine's tags on a job's child (once): its trial, its seed, its race round and

@@ -19,6 +19,12 @@ def points_of(metrics) -> list[tuple]:
     return [(int(m.step), int(m.timestamp), float(m.value)) for m in metrics]
 
 
+def fetch_history(client, run_id: str, metric: str) -> list[tuple]:
+    """A run's ``metric`` history as points (one ``get_metric_history`` request): what the
+    backend's loop, the Hydra sweeper and ``status`` read a running or ended child with."""
+    return points_of(client.get_metric_history(run_id, metric))
+
+
 def run_value(points, agg: str) -> float | None:
     """The run's objective (``None`` when the history has no usable value)."""
     value = reduce_points(list(points or ()))[agg]

@@ -33,7 +33,7 @@ from dataclasses import asdict, dataclass, field
 
 from ..search import space as _space
 from ..search.controller import is_alive, recorded
-from ..search.objective import points_of, run_value
+from ..search.objective import fetch_history, run_value
 from ..search.race import STAGE_CONFIRM, Confirmed, Race, make_engine
 from ..search.seeds import seed_text
 from ..search.study import grid_configs, records_from_runs
@@ -123,7 +123,7 @@ def _history(client, spec, runs_by_id: dict):
             return [] if value is None else [(0, 0, float(value))]
         if run.info.status != "FINISHED" or metric not in run.data.metrics:
             return []
-        return points_of(client.get_metric_history(run_id, metric))
+        return fetch_history(client, run_id, metric)
 
     return history
 
