@@ -27,7 +27,8 @@ from urllib.parse import quote, unquote, urlsplit
 from mlflow.tracking import MlflowClient
 
 from .errors import NoTrackingStore, UsageError
-from .uri import redact_uri
+from .failures import require_reachable
+from .uri import redact_uri, resolve_tracking_uri
 
 #: tables every MLflow sqlite database has (the schema's own and alembic's version)
 _MLFLOW_TABLES = ("experiments", "alembic_version")
@@ -196,3 +197,13 @@ def ensure_sqlite_store(uri: str | None) -> None:
         _READY.add(path)
     finally:
         fh.close()  # closing releases the lock
+
+
+def readable_store(tracking_uri: str | None) -> str:
+    """The store a reading command reads: ``tracking_uri`` (else ``$MLFLOW_TRACKING_URI``,
+    else MLflow's default) resolved, there (:func:`require_store`: never created, exit 3)
+    and answering (:func:`~mlflow_sweep_plugin.failures.require_reachable`: a SQL server
+    that does not is exit 3 in seconds). Returns the URI."""
+    uri = require_store(resolve_tracking_uri(tracking_uri))
+    require_reachable(uri)
+    return uri

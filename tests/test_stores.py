@@ -112,3 +112,15 @@ def test_import_hydra_initialises_a_fresh_store_under_the_lock(sweep_cli, tmp_pa
     res = sweep_cli("import-hydra", sweep, "--tracking-uri", f"sqlite:///{db}")
     assert res.exit_code == 0, (res.stderr, res.exception)
     assert db.exists() and os.path.exists(f"{db}.lock")
+
+
+def test_readable_store_is_the_one_preamble_of_reading_commands(tmp_path, sweep_store):
+    from mlflow_sweep_plugin.errors import NoTrackingStore
+    from mlflow_sweep_plugin.stores import readable_store
+
+    missing = f"sqlite:///{tmp_path / 'nowhere' / 'mlflow.db'}"
+    with pytest.raises(NoTrackingStore):
+        readable_store(missing)
+    assert not (tmp_path / "nowhere").exists()  # never created
+    assert readable_store(sweep_store.tracking_uri) == sweep_store.tracking_uri
+    assert readable_store(None) == sweep_store.tracking_uri  # $MLFLOW_TRACKING_URI, set by the fixture

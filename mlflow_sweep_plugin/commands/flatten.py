@@ -38,11 +38,10 @@ def flatten_command(run_ids, experiment_names, filter_string, parser_names, trac
 
     from ..errors import UsageError
     from ..export.runs import iter_runs, resolve_experiments
-    from ..failures import fail_fast_http, is_unreachable, require_reachable, store_errors
+    from ..failures import fail_fast_http, is_unreachable, store_errors
     from ..limits import Limits, applied
     from ..plugins import get_plugin_manager
-    from ..stores import require_store
-    from ..uri import resolve_tracking_uri
+    from ..stores import readable_store
     from ..tracking.flatten_artifacts import flatten_artifacts
 
     problems: list = []
@@ -53,8 +52,7 @@ def flatten_command(run_ids, experiment_names, filter_string, parser_names, trac
         limits = Limits.requested(max_artifact_bytes, max_columns)
         pm = get_plugin_manager()
         pm.select_parsers(parser_names)
-        uri = require_store(resolve_tracking_uri(tracking_uri))  # read it, never create it
-        require_reachable(uri)  # a SQL server that does not answer: exit 3 in seconds
+        uri = readable_store(tracking_uri)  # read it, never create it; a dead SQL server: exit 3 in seconds
         client = MlflowClient(uri)
         ids = list(run_ids)
         if experiment_names:

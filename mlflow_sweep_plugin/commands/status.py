@@ -36,12 +36,9 @@ def reading_client(tracking_uri):
     creates one: exit 3 otherwise)."""
     from mlflow.tracking import MlflowClient
 
-    from ..failures import require_reachable
-    from ..stores import require_store
-    from ..uri import resolve_tracking_uri
+    from ..stores import readable_store
 
-    uri = require_store(resolve_tracking_uri(tracking_uri))
-    require_reachable(uri)
+    uri = readable_store(tracking_uri)
     return MlflowClient(tracking_uri=uri), uri
 
 

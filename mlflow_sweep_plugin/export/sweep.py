@@ -16,12 +16,11 @@ from datetime import datetime
 from mlflow.tracking import MlflowClient
 
 from ..errors import UsageError
-from ..failures import fail_fast_http, require_reachable, store_errors
+from ..failures import fail_fast_http, store_errors
 from ..limits import Limits
 from ..parsers.generic import generic_parser
 from ..plugins import get_plugin_manager
-from ..stores import require_store
-from ..uri import resolve_tracking_uri
+from ..stores import readable_store
 from .cache_store import ExportCache
 from .history import add_history_columns, parse_history_specs
 from .memo import TableMemo
@@ -114,8 +113,7 @@ def export_sweep(*, experiment_names=(), experiment_ids=(), tracking_uri=None, o
             parsers += [generic_parser(p) for p in artifact_patterns]
         except ValueError as exc:
             raise UsageError(f"invalid --artifact pattern: {exc}") from None
-        uri = require_store(resolve_tracking_uri(tracking_uri))  # read it, never create it
-        require_reachable(uri)  # a SQL server that does not answer: exit 3 in seconds
+        uri = readable_store(tracking_uri)  # read it, never create it; a dead SQL server: exit 3 in seconds
         client = MlflowClient(tracking_uri=uri)
         experiments = resolve_experiments(client, uri, experiment_names, experiment_ids)
         exp_ids = [e.experiment_id for e in experiments]
