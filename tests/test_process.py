@@ -24,7 +24,10 @@ def test_host_freeze_is_not_undone():
         before = gc.get_freeze_count()
         with _gc_frozen():
             pass
-        assert gc.get_freeze_count() == before
+        after = gc.get_freeze_count()
+        # a frozen object that dies (refcount) leaves the count, so it may shrink a little
+        # (threads of earlier tests still run); undoing the host's freeze would take it to 0
+        assert 0 < after <= before
     finally:
         gc.unfreeze()
 
