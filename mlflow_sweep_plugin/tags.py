@@ -48,6 +48,7 @@ TAG_HYDRA_SWEEPER = "mlflow_sweep.hydra.sweeper"      # Hydra's sweeper (basic, 
 TAG_METRICS_FILE = "mlflow_sweep.metrics_file"        # facts/metrics.csv: absent/partial/complete
 HYDRA_RECORD = "mlflow_sweep.yaml"                    # the sweep record in a sweep directory
 HYDRA_REPORT_LOG = ".mlflow_sweep_report.log"          # the background report's warnings, there too
+CONFIG_PREFIX = "config"                # a Hydra job's composed config as params config.<key> (copies)
 
 # -- the report on a run ---------------------------------------------------------------
 TAG_REPORT_OBJECTIVE = "mlflow_sweep.report.objective"

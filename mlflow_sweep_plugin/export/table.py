@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 
 import pandas as pd
 
-from ..tags import ROLE_CHILD, TAG_ROLE, TAG_SWEEP_ID, TAG_SWEEP_INDEX
+from ..tags import CONFIG_PREFIX, ROLE_CHILD, TAG_ROLE, TAG_SWEEP_ID, TAG_SWEEP_INDEX
 from .cache_store import decode_payload
 
 RUN_COLUMNS = ("run_id", "run_name", "experiment_name", "start_time", "end_time", "status")
@@ -170,7 +170,7 @@ class TableBuilder:
         varied = self.varied_params()
 
         def param_rank(p):
-            return (2 if p.startswith("config.") else 0 if p in varied else 1, natural_key(param_col[p]))
+            return (2 if p.startswith(CONFIG_PREFIX + ".") else 0 if p in varied else 1, natural_key(param_col[p]))
 
         cols = list(RUN_COLUMNS)
         if self._sweep_first:

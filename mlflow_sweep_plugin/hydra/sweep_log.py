@@ -43,7 +43,7 @@ from ..sweep.identity import Sweep, point_key
 from ..sweep.lifecycle import SweepLifecycle
 from ..sweep.outcome import error_text
 from ..sweep.submitit_records import job_folder
-from ..tags import (KIND_HYDRA, ROLE_CHILD, ROLE_PARENT, TAG_ERROR, TAG_EXECUTOR, TAG_HYDRA_JOB,
+from ..tags import (CONFIG_PREFIX, KIND_HYDRA, ROLE_CHILD, ROLE_PARENT, TAG_ERROR, TAG_EXECUTOR, TAG_HYDRA_JOB,
                     TAG_HYDRA_LOGGED, TAG_HYDRA_OVERRIDES, TAG_HYDRA_SWEEP_DIR, TAG_HYDRA_SWEEPER,
                     TAG_JOB_ID, TAG_KIND,
                     TAG_LOG_DIR, TAG_METRICS_FILE, TAG_POINT, TAG_ROLE, TAG_SUPERSEDED)
@@ -61,7 +61,6 @@ from .record import sweep_lock
 from .secrets import redacted_text, secret_values
 from .sweep_facts import SweepFacts, read_sweep_facts
 
-CONFIG_PREFIX = "config"
 KIND = KIND_HYDRA
 #: files of the sweep directory logged on the parent: Hydra's record of the sweep and the
 #: Optuna sweeper's best trial (``best_params``, ``best_value``)

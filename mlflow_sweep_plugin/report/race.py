@@ -10,7 +10,12 @@ candidate, and which runs decide the best.
   those runs only, the search's runs stay in the table marked ``search``; ``race`` when
   the runs are a race's; ``search`` for a search strategy's runs (``mlflow_sweep.stage =
   search``, or a parent whose ``mlflow_sweep.strategy`` is not ``grid``); ``report``
-  otherwise (a grid, runs of no sweep).
+  otherwise (a grid, runs of no sweep). When the race (or the confirmation's race) has
+  finished, the best set is computed on the runs of the candidates it left
+  (``race.json``'s ``left_trials``, the children's ``mlflow_sweep.trial``): the report's
+  best is then the race's winner, and a candidate the race eliminated is in its Race
+  section with the round it left in, not in the best set (with fewer seeds, its mean
+  could otherwise look better than the winner's).
 - **The Race section** (:func:`race_lines`): each candidate of ``race.json`` with the round
   it was eliminated in and its difference from the best then (mean difference, 95 % CI,
   adjusted p-value: :func:`~.bestset.best_set`'s, as the race computed them), or
@@ -23,14 +28,15 @@ import json
 import os
 import tempfile
 
-from ..tags import RACE_ARTIFACT, TAG_PARENT, TAG_STAGE, TAG_STRATEGY, TAG_SWEEP_ID
+from ..tags import RACE_ARTIFACT, TAG_PARENT, TAG_STAGE, TAG_STRATEGY, TAG_SWEEP_ID, TAG_TRIAL
 from ..warning_types import SweepWarning, warn
 
 STAGE_COLUMN = f"tags.{TAG_STAGE}"
 PARENT_COLUMN = f"tags.{TAG_PARENT}"
 SWEEP_COLUMN = f"tags.{TAG_SWEEP_ID}"
+TRIAL_COLUMN = f"tags.{TAG_TRIAL}"
 #: the tags the report's export adds as columns for this module
-TAGS = (TAG_STAGE, TAG_PARENT, TAG_SWEEP_ID)
+TAGS = (TAG_STAGE, TAG_PARENT, TAG_SWEEP_ID, TAG_TRIAL)
 #: the largest race.json read (a race of thousands of candidates is far smaller)
 MAX_BYTES = 4 * 1024 * 1024
 DECIDERS = ("confirm", "race", "search", "report")
@@ -166,17 +172,28 @@ def decision(df, sweep: dict | None) -> tuple[str, set | None]:
     (None: every run of the table) -- see the module docstring."""
     stages = df[STAGE_COLUMN] if STAGE_COLUMN in df.columns and "run_id" in df.columns else None
     if stages is not None:
-        confirm = {r for r, s in zip(df["run_id"], stages) if s == "confirm"}
-        if confirm:
-            return "confirm", confirm
         present = set(stages.dropna())
-        for stage in ("race", "search"):
+        for stage in ("confirm", "race"):
             if stage in present:
-                return stage, None
+                return stage, _deciding_runs(df, stage, (sweep or {}).get("race"))
+        if "search" in present:
+            return "search", None
     strategy = ((sweep or {}).get("tags") or {}).get(TAG_STRATEGY)
     if strategy and strategy != "grid":
         return "search", None
     return "report", None
+
+
+def _deciding_runs(df, stage: str, race: dict | None) -> set | None:
+    """The runs of ``stage`` whose candidate a finished race left (every run of a
+    confirmation; None, every run, for a race) when race.json does not say which are left."""
+    runs = {r for r, s in zip(df["run_id"], df[STAGE_COLUMN]) if s == stage}
+    left = (race or {}).get("left_trials")
+    if (race or {}).get("stage") != stage or not (race or {}).get("finished") or not isinstance(left, list) \
+            or TRIAL_COLUMN not in df.columns:
+        return runs if stage == "confirm" else None
+    trials = {str(t) for t in left}
+    return {r for r, t in zip(df["run_id"], df[TRIAL_COLUMN]) if r in runs and t in trials}
 
 
 def stage_of(df) -> dict:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from ..tags import ROLE_PARENT, TAG_ERROR, TAG_GRID, TAG_ROLE, TAG_SUPERSEDED
 from ..warning_types import TellOnce
 from .columns import ERROR_COLUMN, ROLE_COLUMN, SUPERSEDED_COLUMN, capture_names
-from .race import PARENT_COLUMN, STAGE_COLUMN, SWEEP_COLUMN
+from .race import PARENT_COLUMN, STAGE_COLUMN, SWEEP_COLUMN, TRIAL_COLUMN
 from .race import TAGS as RACE_TAGS
 from .race import read_sweep, sweep_parent
 
@@ -127,7 +127,8 @@ def sweep_grids(tracking_uri: str, df) -> list[str]:
 def drop_empty_tag_columns(df):
     """The role and superseded columns only when some run has them (what a report shows
     as run fields)."""
-    empty = [c for c in (ROLE_COLUMN, SUPERSEDED_COLUMN, ERROR_COLUMN, STAGE_COLUMN, PARENT_COLUMN, SWEEP_COLUMN)
+    empty = [c for c in (ROLE_COLUMN, SUPERSEDED_COLUMN, ERROR_COLUMN, STAGE_COLUMN, PARENT_COLUMN, SWEEP_COLUMN,
+                                  TRIAL_COLUMN)
              if c in df.columns and not df[c].notna().any()]
     return df.drop(columns=empty) if empty else df
 

@@ -211,11 +211,15 @@ class Race:
 
     def to_json(self) -> dict:
         """``mlflow_sweep/race.json``: per round the seeds used, the survivors and each
-        eliminated candidate with its difference from the best, CI and adjusted p-value."""
-        left = [c.config for c in self._alive()]
+        eliminated candidate with its difference from the best, CI and adjusted p-value;
+        ``finished``, the candidates ``left`` and their ``left_trials`` (the children's
+        ``mlflow_sweep.trial``: the report decides its best on their runs)."""
+        alive = self._alive()
+        left = [c.config for c in alive]
         return {"stage": self.stage, "initial": self.race.initial, "step": self.race.step,
-                "alpha": self.race.alpha, "rounds": self.rounds,
-                "winner": left[0] if self.finished and len(left) == 1 else None, "left": left}
+                "alpha": self.race.alpha, "rounds": self.rounds, "finished": self.finished,
+                "winner": left[0] if self.finished and len(left) == 1 else None, "left": left,
+                "left_trials": [c.trial for c in alive]}
 
 
 class Confirmed:

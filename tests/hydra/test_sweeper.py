@@ -463,7 +463,11 @@ def test_a_race_over_seeds_finds_the_known_best(sweep_store, app, tmp_path):
     out = _ok(multirun(sweep_store, app, tmp_path / "sweep", "hydra.sweeper.strategy=grid",
                        "hydra.sweeper.max_trials=null", "lr=0.01,0.1", "db=mysql,postgresql",
                        "hydra.sweeper.seeds={param: seed, values: [0, 1, 2, 3, 4, 5]}",
-                       "hydra.sweeper.race={initial: 2, step: 1}"))
+                       "hydra.sweeper.race={initial: 2, step: 1}",
+                       # the callback's report after the sweeper: it must name the race's winner too
+                       "hydra.callbacks.mlflow_sweep.report=true",
+                       "+hydra.callbacks.mlflow_sweep.report_objective=metrics.loss",
+                       "+hydra.callbacks.mlflow_sweep.report_in_background=false"))
     client = sweep_store.client
     parents, children = _children(client)
     assert len(children) == 8 and {r.info.status for r in children} == {"FINISHED"}, out
@@ -478,6 +482,13 @@ def test_a_race_over_seeds_finds_the_known_best(sweep_store, app, tmp_path):
     assert parent.data.tags["mlflow_sweep.best.lr"] == "0.01"
     assert parent.data.tags["mlflow_sweep.best.db"] == "postgresql"
     assert "the race ended: 1 candidate left after round 0" in out
+    # the report decided on the winner's two runs (the candidates the race left)
+    assert parent.data.tags["mlflow_sweep.report.objective"] == "metrics.loss"
+    path = client.download_artifacts(parent.info.run_id, parent.data.tags["mlflow_sweep.report.path"] + "/best.json")
+    with open(path, encoding="utf-8") as fh:
+        best = json.load(fh)
+    assert best["decided_by"] == "race" and best["decided_on_runs"] == 2
+    assert best["best"]["group"] == {"lr": "0.01", "db": "postgresql"}  # the overrides, not config.* copies
 
 
 @pytest.mark.slow

@@ -76,3 +76,24 @@ def test_drop_aliases_keeps_a_numeric_factor_then_the_shortest_name():
     df = runs(grid=lambda lr, seed: f"{int(lr * 10)}x{int(lr * 10)}")
     kept, aliases = drop_aliases(df, ["lr_label", "grid", "lr", "seed"])
     assert kept == ["lr", "seed"] and aliases == {"lr": ["grid", "lr_label"]}
+
+
+def test_a_hydra_jobs_config_copies_are_neither_the_kept_alias_nor_a_second_seed():
+    """The callback logs the overrides (``db``, ``lr``, ``seed``) and the composed config as
+    ``config.*`` params: ``config.seed`` is the seed again (not a factor), and the override
+    ``db`` is kept over its numeric copy ``config.db.penalty``."""
+    penalty = {"mysql": 0.5, "postgresql": 0.0}
+    rows = []
+    for lr in (0.01, 0.1):
+        for db in ("mysql", "postgresql"):
+            for seed in (0, 1):
+                params = {"lr": lr, "db": db, "seed": seed, "config.lr": lr, "config.seed": seed,
+                          "config.db.penalty": penalty[db], "config.steps": 3}
+                rows.append({"run": f"{lr}-{db}-{seed}", "params": params, "metrics": {"loss": lr + seed}})
+    df = table(rows)
+    roles = infer_roles(df)
+    over = choose_over(df, roles, None, print)
+    by, aliases = choose_by(df, roles, over, None)
+    assert over == "seed"
+    assert sorted(by) == ["db", "lr"]
+    assert aliases == {"db": ["config.db.penalty"], "lr": ["config.lr"]}

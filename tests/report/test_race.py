@@ -49,7 +49,7 @@ def _log_json(client, run_id, artifact, data) -> None:
 
 def make_sweep(store, experiment: str, runs, race=None, strategy="grid"):
     """A parent and its children as the backend makes them: ``runs`` are (params, stage,
-    round, val_loss); ``race``: the parent's race.json."""
+    round, val_loss[, trial]); ``race``: the parent's race.json."""
     from mlflow.entities import Metric, Param
 
     client = store.client
@@ -58,9 +58,11 @@ def make_sweep(store, experiment: str, runs, race=None, strategy="grid"):
     parent = client.create_run(exp, run_name=experiment, tags={
         "mlflow_sweep.sweep_id": sweep_id, "mlflow_sweep.role": "parent",
         "mlflow_sweep.strategy": strategy}).info.run_id
-    for i, (params, stage, rnd, loss) in enumerate(runs):
+    for i, (params, stage, rnd, loss, *trial) in enumerate(runs):
         tags = {"mlflow_sweep.sweep_id": sweep_id, "mlflow_sweep.role": "child", "mlflow.parentRunId": parent,
                 "mlflow_sweep.index": str(i)}
+        if trial:
+            tags["mlflow_sweep.trial"] = str(trial[0])
         if stage:
             tags["mlflow_sweep.stage"] = stage
         if rnd is not None:
@@ -165,6 +167,56 @@ def test_a_confirmation_sweep_is_decided_on_the_confirm_runs_only(sweep_store, r
     assert report is not None and report.best.decided_by == "confirm"
     tags = sweep_store.client.get_run(parent).data.tags
     assert tags["mlflow_sweep.decided_by"] == "confirm" and tags["mlflow_sweep.best.x"] == "0.5"
+
+
+# "d" leaves in round 0 (worse than "a" on seeds 0 and 1); "a" then meets hard seeds 2 and 3
+# and wins, with a mean (0.255) above d's (0.205, on the easy seeds only)
+DRIFT = {("a", 0): 0.10, ("a", 1): 0.11, ("a", 2): 0.40, ("a", 3): 0.41,
+         ("b", 0): 0.12, ("b", 1): 0.13, ("b", 2): 0.50, ("b", 3): 0.51,
+         ("d", 0): 0.20, ("d", 1): 0.21}
+TRIALS = {"a": 0, "b": 1, "d": 2}
+
+
+def drift_race(finished: bool) -> dict:
+    race = {"stage": "race", "initial": 2, "step": 2, "alpha": 0.05, "winner": {"x": "a"}, "left": [{"x": "a"}],
+            "rounds": [
+                {"round": 0, "seeds": ["0", "1"], "survivors": [{"x": "a"}, {"x": "b"}],
+                 "eliminated": [{"config": {"x": "d"}, "diff": 0.1, "ci": [0.09, 0.11], "p_adjusted": 0.001,
+                                 "test": "paired-t"}]},
+                {"round": 1, "seeds": ["0", "1", "2", "3"], "survivors": [{"x": "a"}],
+                 "eliminated": [{"config": {"x": "b"}, "diff": 0.06, "ci": [0.0, 0.12], "p_adjusted": 0.04,
+                                 "test": "paired-t"}]}]}
+    if finished:
+        race.update(finished=True, left_trials=[TRIALS["a"]])
+    return race
+
+
+@pytest.mark.parametrize("finished, expected", [(True, "a"), (False, "d")])
+def test_the_report_names_the_race_winner_not_an_eliminated_candidate(sweep_store, report_cli, tmp_path,
+                                                                      finished, expected):
+    """An eliminated candidate's mean over its few seeds can beat the winner's; once the race
+    has finished, the report decides on the candidates it left and names its winner on the
+    parent as the race does (race.json without ``finished``, as before: every run)."""
+    runs = [({"x": x, "seed": s}, "race", 0 if s < 2 else 1, v, TRIALS[x]) for (x, s), v in DRIFT.items()]
+    exp, parent = make_sweep(sweep_store, f"drift-{finished}", runs, drift_race(finished))
+    out = tmp_path / "rep"
+    res = report_cli("--experiment-name", f"drift-{finished}", "-o", out, "--objective", "metrics.val_loss",
+                     "--max-plots", "0", "--no-curves")
+    assert res.exit_code == 0, res.stderr
+    best = json.loads((out / "best.json").read_text())
+    assert best["decided_by"] == "race"
+    assert best["best"]["group"] == {"x": expected}
+    if finished:
+        assert best["decided_on_runs"] == 4 and best["best"]["mean"] == pytest.approx(0.255)
+        assert [c["group"]["x"] for c in best["comparisons"]] == ["a"]  # d and b: the Race section
+        by_label = {c["label"]: c for c in json.loads((out / "report.json").read_text())["race"]["candidates"]}
+        assert by_label["x=d"]["round"] == 0 and by_label["x=a"]["winner"]
+        # the sweep's report on its parent writes the race's winner (the sweeper's tags stay right)
+        report = report_parent(sweep_store.client, parent, exp, objective="metrics.val_loss", max_plots=0,
+                               no_curves=True)
+        assert report is not None
+        tags = sweep_store.client.get_run(parent).data.tags
+        assert tags["mlflow_sweep.best.x"] == "a" and tags["mlflow_sweep.decided_by"] == "race"
 
 
 def test_a_plain_sweep_is_decided_by_the_report_and_has_no_race(sweep_store, report_cli, tmp_path):

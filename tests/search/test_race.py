@@ -64,6 +64,10 @@ def test_a_race_keeps_the_best_drops_those_shown_worse_and_reports_each_round():
     assert len(started) < len(MEANS) * 9
     assert len({p.index for p in started}) == len(started)
     assert race.best_config()[1] == {"c": 1}
+    # the candidates left, by the trial their children are tagged with (the report's deciding runs)
+    assert report["finished"] is True
+    trials = {p.trial: p.config["c"] for p in started}
+    assert sorted(trials[t] for t in report["left_trials"]) == sorted(c["c"] for c in report["left"])
     for p in started:  # a round's runs: the round's seeds only
         assert int(p.tags["round"]) * 3 <= p.seed < int(p.tags["round"]) * 3 + 3 or p.tags["round"] == "0"
 
