@@ -496,7 +496,10 @@ def test_a_confirmation_after_a_random_search(sweep_store, app, tmp_path):
     """Three random configurations, no seeds; then the top two run on the confirmation's
     three fresh seeds (stage ``confirm``), and the better of them is the sweep's best."""
     out = _ok(multirun(sweep_store, app, tmp_path / "sweep", "hydra.sweeper.max_trials=3",
-                       "hydra.sweeper.confirm={top: 2, seeds: [10, 11, 12]}"))
+                       "hydra.sweeper.confirm={top: 2, seeds: [10, 11, 12]}",
+                       "hydra.callbacks.mlflow_sweep.report=true",
+                       "+hydra.callbacks.mlflow_sweep.report_objective=metrics.loss",
+                       "+hydra.callbacks.mlflow_sweep.report_in_background=false"))
     client = sweep_store.client
     parents, children = _children(client)
     assert {r.info.status for r in children} == {"FINISHED"}, out
@@ -512,7 +515,15 @@ def test_a_confirmation_after_a_random_search(sweep_store, app, tmp_path):
     parent = parents[0]
     assert parent.data.tags["mlflow_sweep.decided_by"] == "confirm"
     assert (parent.data.tags["mlflow_sweep.best.lr"], parent.data.tags["mlflow_sweep.best.db"]) == top[0]
-    assert _race_json(client, parent.info.run_id)["stage"] == "confirm"
+    race = _race_json(client, parent.info.run_id)
+    assert race["stage"] == "confirm" and race["finished"]
+    # the callback's report, made after the sweeper, decided on the confirm runs of the
+    # candidates left and names the same best
+    path = client.download_artifacts(parent.info.run_id, parent.data.tags["mlflow_sweep.report.path"] + "/best.json")
+    with open(path, encoding="utf-8") as fh:
+        best = json.load(fh)
+    assert best["decided_by"] == "confirm" and best["decided_on_runs"] == 3 * len(race["left_trials"])
+    assert (best["best"]["group"]["lr"], best["best"]["group"]["db"]) == top[0]
 
 
 @pytest.mark.slow
