@@ -24,6 +24,7 @@ TAG_ERROR = "mlflow_sweep.error"              # why a child failed (the last lin
 TAG_EXIT_CODE = "mlflow_sweep.exit_code"      # a backend child's exit code
 TAG_EXECUTOR = "mlflow_sweep.executor"        # where a child ran: local/submitit (backend), the Hydra launcher
 TAG_JOB_ID = "mlflow_sweep.job_id"            # the scheduler's job id (submitit)
+TAG_PROCESS = "mlflow_sweep.process"          # child (local executor): {"host", "pid", "started"} of its process
 TAG_LOG_DIR = "mlflow_sweep.log_dir"          # submitit's folder holding the job's stdout/stderr
 TAG_N_CHILDREN = "mlflow_sweep.n_children"    # the parent's counts when the sweep ends
 TAG_N_FAILED = "mlflow_sweep.n_failed"

@@ -55,6 +55,7 @@ from ..tags import (KIND_BACKEND, ROLE_CHILD, ROLE_PARENT, TAG_ERROR, TAG_EXECUT
                     TAG_FIXED_PARAMS, TAG_GRID, TAG_KIND, TAG_POINT, TAG_PRUNED, TAG_ROLE, TAG_SUPERSEDED,
                     TAG_SWEEP_NAME)
 from ..tracking.sink import ClientSink
+from .orphans import stop_orphans
 from .plan import logged_params, run_name, run_params
 
 POLL_SECONDS = 0.2
@@ -142,6 +143,8 @@ class SweepRunner:
         records = []
         if self.config.resume:
             children = self.lifecycle.runs({TAG_ROLE: ROLE_CHILD})
+            if stop_orphans(self.client, [c for c in children if TAG_SUPERSEDED not in c.data.tags]):
+                children = self.lifecycle.runs({TAG_ROLE: ROLE_CHILD})  # their new status: KILLED
             records = records_from_runs(children, self.spec, functools.partial(fetch_history, self.client))
         self.engine = make_engine(self.spec, records)
         self.n_skipped = sum(1 for r in records if r.status == "FINISHED")

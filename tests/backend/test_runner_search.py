@@ -20,6 +20,7 @@ import subprocess
 import sys
 import time
 
+import psutil
 import pytest
 from mlflow.exceptions import ExecutionException
 
@@ -252,6 +253,46 @@ def test_resume_after_sigkill_of_the_controller_ends_exactly_max_trials(sweep_st
     assert kept <= {c.info.run_id for c in current}  # what finished is kept
     parents = _runs(client, "killed", "parent")
     assert len(parents) == 1 and parents[0].info.status == "FINISHED"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+@pytest.mark.slow
+def test_resume_stops_what_the_killed_controller_left_running(sweep_store):
+    """SIGKILL leaves the children running (their runs RUNNING); the resumed sweep stops
+    them before it starts, ends their runs KILLED with the reason, and reruns their points."""
+    client = sweep_store.client
+    config = {"strategy": "random", "space": SPACE, "max_trials": 2, "max_parallel": 2, "sampler_seed": 1,
+              "objective": OBJECTIVE, "sweep_name": "orphans", "report": False, "resume": True}
+    first = _start(sweep_store, config, "steps=6", "sleep=20")  # two minutes per child
+    try:
+        left = _wait_for(lambda: (lambda runs: runs if len(runs) == 2 else None)(
+            [c for c in _runs(client, "orphans") if c.info.status == "RUNNING" and "mlflow_sweep.process" in c.data.tags]))
+    finally:
+        os.kill(first.pid, signal.SIGKILL)
+        first.wait()
+    pids = [json.loads(c.data.tags["mlflow_sweep.process"])["pid"] for c in left]
+    try:
+        assert all(_alive(p) for p in pids)  # the controller is gone, its children are not
+        proc = mlflow_run(sweep_store, PROJECT, config, "steps=2", "sleep=0")
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        assert not any(_alive(p) for p in pids)
+    finally:
+        for p in pids:
+            if _alive(p):
+                os.kill(p, signal.SIGKILL)
+    for old in left:
+        run = client.get_run(old.info.run_id)
+        assert run.info.status == "KILLED"
+        assert run.data.tags["mlflow_sweep.error"].startswith("stopped on resume: process ")
+        assert "mlflow_sweep.superseded_by" in run.data.tags
+    current = _current(_runs(client, "orphans"))
+    assert len(current) == 2 and all(c.info.status == "FINISHED" for c in current)
 
 
 # -- submitit's local executor, and a remote store -----------------------------------------------

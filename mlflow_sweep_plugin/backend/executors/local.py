@@ -11,6 +11,7 @@ import threading
 from mlflow.projects.backend.local import LocalBackend
 
 from ...envvars import scoped_environ
+from ..orphans import process_tag
 from ..output import capturing_output
 
 #: MLflow's local backend copies ``os.environ`` into the child and has no other way to
@@ -47,7 +48,9 @@ class LocalChild:
         return (out.finish(timeout=timeout) if out else [], err.finish(timeout=timeout) if err else [])
 
     def tags(self) -> dict:
-        return {}
+        """Its process (host, pid, start time): a resumed sweep stops it if this
+        controller dies first (:mod:`~mlflow_sweep_plugin.backend.orphans`)."""
+        return process_tag(self.submitted.command_proc.pid)
 
     def describe(self) -> None:
         return None
