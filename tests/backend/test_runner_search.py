@@ -25,6 +25,7 @@ import pytest
 from mlflow.exceptions import ExecutionException
 
 from mlflow_sweep_plugin.backend import SweepBackend
+from mlflow_sweep_plugin.testing import artifact_paths
 from sweep_test_helpers import mlflow_run
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -330,8 +331,9 @@ def test_tpe_search_on_an_mlflow_server(mlflow_server, tmp_path):
     assert len(children) == 2 and all(c.info.status == "FINISHED" for c in children)
     parent = _runs(client, "remote-tpe", "parent")[0]
     assert "mlflow_sweep.best.val_loss" in parent.data.metrics
-    assert "mlflow_sweep/sweep.json" in [f.path for f in client.list_artifacts(parent.info.run_id,
-                                                                                "mlflow_sweep")]
+    # artifact_paths, not client.list_artifacts: MLflow 2.x resolves mlflow-artifacts:/ against
+    # the global tracking URI, not the client's
+    assert "mlflow_sweep/sweep.json" in artifact_paths(client, parent.info.run_id, "mlflow_sweep")
 
 
 # -- racing over seeds and confirmation (issue 26) -------------------------------------------------
