@@ -5,6 +5,7 @@ migrated template made once per session, made MLflow's current store for the tes
 from __future__ import annotations
 
 import contextlib
+import os
 import pathlib
 import shutil
 import sqlite3
@@ -13,6 +14,8 @@ from dataclasses import dataclass
 import pytest
 
 from ..envvars import scoped_environ
+from ..tags import ENV_SERVER_ARTIFACT_ROOT
+from .versions import mlflow_major
 
 
 @dataclass
@@ -76,7 +79,10 @@ def sweep_store_template(tmp_path_factory) -> pathlib.Path:
     from mlflow.tracking import MlflowClient  # heavy: only when a test uses it
 
     path = tmp_path_factory.mktemp("mlflow-template") / "mlflow.db"
-    MlflowClient(f"sqlite:///{path}").search_experiments()
+    with pytest.MonkeyPatch.context() as mp:  # MLflow 2.x would make ./mlruns for its Default experiment
+        mp.setenv(ENV_SERVER_ARTIFACT_ROOT, (path.parent / "artifacts").as_uri())
+        _database_stores_read_the_default_root(mp)
+        MlflowClient(f"sqlite:///{path}").search_experiments()
     return path
 
 
@@ -100,7 +106,8 @@ def mlflow_globals_restored(default_uri: bool = False):
     Whatever one test sets there would still be current in every later test of the
     process (its runs going to a store pytest has deleted, or into another test's
     experiment), and MLflow has no public call that puts "not set" back. This is the one
-    place the harness touches MLflow's private module globals.
+    place the harness touches MLflow's private module globals (with, on MLflow 2.x
+    only, its store registry: :func:`_database_stores_read_the_default_root`).
     """
     from mlflow.tracking import fluent  # heavy: only when a test uses it
     from mlflow.tracking._tracking_service import utils as tracking_utils  # heavy: only when a test uses it
@@ -118,6 +125,35 @@ def mlflow_globals_restored(default_uri: bool = False):
             setattr(module, name, value)
 
 
+def _database_stores_read_the_default_root(monkeypatch) -> None:
+    """On MLflow 2.x, make this process's database stores (sqlite, postgresql, ...) put the
+    artifacts of experiments created without a location under ``_MLFLOW_SERVER_ARTIFACT_ROOT``,
+    as 3.x's do; put back when ``monkeypatch`` undoes.
+
+    Why: 2.x has no setting for it: such an experiment (``mlflow.set_experiment``,
+    ``import-hydra`` in process) stores under ./mlruns of the working directory, which under
+    pytest is the checkout. MLflow's store registry is private API, touched on 2.x only; a
+    store already built for a URI is cached by MLflow and keeps its root.
+    """
+    if mlflow_major() >= 3:
+        return  # 3.x's _get_sqlalchemy_store reads the variable itself
+    from mlflow.tracking._tracking_service import utils as tracking_utils  # private API (2.x)
+
+    registry = tracking_utils._tracking_store_registry
+    for scheme, builder in list(registry._registry.items()):
+        if builder is tracking_utils._get_sqlalchemy_store:
+            monkeypatch.setitem(registry._registry, scheme, _reading_the_default_root(builder))
+
+
+def _reading_the_default_root(builder):
+    """``builder`` (MLflow 2.x's database store builder) with ``_MLFLOW_SERVER_ARTIFACT_ROOT``
+    as the artifact root when it is given none."""
+    def build(store_uri, artifact_uri=None):
+        return builder(store_uri, artifact_uri or os.environ.get(ENV_SERVER_ARTIFACT_ROOT))
+
+    return build
+
+
 @contextlib.contextmanager
 def _current_store(store: SweepStore, monkeypatch, env: dict | None = None):
     """Make ``store`` the current tracking store inside (``MLFLOW_TRACKING_URI``, the
@@ -129,12 +165,14 @@ def _current_store(store: SweepStore, monkeypatch, env: dict | None = None):
     # the export cache of ended runs lives with the store, never in the user's cache dir
     monkeypatch.setenv("MLFLOW_SWEEP_CACHE_DIR", str(store.root / "sweep-cache"))
     # experiments created without an artifact location (mlflow.set_experiment) store under
-    # the test's root, not ./mlruns in the working directory (MLflow 3.x reads this variable)
+    # the test's root, not ./mlruns in the working directory (MLflow 3.x reads this variable;
+    # on 2.x _database_stores_read_the_default_root makes this process's stores read it)
     default_root = store.artifact_location or (store.artifact_root.as_uri() if store.artifact_root else None)
     if default_root:
-        monkeypatch.setenv("_MLFLOW_SERVER_ARTIFACT_ROOT", default_root)
+        monkeypatch.setenv(ENV_SERVER_ARTIFACT_ROOT, default_root)
     else:
-        monkeypatch.delenv("_MLFLOW_SERVER_ARTIFACT_ROOT", raising=False)
+        monkeypatch.delenv(ENV_SERVER_ARTIFACT_ROOT, raising=False)
+    _database_stores_read_the_default_root(monkeypatch)
     for key, value in (env or {}).items():
         if value is None:
             monkeypatch.delenv(key, raising=False)

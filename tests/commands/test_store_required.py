@@ -13,6 +13,7 @@ import pytest
 
 from mlflow_sweep_plugin.envvars import scoped_environ
 from mlflow_sweep_plugin.testing.store import mlflow_globals_restored
+from mlflow_sweep_plugin.testing.versions import mlflow_major
 
 from mlflow_sweep_plugin.errors import NoTrackingStore
 from mlflow_sweep_plugin.stores import require_store, sqlite_path
@@ -97,9 +98,7 @@ def test_reading_commands_never_create_or_change_a_store(place, store):
 
 
 def test_default_store_missing_is_exit_3_and_not_created(place):
-    import mlflow
-
-    if int(mlflow.__version__.split(".")[0]) < 3:
+    if mlflow_major() < 3:
         pytest.skip("MLflow 2.x's default store is ./mlruns, a file store: "
                     "test_missing_file_store_directory_is_not_created covers it")
     res = cli("export", "--experiment-name", "x")

@@ -50,9 +50,6 @@ def test_sweep_cli_separates_streams(sweep_cli):
     assert res.stdout.lstrip().startswith("[") and res.exception is None
 
 
-@pytest.mark.skipif(mlflow.__version__.startswith("2."),
-                    reason="MLflow 2.x has no setting for a client-side sqlite store's default "
-                           "artifact root: new fluent experiments use ./mlruns")
 def test_fluent_experiments_store_artifacts_under_the_test_root(sweep_store, tmp_path):
     mlflow.set_experiment("fluent")
     with mlflow.start_run() as run:
