@@ -31,7 +31,8 @@ inert until a test asks for one. (Only with ``PYTEST_DISABLE_PLUGIN_AUTOLOAD`` s
   skipping the test, with the reason, when it cannot be (``MLFLOW_SWEEP_REQUIRE_STORES=1``
   makes that a failure): ``postgres_cluster`` (a throwaway PostgreSQL cluster,
   :class:`PostgresCluster`; ``.mlflow_database()`` is a fresh migrated MLflow database's
-  ``postgresql+psycopg://`` URI), ``s3_server`` (moto's S3 server, :class:`MotoS3Server`),
+  ``postgresql+psycopg://`` URI; ``postgresql+psycopg2://`` on MLflow 2.x), ``s3_server``
+  (moto's S3 server, :class:`MotoS3Server`),
   ``s3_bucket`` (a new bucket, ``MLFLOW_S3_ENDPOINT_URL`` and dummy AWS credentials set
   for the test), and ``sweep_store_factory(backend="postgresql", artifacts="s3",
   server=False, current=False)``: the client straight to PostgreSQL with ``s3://``
@@ -42,7 +43,8 @@ inert until a test asks for one. (Only with ``PYTEST_DISABLE_PLUGIN_AUTOLOAD`` s
 One module per job: :mod:`.store` (``sweep_store``), :mod:`.sweeps` (logging a sweep,
 ``make_sweep``), :mod:`.checks` (``sweep_exporter``, ``check_bad_artifacts``), :mod:`.cli`
 (``sweep_cli``), :mod:`.server` (``mlflow server``), :mod:`.unavailable` (skip or fail),
-:mod:`.postgres`, :mod:`.s3`, :mod:`.deployments` (``sweep_store_factory``). This module
+:mod:`.postgres`, :mod:`.s3`, :mod:`.deployments` (``sweep_store_factory``), :mod:`.versions`
+(``mlflow_major()``: where the harness and tests adapt to MLflow 2.x). This module
 registers them all: pytest collects the fixtures it imports.
 
 Only ``pytest`` and the standard library are imported at module level (MLflow, click,
@@ -55,16 +57,18 @@ from __future__ import annotations
 from .checks import BadInputReport, check_bad_artifacts, sweep_exporter
 from .cli import CliResult, sweep_cli
 from .deployments import _shared_mlflow_servers, sweep_store_factory
-from .postgres import PG_BINDIR_ENV, PostgresCluster, postgres_bindir, postgres_cluster
+from .postgres import PG_BINDIR_ENV, PostgresCluster, mlflow_postgres_driver, postgres_bindir, postgres_cluster
 from .s3 import MotoS3Server, S3Bucket, s3_bucket, s3_server
 from .server import MlflowServer, free_port, mlflow_server, mlflow_server_factory
 from .store import SweepStore, sqlite_store, sweep_store, sweep_store_template
 from .sweeps import Sweep, artifact_paths, log_sweep, make_sweep, report_files, write_artifact
 from .unavailable import REQUIRE_STORES_ENV, StoreUnavailable
+from .versions import mlflow_major
 
 __all__ = ["BadInputReport", "CliResult", "MlflowServer", "MotoS3Server", "PG_BINDIR_ENV", "PostgresCluster",
            "REQUIRE_STORES_ENV", "S3Bucket", "StoreUnavailable", "Sweep", "SweepStore", "_shared_mlflow_servers",
-           "artifact_paths", "check_bad_artifacts", "free_port", "log_sweep", "make_sweep", "mlflow_server",
+           "artifact_paths", "check_bad_artifacts", "free_port", "log_sweep", "make_sweep", "mlflow_major",
+           "mlflow_postgres_driver", "mlflow_server",
            "mlflow_server_factory", "postgres_bindir", "postgres_cluster", "report_files", "s3_bucket", "s3_server",
            "sqlite_store", "sweep_cli",
            "sweep_exporter", "sweep_store", "sweep_store_factory", "sweep_store_template", "write_artifact"]

@@ -14,11 +14,20 @@ import pytest
 
 from .server import free_port
 from .unavailable import StoreUnavailable, started
+from .versions import mlflow_major
 
 
 #: the PostgreSQL binaries' directory, when not found by ``pg_config --bindir`` or under
 #: /usr/lib/postgresql/*/bin
 PG_BINDIR_ENV = "MLFLOW_SWEEP_PG_BINDIR"
+
+
+def mlflow_postgres_driver() -> str:
+    """The SQLAlchemy driver MLflow reaches PostgreSQL with here: psycopg 3 (``psycopg``) on
+    MLflow 3.x; psycopg2 on 2.x, whose SQL store compares integer experiment ids with text
+    parameters, which psycopg 3 refuses ("operator does not exist: integer = character
+    varying"; docs/reference/compatibility.md)."""
+    return "psycopg" if mlflow_major() >= 3 else "psycopg2"
 
 
 def postgres_bindir() -> str | None:
@@ -79,9 +88,15 @@ class PostgresCluster:
             raise StoreUnavailable("no PostgreSQL server binaries (initdb, pg_ctl, postgres) found: "
                                    "install Debian's postgresql package or set " + PG_BINDIR_ENV)
         try:
-            import psycopg  # noqa: F401 - MLflow's driver here (postgresql+psycopg://)
+            import psycopg  # noqa: F401 - the cluster's own administration (execute)
         except ImportError:
             raise StoreUnavailable("psycopg is not installed (pip install 'psycopg[binary]')") from None
+        if mlflow_postgres_driver() == "psycopg2":
+            try:
+                import psycopg2  # noqa: F401 - MLflow 2.x's driver here (postgresql+psycopg2://)
+            except ImportError:
+                raise StoreUnavailable("MLflow 2.x needs psycopg2 for PostgreSQL and it is not installed "
+                                       "(pip install psycopg2-binary)") from None
         owner = None
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             import pwd  # POSIX only, and only as root
@@ -166,8 +181,9 @@ class PostgresCluster:
 
     # -- databases -------------------------------------------------------------------
     def uri(self, database: str) -> str:
-        """The SQLAlchemy URI MLflow uses for ``database`` (psycopg 3 as the driver)."""
-        return f"postgresql+psycopg://{self.user}@127.0.0.1:{self.port}/{database}"
+        """The SQLAlchemy URI MLflow uses for ``database`` (psycopg 3 as the driver; psycopg2
+        on MLflow 2.x: :func:`mlflow_postgres_driver`)."""
+        return f"postgresql+{mlflow_postgres_driver()}://{self.user}@127.0.0.1:{self.port}/{database}"
 
     def execute(self, sql: str, params=None, database: str = "postgres"):
         import psycopg

@@ -301,6 +301,7 @@ def test_mlflow_run_sweep_backend_same_sweep_as_on_sqlite(store, reference, tmp_
         parent, = [r for r in runs if r.data.tags.get("mlflow_sweep.role") == "parent"]
         children = [r for r in runs if r.data.tags.get("mlflow_sweep.role") == "child"]
         assert len(children) == 2 and parent.info.status == "FAILED"
+        (tmp_path / label).mkdir()  # MLflow 2.x downloads only into a directory that exists
         local = client.download_artifacts(parent.info.run_id, "sweep_table.csv", str(tmp_path / label))
         tables[label] = stable_cells(local)
         export_cli(target, "grid", tmp_path / f"grid-{label}.csv")

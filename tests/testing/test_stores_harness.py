@@ -11,7 +11,7 @@ import pytest
 
 from mlflow_sweep_plugin.testing import artifact_paths, log_sweep
 from mlflow_sweep_plugin.testing.deployments import _retire_experiments
-from mlflow_sweep_plugin.testing.postgres import PostgresCluster, postgres_bindir
+from mlflow_sweep_plugin.testing.postgres import PostgresCluster, mlflow_postgres_driver, postgres_bindir
 from mlflow_sweep_plugin.testing.s3 import MotoS3Server, S3Bucket
 
 pytestmark = pytest.mark.stores
@@ -24,7 +24,8 @@ def test_postgres_cluster_gives_fresh_migrated_databases(postgres_cluster):
 
     a = postgres_cluster.mlflow_database("s3://nowhere/0")
     b = postgres_cluster.mlflow_database()
-    assert a != b and a.startswith("postgresql+psycopg://mlflow@127.0.0.1:")
+    # psycopg 3 on MLflow 3.x, psycopg2 on 2.x
+    assert a != b and a.startswith(f"postgresql+{mlflow_postgres_driver()}://mlflow@127.0.0.1:")
     client = MlflowClient(a)
     exp = client.create_experiment("only-in-a")
     assert client.get_experiment(exp).name == "only-in-a"
@@ -58,7 +59,7 @@ def test_direct_postgresql_and_s3(sweep_store_factory):
 def test_proxied_server_on_postgresql_and_s3(sweep_store_factory, s3_server):
     store = sweep_store_factory(backend="postgresql", artifacts="s3", server=True, current=True)
     assert os.environ["MLFLOW_TRACKING_URI"] == store.tracking_uri == store.server.url
-    assert store.server.backend_uri.startswith("postgresql+psycopg://")
+    assert store.server.backend_uri.startswith(f"postgresql+{mlflow_postgres_driver()}://")
     assert store.server.artifacts_destination.startswith("s3://")
     sweep = log_sweep(store, [{"artifacts": {"layer_0/x.json": {"a": 1}}}], "proxied")
     run = store.client.get_run(sweep.run_ids[0])
