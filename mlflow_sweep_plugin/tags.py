@@ -76,8 +76,6 @@ ENV_EXPERIMENT_ID = "MLFLOW_EXPERIMENT_ID"
 ENV_EXPERIMENT_NAME = "MLFLOW_EXPERIMENT_NAME"
 ENV_RUN_ID = "MLFLOW_RUN_ID"
 ENV_ARTIFACTS_PROGRESS_BAR = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"  # off while status reads a spec
-# where MLflow 3.x database stores put experiments created without a location (the test harness)
-ENV_SERVER_ARTIFACT_ROOT = "_MLFLOW_SERVER_ARTIFACT_ROOT"
 
 # the search engine (mlflow_sweep_plugin/search/, docs/how-to/search.md)
 TAG_STRATEGY = "mlflow_sweep.strategy"        # parent: grid | random | tpe | cmaes | gp

@@ -14,8 +14,11 @@ from dataclasses import dataclass
 import pytest
 
 from ..envvars import scoped_environ
-from ..tags import ENV_SERVER_ARTIFACT_ROOT
 from .versions import mlflow_major
+
+#: where MLflow 3.x's database stores put experiments created without a location (the
+#: server's own variable, not one of mlflow.environment_variables: so not in tags.py)
+ENV_SERVER_ARTIFACT_ROOT = "_MLFLOW_SERVER_ARTIFACT_ROOT"
 
 
 @dataclass
