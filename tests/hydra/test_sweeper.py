@@ -396,14 +396,19 @@ def test_resume_after_the_multirun_process_was_killed(sweep_store, app, tmp_path
         old.data.tags["mlflow_sweep.error"]
     assert new_parent.info.status == "FINISHED"
     assert new_parent.data.tags["mlflow_sweep.controller.pid"] != old.data.tags["mlflow_sweep.controller.pid"]
-    # mlflow-sweep status: each session its own sweep, the killed one KILLED, the command that continues
+    # mlflow-sweep status: the study as one sweep (the newest parent, both sessions' runs),
+    # the killed session KILLED, the command that continues
+    assert new_parent.data.tags["mlflow_sweep.study"] == old.info.run_id
     proc = subprocess.run([sys.executable, "-m", "mlflow_sweep_plugin", "status", "--sweep", "app", "--json",
                            "--tracking-uri", sweep_store.tracking_uri], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    sweeps = {s["parent_run_id"]: s for s in json.loads(proc.stdout)["sweeps"]}
-    assert sweeps[old.info.run_id]["state"] == "KILLED" and sweeps[new_parent.info.run_id]["state"] == "FINISHED"
-    assert not sweeps[old.info.run_id]["controller"]["alive"]
-    assert sweeps[new_parent.info.run_id]["resume_command"].endswith("hydra.sweeper.resume=true")
+    (sweep,) = json.loads(proc.stdout)["sweeps"]
+    assert sweep["parent_run_id"] == new_parent.info.run_id and sweep["state"] == "FINISHED"
+    assert [(s["run_id"], s["state"]) for s in sweep["sessions"]] == \
+        [(old.info.run_id, "KILLED"), (new_parent.info.run_id, "FINISHED")]
+    assert sweep["runs"]["finished"] == 4 and sweep["runs"]["missing"] == 0 and sweep["runs"]["killed"] == 0
+    assert sweep["controller"]["alive"] is False
+    assert sweep["resume_command"].endswith("hydra.sweeper.resume=true")
 
 
 @pytest.mark.slow
