@@ -100,7 +100,7 @@ def snapshot(client, run, identity_tags=IDENTITY_TAGS) -> dict:
     }
 
 
-def wait_for_report(client, parent_id: str, timeout: float = 180):
+def wait_for_report(client, parent_id: str, timeout: float = 400):
     """The parent run once its report is no longer being made (the callback makes it in
     a process of its own after the sweep: ``mlflow_sweep.report.state = pending``)."""
     deadline = time.monotonic() + timeout
