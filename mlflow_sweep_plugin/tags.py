@@ -46,6 +46,7 @@ TAG_HYDRA_JOB = "mlflow_sweep.hydra.job"              # a job's number in its sw
 TAG_HYDRA_LOGGED = "mlflow_sweep.hydra.logged"        # "complete" once a job is fully logged
 TAG_HYDRA_OVERRIDES = "mlflow_sweep.hydra.overrides"  # the multirun's task overrides, on the parent
 TAG_HYDRA_SWEEPER = "mlflow_sweep.hydra.sweeper"      # Hydra's sweeper (basic, optuna, ...)
+TAG_STUDY = "mlflow_sweep.study"                      # a Hydra search session's parent: its study's first parent run id
 TAG_METRICS_FILE = "mlflow_sweep.metrics_file"        # facts/metrics.csv: absent/partial/complete
 HYDRA_RECORD = "mlflow_sweep.yaml"                    # the sweep record in a sweep directory
 HYDRA_REPORT_LOG = ".mlflow_sweep_report.log"          # the background report's warnings, there too

@@ -116,3 +116,37 @@ def claiming_process(tracking_uri: str, parent_id: str) -> subprocess.Popen:
 def status_json(sweep_cli, *args) -> list:
     result = sweep_cli("status", "--json", *args).assert_success()
     return json.loads(result.stdout)["sweeps"]
+
+
+def hydra_study(client, exp_id: str, name: str = "study_app") -> dict:
+    """A Hydra search resumed once: session 1 (killed, one run finished, one left RUNNING),
+    session 2 (``mlflow_sweep.study`` = session 1's parent) reruns it and runs one more;
+    then a separate study of the same name (``hydra.sweeper.resume=false``), one run."""
+    from mlflow_sweep_plugin.tags import TAG_STUDY
+
+    spec = parse_search(GRID_CONFIG)
+    sessions, runs = [], {}
+    for i, study in enumerate((None, 0, "own")):
+        parent_id, sweep_id = make_parent(client, exp_id, name, KIND_HYDRA, tags={
+            TAG_HYDRA_SWEEP_DIR: f"/multirun/2026-01-0{i + 1}", TAG_HYDRA_OVERRIDES: "lr=0.1,0.01"})
+        log_spec(client, parent_id, spec, sweeper="hydra", sweep_name=name, overrides=["lr=0.1,0.01"])
+        client.set_tag(parent_id, TAG_STUDY, parent_id if study in (None, "own") else sessions[study][0])
+        sessions.append((parent_id, sweep_id))
+        time.sleep(0.01)  # distinct start times: session order
+    (p1, s1), (p2, s2), (p3, s3) = sessions
+    runs["a0"] = make_child(client, exp_id, p1, s1, name, 0, {"lr": "0.1", "layers": "1"}, "FINISHED", seed=0,
+                            trial=0, metrics={"val_loss": 0.5})
+    runs["a1_old"] = make_child(client, exp_id, p1, s1, name, 1, {"lr": "0.1", "layers": "1"}, "RUNNING", seed=1,
+                                trial=0)
+    client.set_terminated(p1, "KILLED")
+    runs["a1"] = make_child(client, exp_id, p2, s2, name, 1, {"lr": "0.1", "layers": "1"}, "FINISHED", seed=1,
+                            trial=0, metrics={"val_loss": 0.7})
+    client.set_tag(runs["a1_old"], TAG_SUPERSEDED, runs["a1"])
+    client.set_terminated(runs["a1_old"], "KILLED")
+    runs["b0"] = make_child(client, exp_id, p2, s2, name, 2, {"lr": "0.01", "layers": "1"}, "FINISHED", seed=0,
+                            trial=1, metrics={"val_loss": 0.2})
+    client.set_terminated(p2, "FINISHED")
+    runs["c0"] = make_child(client, exp_id, p3, s3, name, 0, {"lr": "0.001", "layers": "2"}, "FINISHED", seed=0,
+                            trial=0, metrics={"val_loss": 0.9})
+    client.set_terminated(p3, "FINISHED")
+    return {"sessions": [p1, p2], "other": p3, "runs": runs}

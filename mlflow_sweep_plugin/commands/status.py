@@ -154,6 +154,9 @@ def lines(sweep) -> list[str]:
            f"  kind {sweep.kind}, strategy {sweep.strategy or '?'}, parent {sweep.state}, "
            f"started {sweep.start_time or '?'}",
            f"  {_controller_line(sweep)}", f"  runs: {counts}", f"  budget: {used}"]
+    if len(sweep.sessions) > 1:
+        out.insert(2, f"  sessions: {len(sweep.sessions)} (parent runs, oldest first): "
+                      + ", ".join(f"{s['run_id']} {s['state']}" for s in sweep.sessions))
     best = sweep.best
     if best is not None:
         spread = f" ± {_number(best['std'])}" if best["std"] is not None else ""

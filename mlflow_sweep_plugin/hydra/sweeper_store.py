@@ -23,7 +23,7 @@ from ..search.study import records_from_runs
 from ..sweep.query import find_runs
 from ..tags import (ENV_HYDRA_SWEEP_DIR, KIND_HYDRA, ROLE_CHILD, ROLE_PARENT, TAG_ERROR, TAG_HYDRA_JOB,
                     TAG_HYDRA_SWEEP_DIR, TAG_KIND, TAG_PARENT, TAG_PRUNED, TAG_ROLE, TAG_STRATEGY,
-                    TAG_SUPERSEDED, TAG_SWEEP_NAME)
+                    TAG_STUDY, TAG_SUPERSEDED, TAG_SWEEP_NAME)
 from ..uri import resolve_tracking_uri
 from .record import identity_from_env, read_record
 
@@ -92,12 +92,19 @@ class SweeperStore:
     # -- resume ------------------------------------------------------------------------
     def _parents(self, resume: bool) -> list[str]:
         """This sweep's parent, and with ``resume`` every earlier parent of a search of the
-        same experiment and sweep name (the job name)."""
-        if not resume:
-            return [self.parent_id]
-        parents = find_runs(self.client, self.experiment_id, {TAG_ROLE: ROLE_PARENT, TAG_KIND: KIND_HYDRA,
-                                                               TAG_SWEEP_NAME: self.sweep_name})
-        return sorted({self.parent_id} | {r.info.run_id for r in parents if TAG_STRATEGY in r.data.tags})
+        same experiment and sweep name (the job name); tags this parent with the study
+        (``mlflow_sweep.study``: the earliest of them's study, else its run id), which
+        ``mlflow-sweep status`` shows as one sweep."""
+        earlier = []
+        if resume:
+            earlier = [r for r in find_runs(self.client, self.experiment_id,
+                                            {TAG_ROLE: ROLE_PARENT, TAG_KIND: KIND_HYDRA,
+                                             TAG_SWEEP_NAME: self.sweep_name})
+                       if TAG_STRATEGY in r.data.tags and r.info.run_id != self.parent_id]
+        first = min(earlier, key=lambda r: (r.info.start_time or 0, r.info.run_id), default=None)
+        study = (first.data.tags.get(TAG_STUDY) or first.info.run_id) if first is not None else self.parent_id
+        self.client.set_tag(self.parent_id, TAG_STUDY, study)
+        return sorted({self.parent_id} | {r.info.run_id for r in earlier})
 
     def records(self, spec, resume: bool | None) -> list:
         """The study's runs so far: this parent's children (a sweep directory run again),

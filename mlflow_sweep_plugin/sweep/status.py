@@ -20,6 +20,10 @@ request, :mod:`.stored_spec`) and, only for an objective aggregated over its his
   ``n = 1``; ``n`` how many runs gave a value.
 - **Controller**: the one the parent records (:mod:`..search.controller`): alive when
   its process exists (same host) or its heartbeat is recent (other host).
+- **A Hydra study over several sessions** (each multirun has its own parent; a resumed
+  one tags its parent ``mlflow_sweep.study`` with the study's first parent run id) is one
+  sweep: its newest parent (state, controller, the command that continues it), the
+  children of every session, and ``sessions``, its parents oldest first.
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ from ..search.seeds import seed_text
 from ..search.study import grid_configs, records_from_runs
 from ..tags import (KIND_HYDRA, ROLE_CHILD, ROLE_PARENT, TAG_ERROR, TAG_EXIT_CODE, TAG_HYDRA_OVERRIDES,
                     TAG_HYDRA_SWEEP_DIR, TAG_HYDRA_SWEEPER, TAG_KIND, TAG_POINT, TAG_PRUNED, TAG_ROLE,
-                    TAG_SEED, TAG_STRATEGY, TAG_SUPERSEDED, TAG_SWEEP_ID, TAG_SWEEP_NAME)
+                    TAG_SEED, TAG_STRATEGY, TAG_STUDY, TAG_SUPERSEDED, TAG_SWEEP_ID, TAG_SWEEP_NAME)
 from .query import find_runs
 from .stored_spec import read_spec, search_spec
 
@@ -73,6 +77,7 @@ class SweepStatus:
     failed_runs: list = field(default_factory=list)   # run_id, state, error, params
     resume_command: str | None = None
     matrix: dict | None = None                   # params, seeds, rows [{params, cells}]
+    sessions: list = field(default_factory=list)  # the study's parents, oldest first: run_id, state, start_time
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -213,9 +218,19 @@ def hydra_command(tags: dict) -> str:
     return " ".join(p for p in ["python", "YOUR_APP.py", "--multirun", overrides, last] if p)
 
 
-def sweep_status(client, parent, children, now: float | None = None) -> SweepStatus:
+def study_key(parent) -> str:
+    """The study a parent belongs to: its ``mlflow_sweep.study``, else its own run id."""
+    return parent.data.tags.get(TAG_STUDY) or parent.info.run_id
+
+
+def _sessions(parents) -> list[dict]:
+    return [{"run_id": p.info.run_id, "state": p.info.status, "start_time": _iso(p.info.start_time)}
+            for p in sorted(parents, key=lambda p: (p.info.start_time or 0, p.info.run_id))]
+
+
+def sweep_status(client, parent, children, now: float | None = None, sessions=()) -> SweepStatus:
     """The status of the sweep of ``parent`` from its child runs (superseded ones included:
-    they are left out here)."""
+    they are left out here); ``sessions``: every parent of its study (``parent`` the newest)."""
     now = time.time() if now is None else now
     tags = parent.data.tags
     run_id = parent.info.run_id
@@ -245,19 +260,36 @@ def sweep_status(client, parent, children, now: float | None = None) -> SweepSta
                    {"metric": spec.objective.metric, "mode": spec.objective.mode, "agg": spec.objective.agg}),
         best=_best(spec, engine, records), failed_runs=failed,
         resume_command=hydra_command(tags) if kind == KIND_HYDRA else f"mlflow-sweep resume {run_id}",
-        matrix=matrix)
+        matrix=matrix, sessions=_sessions(sessions or [parent]))
+
+
+def _children_of(client, experiment_id, parents) -> list:
+    out = []
+    for parent in parents:
+        sweep_id = parent.data.tags.get(TAG_SWEEP_ID)
+        if sweep_id:
+            out += find_runs(client, experiment_id, {TAG_SWEEP_ID: sweep_id, TAG_ROLE: ROLE_CHILD})
+    return out
+
+
+def _newest(parents):
+    return max(parents, key=lambda p: (p.info.start_time or 0, p.info.run_id))
 
 
 def find_sweeps(client, experiment_ids, *, sweep_name: str | None = None,
                 parent_run_id: str | None = None, now: float | None = None) -> list[SweepStatus]:
     """The status of every sweep in the experiments (``sweep_name``: those of that name;
-    ``parent_run_id``: that one), newest first."""
+    ``parent_run_id``: that one's), newest first; the sessions of a Hydra study are one."""
     if parent_run_id is not None:
         parent = client.get_run(parent_run_id)
-        sweep_id = parent.data.tags.get(TAG_SWEEP_ID)
-        children = find_runs(client, parent.info.experiment_id, {TAG_SWEEP_ID: sweep_id, TAG_ROLE: ROLE_CHILD}) \
-            if sweep_id else []
-        return [sweep_status(client, parent, children, now)]
+        study = [parent]
+        if parent.data.tags.get(TAG_KIND) == KIND_HYDRA and parent.data.tags.get(TAG_SWEEP_NAME):
+            found = find_runs(client, parent.info.experiment_id,
+                              {TAG_ROLE: ROLE_PARENT, TAG_KIND: KIND_HYDRA,
+                               TAG_SWEEP_NAME: parent.data.tags[TAG_SWEEP_NAME]})
+            study = [p for p in found if study_key(p) == study_key(parent)] or [parent]
+        newest = _newest(study)
+        return [sweep_status(client, newest, _children_of(client, parent.info.experiment_id, study), now, study)]
     out = []
     for experiment_id in experiment_ids:
         match = {TAG_ROLE: ROLE_PARENT, **({TAG_SWEEP_NAME: sweep_name} if sweep_name else {})}
@@ -265,15 +297,18 @@ def find_sweeps(client, experiment_ids, *, sweep_name: str | None = None,
         if not parents:
             continue
         if len(parents) == 1:
-            children = find_runs(client, experiment_id, {TAG_SWEEP_ID: parents[0].data.tags.get(TAG_SWEEP_ID, ""),
-                                                         TAG_ROLE: ROLE_CHILD})
+            children = _children_of(client, experiment_id, parents)
         else:
             children = find_runs(client, experiment_id, {TAG_ROLE: ROLE_CHILD})
         by_sweep: dict = {}
         for run in children:
             by_sweep.setdefault(run.data.tags.get(TAG_SWEEP_ID), []).append(run)
+        studies: dict = {}  # newest first (the store's order reversed)
         for parent in reversed(parents):
-            out.append(sweep_status(client, parent, by_sweep.get(parent.data.tags.get(TAG_SWEEP_ID), []), now))
+            studies.setdefault(study_key(parent), []).append(parent)
+        for study in studies.values():
+            kids = [r for p in study for r in by_sweep.get(p.data.tags.get(TAG_SWEEP_ID), [])]
+            out.append(sweep_status(client, _newest(study), kids, now, study))
     return out
 
 

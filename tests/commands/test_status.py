@@ -241,3 +241,34 @@ def test_a_runs_params_as_text_and_numbers_in_six_digits():
     assert _params_text({}) == "(no swept params)"
     assert (_number(1 / 3), _number(None), _number(12345678.0)) == ("0.333333", "?", "1.23457e+07")
     assert status_command.name == "status"
+
+
+def test_the_sessions_of_a_resumed_hydra_study_are_one_sweep(sweep_store, sweep_cli):
+    """Each multirun of a Hydra study has its own parent; status shows the study as one
+    sweep (the newest parent, every session's runs, the sessions oldest first), and a
+    study of the same name that did not resume stays apart."""
+    from sweep_status_helpers import hydra_study
+
+    client = sweep_store.client
+    study = hydra_study(client, sweep_store.create_experiment("studies"))
+    p1, p2 = study["sessions"]
+    found = status_json(sweep_cli, "--sweep", "study_app")
+    assert [s["parent_run_id"] for s in found] == [study["other"], p2]  # newest first
+    other, resumed = found
+    assert [(s["run_id"], s["state"]) for s in resumed["sessions"]] == [(p1, "KILLED"), (p2, "FINISHED")]
+    assert resumed["state"] == "FINISHED"
+    # every session's runs, the one the second session superseded left out
+    assert resumed["runs"]["finished"] == 3 and resumed["runs"]["killed"] == 0
+    assert resumed["budget"]["runs"] == 3 and resumed["budget"]["trials"] == 2
+    # the best over the sessions: the configuration with all its seeds ended (lr=0.01 lacks seed 1)
+    assert resumed["best"]["params"] == {"lr": "0.1", "layers": "1"} and resumed["best"]["mean"] == pytest.approx(0.6)
+    assert resumed["best"]["n"] == 2
+    cells = {tuple(r["params"].values()): r["cells"] for r in resumed["matrix"]["rows"]}
+    assert cells[("0.1", "1")] == ["finished", "finished"] and cells[("0.01", "1")] == ["finished", "missing"]
+    assert [s["run_id"] for s in other["sessions"]] == [study["other"]] and other["runs"]["finished"] == 1
+    # asked by any session's parent: the whole study
+    for parent in (p1, p2):
+        (one,) = status_json(sweep_cli, "--parent", parent)
+        assert one["parent_run_id"] == p2 and len(one["sessions"]) == 2 and one["runs"]["finished"] == 3
+    out = sweep_cli("status", "--parent", p1).assert_success().stdout
+    assert f"sessions: 2 (parent runs, oldest first): {p1} KILLED, {p2} FINISHED" in out

@@ -100,7 +100,7 @@ def snapshot(client, run, identity_tags=IDENTITY_TAGS) -> dict:
     }
 
 
-def wait_for_report(client, parent_id: str, timeout: float = 180):
+def wait_for_report(client, parent_id: str, timeout: float = 400):
     """The parent run once its report is no longer being made (the callback makes it in
     a process of its own after the sweep: ``mlflow_sweep.report.state = pending``)."""
     deadline = time.monotonic() + timeout
@@ -113,7 +113,8 @@ def wait_for_report(client, parent_id: str, timeout: float = 180):
 
 def sweep_files(client, parent_id) -> list[str]:
     """A sweep parent's artifacts beside its report (which must be there, under report/)."""
-    assert wait_for_report(client, parent_id).data.tags.get("mlflow_sweep.report.state") == "done"
+    run = wait_for_report(client, parent_id)
+    assert run.data.tags.get("mlflow_sweep.report.state") == "done", run.data.tags
     paths = artifact_paths(client, parent_id)
     assert {"report.html", "summary.csv"} <= report_files(client, parent_id), paths
     return [p for p in paths if not p.startswith("report/")]

@@ -396,14 +396,19 @@ def test_resume_after_the_multirun_process_was_killed(sweep_store, app, tmp_path
         old.data.tags["mlflow_sweep.error"]
     assert new_parent.info.status == "FINISHED"
     assert new_parent.data.tags["mlflow_sweep.controller.pid"] != old.data.tags["mlflow_sweep.controller.pid"]
-    # mlflow-sweep status: each session its own sweep, the killed one KILLED, the command that continues
+    # mlflow-sweep status: the study as one sweep (the newest parent, both sessions' runs),
+    # the killed session KILLED, the command that continues
+    assert new_parent.data.tags["mlflow_sweep.study"] == old.info.run_id
     proc = subprocess.run([sys.executable, "-m", "mlflow_sweep_plugin", "status", "--sweep", "app", "--json",
                            "--tracking-uri", sweep_store.tracking_uri], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    sweeps = {s["parent_run_id"]: s for s in json.loads(proc.stdout)["sweeps"]}
-    assert sweeps[old.info.run_id]["state"] == "KILLED" and sweeps[new_parent.info.run_id]["state"] == "FINISHED"
-    assert not sweeps[old.info.run_id]["controller"]["alive"]
-    assert sweeps[new_parent.info.run_id]["resume_command"].endswith("hydra.sweeper.resume=true")
+    (sweep,) = json.loads(proc.stdout)["sweeps"]
+    assert sweep["parent_run_id"] == new_parent.info.run_id and sweep["state"] == "FINISHED"
+    assert [(s["run_id"], s["state"]) for s in sweep["sessions"]] == \
+        [(old.info.run_id, "KILLED"), (new_parent.info.run_id, "FINISHED")]
+    assert sweep["runs"]["finished"] == 4 and sweep["runs"]["missing"] == 0 and sweep["runs"]["killed"] == 0
+    assert sweep["controller"]["alive"] is False
+    assert sweep["resume_command"].endswith("hydra.sweeper.resume=true")
 
 
 @pytest.mark.slow
@@ -455,14 +460,16 @@ def _race_json(client, parent_id):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("launcher", [[], ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2",
-                                           "hydra.sweeper.max_parallel=4"]], ids=["basic", "joblib"])
+@pytest.mark.parametrize("launcher", [
+    [], ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "hydra.sweeper.max_parallel=4"],
+    ["hydra/launcher=submitit_local", "hydra.launcher.timeout_min=5", "hydra.sweeper.max_parallel=4"]],
+    ids=["basic", "joblib", "submitit_local"])
 def test_a_race_over_seeds_finds_the_known_best(sweep_store, app, tmp_path, launcher):
     """Four grid points on the first two of six seeds (round 0); the app's loss differs by
     configuration plus the same seed term, so the three worse are shown worse at once and
     ``lr=0.01, db=postgresql`` wins after 8 jobs: the race's rounds in race.json, the winner
     on the parent, each child tagged with its round and stage (the basic launcher, one job
-    at a time; joblib's processes, four jobs handed over at once)."""
+    at a time; joblib's processes and submitit's local jobs, four handed over at once)."""
     out = _ok(multirun(sweep_store, app, tmp_path / "sweep", *launcher, "hydra.sweeper.strategy=grid",
                        "hydra.sweeper.max_trials=null", "lr=0.01,0.1", "db=mysql,postgresql",
                        "hydra.sweeper.seeds={param: seed, values: [0, 1, 2, 3, 4, 5]}",
@@ -477,7 +484,8 @@ def test_a_race_over_seeds_finds_the_known_best(sweep_store, app, tmp_path, laun
     assert {(r.data.tags["mlflow_sweep.race.round"], r.data.tags["mlflow_sweep.stage"]) for r in children} == \
         {("0", "race")}
     assert {r.data.tags["mlflow_sweep.seed"] for r in children} == {"0", "1"}
-    assert {r.data.tags["mlflow_sweep.executor"] for r in children} == {"joblib" if launcher else "basic"}
+    assert {r.data.tags["mlflow_sweep.executor"] for r in children} == \
+        {launcher[0].split("=")[1] if launcher else "basic"}
     parent = parents[0]
     race = _race_json(client, parent.info.run_id)
     assert race["stage"] == "race" and race["winner"] == {"lr": 0.01, "db": "postgresql"}, race

@@ -213,3 +213,24 @@ def test_resume_tells_pruned_configurations_with_their_steps(pruner):
     assert resumed.propose() is None and resumed.done()
     states = {t.state.name for t in resumed.study.study.trials}
     assert states <= {"COMPLETE", "PRUNED"} and resumed.counts() ["configurations"] == 4
+
+
+@pytest.mark.parametrize("strategy, exact", [("random", True), ("cmaes", True), ("tpe", False)])
+def test_a_resumed_search_continues_from_the_store_as_if_uninterrupted(strategy, exact):
+    """Rebuilt from the runs, each configuration is asked and told again through the
+    sampler in the order it ran, so CMA-ES's distribution and the random sampler's draws
+    are what an uninterrupted sweep has: the same proposals after the resume. TPE keeps
+    the same history (its model) but not its draws: new, distinct proposals."""
+    config = dict(strategy=strategy, max_trials=16, sampler_seed=3, objective=OBJECTIVE,
+                  space={"lr": {"low": 1e-4, "high": 1.0, "log": True}, "n": {"low": 0, "high": 3},
+                         "x": {"low": 0.0, "high": 1.0}})
+    uninterrupted = [p.params for p in drive(Engine(spec(**config)))]
+    first = Engine(spec(**config))
+    before = [p.params for p in drive(first, stop_after=8)]
+    resumed = Engine(spec(**config), records_of(first))
+    after = [p.params for p in drive(resumed)]
+    assert before == uninterrupted[:8] and len(after) == 8
+    if exact:
+        assert after == uninterrupted[8:]
+    assert len({tuple(sorted(p.items())) for p in before + after}) == 16
+    assert resumed.counts()["complete"] == 16
