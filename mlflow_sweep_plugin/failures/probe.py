@@ -170,12 +170,32 @@ def missing_driver(uri: str) -> str | None:
     return None
 
 
+def refused_driver(uri: str) -> str | None:
+    """Why MLflow cannot use this SQL store URI's driver, else None: MLflow 2.x's SQL store
+    compares integer experiment ids with text parameters, which psycopg 3
+    (``postgresql+psycopg://``) refuses on the first query ("operator does not exist:
+    integer = character varying")."""
+    if not uri.lower().startswith("postgresql+psycopg:"):
+        return None
+    from mlflow.version import VERSION  # only for a psycopg 3 URI
+
+    if int(VERSION.split(".")[0]) >= 3:
+        return None
+    return (f"MLflow {VERSION} cannot use psycopg 3 (postgresql+psycopg://): its SQL store compares "
+            "integer ids with text, which psycopg 3 refuses; use postgresql+psycopg2:// "
+            "(pip install psycopg2-binary) or MLflow 3")
+
+
 def require_reachable(uri: str) -> str:
     """``uri``, after checking that a SQL server store answers (:func:`probe_database`);
     raises :class:`~mlflow_sweep_plugin.errors.TrackingUnreachable` (exit 3, the URI
-    without credentials) when it does not, and a usage error (exit 2) when it answers but
-    its driver is not installed. Other stores are left to their first call (HTTP ones
-    fail fast under :func:`fail_fast_http`)."""
+    without credentials) when it does not, and a usage error (exit 2) when its driver is
+    one MLflow cannot use (:func:`refused_driver`) or, once it answers, is not installed.
+    Other stores are left to their first call (HTTP ones fail fast under
+    :func:`fail_fast_http`)."""
+    refused = refused_driver(uri) if is_database_uri(uri) else None
+    if refused is not None:
+        raise UsageError(f"tracking store {redact_uri(uri)}: {refused}")
     reason = probe_database(uri)
     if reason is not None:
         raise TrackingUnreachable(f"tracking store {redact_uri(uri)} is unreachable ({reason})")

@@ -18,8 +18,8 @@ import threading
 
 import pytest
 
-from mlflow_sweep_plugin.failures import is_database_uri, probe_database, require_reachable
-from mlflow_sweep_plugin.errors import TrackingUnreachable
+from mlflow_sweep_plugin.failures import is_database_uri, probe_database, refused_driver, require_reachable
+from mlflow_sweep_plugin.errors import TrackingUnreachable, UsageError
 
 DATA = pathlib.Path(__file__).parent.parent / "data"
 DEAD = "postgresql://u:secret@127.0.0.1:1/db"
@@ -124,12 +124,32 @@ def silent_server():
 
 
 def test_a_server_that_never_answers_is_bounded_by_the_connect_timeout(tmp_path, silent_server):
-    pytest.importorskip("psycopg")
-    # psycopg named: postgresql:// alone is psycopg2 before SQLAlchemy 2.1 (MLflow 2.x's)
-    uri = f"postgresql+psycopg://u:secret@127.0.0.1:{silent_server}/db"
+    from mlflow_sweep_plugin.testing import mlflow_postgres_driver
+
+    driver = mlflow_postgres_driver()  # psycopg 3 on MLflow 3.x, psycopg2 on 2.x
+    pytest.importorskip(driver)
+    # the driver named: postgresql:// alone is psycopg2 before SQLAlchemy 2.1 (MLflow 2.x's)
+    uri = f"postgresql+{driver}://u:secret@127.0.0.1:{silent_server}/db"
     proc = _cli(tmp_path, "export", "--experiment-name", "x", "--tracking-uri", uri,
                 env=_env(tmp_path, MLFLOW_SWEEP_DB_CONNECT_TIMEOUT="2"))
-    _assert_exit_3(proc, f"postgresql+psycopg://***@127.0.0.1:{silent_server}/db")
+    _assert_exit_3(proc, f"postgresql+{driver}://***@127.0.0.1:{silent_server}/db")
+
+
+def test_psycopg_3_on_mlflow_2_is_exit_2_before_any_query():
+    """MLflow 2.x's SQL store cannot run on psycopg 3 (its first query fails): refused up
+    front naming the driver that works, without credentials; MLflow 3 uses it."""
+    from mlflow_sweep_plugin.testing import mlflow_major
+
+    uri = "postgresql+psycopg://u:secret@127.0.0.1:1/db"
+    assert refused_driver("postgresql+psycopg2://u:secret@127.0.0.1:1/db") is None
+    assert refused_driver("sqlite:///mlflow.db") is None
+    if mlflow_major() >= 3:
+        assert refused_driver(uri) is None
+        return
+    assert "use postgresql+psycopg2://" in refused_driver(uri)
+    with pytest.raises(UsageError) as info:
+        require_reachable(uri)
+    assert info.value.exit_code == 2 and "secret" not in str(info.value) and "***@127.0.0.1:1" in str(info.value)
 
 
 def test_a_database_driver_that_is_not_installed_is_exit_2_naming_it(tmp_path, silent_server):
@@ -155,6 +175,8 @@ def test_probe_database(uri):
     assert is_database_uri(uri)
     reason = probe_database(uri, timeout=2)
     assert reason and "secret" not in reason and "refused" in reason.lower(), reason
+    if refused_driver(uri):
+        pytest.skip("MLflow 2.x: psycopg 3 is refused before the probe (test_psycopg_3_on_mlflow_2_...)")
     with pytest.raises(TrackingUnreachable) as info:
         require_reachable(uri)
     assert info.value.exit_code == 3 and "secret" not in str(info.value) and "***@127.0.0.1:1" in str(info.value)
