@@ -59,7 +59,7 @@ TAG_REPORT_N_TIED = "mlflow_sweep.report.n_tied"
 TAG_REPORT_STATE = "mlflow_sweep.report.state"        # the parent's report: pending (being made), done, failed
 TAG_BEST_PREFIX = "mlflow_sweep.best."                # + a param: the best configuration's value
 TAG_REPORT_PATH = "mlflow_sweep.report.path"          # the current report's artifacts: report/<version>
-TAG_REPORT_PREFIX = "mlflow_sweep.report."            # every report tag (a second report deletes them)
+TAG_REPORT_PREFIX = "mlflow_sweep.report."            # every report tag (a second report deletes them, state aside)
 
 # -- the logging API -------------------------------------------------------------------
 TAG_SPOOL_ID = "mlflow_sweep.spool_id"                # a spooled run's identity (sync completes only it)

@@ -13,7 +13,8 @@ stage whose runs decided the best: ``best.json``'s ``decided_by``), the path of 
 several tags atomically, so the path tag is the switch: the new files are uploaded
 beside the old ones (invisible until the tag names them), then the tags are set in one
 request, the earlier report's tags that the new one does not set are deleted
-(``delete_tag``) and, last, the earlier version's files are deleted where the artifact
+(``delete_tag``; not the sweep's ``mlflow_sweep.report.state``: pending stays pending
+until the sweep says done) and, last, the earlier version's files are deleted where the artifact
 store can delete (local, S3, ``mlflow-artifacts``; elsewhere they stay, one warning).
 Two reports logged at once never mix: the one whose path tag is set last wins, re-sets
 its tags until the run shows exactly them, and the other deletes its own files and
@@ -40,7 +41,8 @@ import uuid
 
 from ..errors import UsageError
 from ..sweep.query import client_uri, tag_filter, without_runs
-from ..tags import TAG_BEST_PREFIX, TAG_DECIDED_BY, TAG_REPORT_PATH, TAG_REPORT_PREFIX, TAG_ROLE, TAG_SWEEP_ID
+from ..tags import (TAG_BEST_PREFIX, TAG_DECIDED_BY, TAG_REPORT_PATH, TAG_REPORT_PREFIX, TAG_REPORT_STATE, TAG_ROLE,
+                    TAG_SWEEP_ID)
 from ..tracking.sink import tracking_uri_set_to
 from ..warning_types import SweepWarning
 from ..warning_types import warn as channel_warn
@@ -117,7 +119,10 @@ def _best_metrics(best) -> list:
 
 
 def _is_report_tag(key: str) -> bool:
-    return key.startswith((TAG_REPORT_PREFIX, TAG_BEST_PREFIX))
+    """A tag a report sets (and a newer one replaces); not ``mlflow_sweep.report.state``,
+    which the sweep that asked for the report owns (pending until it sets done/failed:
+    deleting it would tell a waiting reader the report is no longer being made)."""
+    return key.startswith((TAG_REPORT_PREFIX, TAG_BEST_PREFIX)) and key != TAG_REPORT_STATE
 
 
 def _make_current(client, run_id: str, tags: dict, metrics: list, rounds: int = 5) -> bool:

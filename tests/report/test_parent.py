@@ -52,6 +52,20 @@ def test_a_second_report_replaces_the_first_files_and_tags(run, sweep_store, tmp
     assert set(artifact_paths(client, run)) == {f"{where}/{f}" for f in b.written} | {"report/test_parent.py"}
 
 
+def test_the_sweeps_report_state_is_never_deleted_by_a_report(run, sweep_store, tmp_path):
+    """``mlflow_sweep.report.state`` belongs to the sweep that asked for the report: while
+    the report is logged it stays ``pending`` (a reader waiting for ``done`` never sees it
+    vanish), whatever earlier report tags are replaced."""
+    client = sweep_store.client
+    client.set_tag(run, "mlflow_sweep.report.state", "pending")
+    client.set_tag(run, "mlflow_sweep.report.n_tied", "7")  # an earlier report's: replaced
+    b = build_report(table("opt"), str(tmp_path / "b"), ReportOptions(max_plots=0))
+    log_report(b, run, client=client)
+    tags = client.get_run(run).data.tags
+    assert tags["mlflow_sweep.report.state"] == "pending"
+    assert "mlflow_sweep.report.n_tied" not in tags
+
+
 def test_two_reports_at_once_never_mix(run, sweep_store, tmp_path):
     client = sweep_store.client
     reports = [build_report(table(f), str(tmp_path / f), ReportOptions(objective=obj, max_plots=1))
