@@ -20,6 +20,7 @@ from ..search.bookkeeping import child_tags
 from ..search.controller import claim, recorded, refuse_if_alive
 from ..search.objective import fetch_history
 from ..search.study import records_from_runs
+from ..sweep.identity import start_order, study_key
 from ..sweep.query import find_runs
 from ..tags import (ENV_HYDRA_SWEEP_DIR, KIND_HYDRA, ROLE_CHILD, ROLE_PARENT, TAG_ERROR, TAG_HYDRA_JOB,
                     TAG_HYDRA_SWEEP_DIR, TAG_KIND, TAG_PARENT, TAG_PRUNED, TAG_ROLE, TAG_STRATEGY,
@@ -101,9 +102,8 @@ class SweeperStore:
                                             {TAG_ROLE: ROLE_PARENT, TAG_KIND: KIND_HYDRA,
                                              TAG_SWEEP_NAME: self.sweep_name})
                        if TAG_STRATEGY in r.data.tags and r.info.run_id != self.parent_id]
-        first = min(earlier, key=lambda r: (r.info.start_time or 0, r.info.run_id), default=None)
-        study = (first.data.tags.get(TAG_STUDY) or first.info.run_id) if first is not None else self.parent_id
-        self.client.set_tag(self.parent_id, TAG_STUDY, study)
+        first = min(earlier, key=start_order, default=None)
+        self.client.set_tag(self.parent_id, TAG_STUDY, study_key(first) if first is not None else self.parent_id)
         return sorted({self.parent_id} | {r.info.run_id for r in earlier})
 
     def records(self, spec, resume: bool | None) -> list:

@@ -188,8 +188,9 @@ def _deciding_runs(df, stage: str, race: dict | None) -> set | None:
     """The runs of ``stage`` whose candidate a finished race left (every run of a
     confirmation; None, every run, for a race) when race.json does not say which are left."""
     runs = {r for r, s in zip(df["run_id"], df[STAGE_COLUMN]) if s == stage}
-    left = (race or {}).get("left_trials")
-    if (race or {}).get("stage") != stage or not (race or {}).get("finished") or not isinstance(left, list) \
+    race = race or {}
+    left = race.get("left_trials")
+    if race.get("stage") != stage or not race.get("finished") or not isinstance(left, list) \
             or TRIAL_COLUMN not in df.columns:
         return runs if stage == "confirm" else None
     trials = {str(t) for t in left}

@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass
 
 from ..tags import (ENV_PARENT_RUN_ID, ENV_SWEEP_ID, ENV_SWEEP_INDEX, ENV_SWEEP_NAME, ROLE_CHILD,
-                    ROLE_PARENT, TAG_KIND, TAG_PARENT, TAG_ROLE, TAG_RUN_NAME, TAG_SWEEP_ID,
+                    ROLE_PARENT, TAG_KIND, TAG_PARENT, TAG_ROLE, TAG_RUN_NAME, TAG_STUDY, TAG_SWEEP_ID,
                     TAG_SWEEP_INDEX, TAG_SWEEP_NAME)
 
 
@@ -20,6 +20,17 @@ def point_key(values: dict) -> str:
     grid values of a backend child, the override params of a Hydra job), the same for
     the same point whatever the grid's order or size."""
     return json.dumps({str(k): str(v) for k, v in values.items()}, sort_keys=True)
+
+
+def study_key(parent) -> str:
+    """The Hydra study a parent belongs to: its ``mlflow_sweep.study`` (a resumed session's
+    parent names the study's first parent), else its own run id."""
+    return parent.data.tags.get(TAG_STUDY) or parent.info.run_id
+
+
+def start_order(run) -> tuple:
+    """Sort key of runs by start time (ties: run id): a study's sessions, oldest first."""
+    return run.info.start_time or 0, run.info.run_id
 
 
 @dataclass

@@ -43,7 +43,8 @@ from ..search.seeds import seed_text
 from ..search.study import grid_configs, records_from_runs
 from ..tags import (KIND_HYDRA, ROLE_CHILD, ROLE_PARENT, TAG_ERROR, TAG_EXIT_CODE, TAG_HYDRA_OVERRIDES,
                     TAG_HYDRA_SWEEP_DIR, TAG_HYDRA_SWEEPER, TAG_KIND, TAG_POINT, TAG_PRUNED, TAG_ROLE,
-                    TAG_SEED, TAG_STRATEGY, TAG_STUDY, TAG_SUPERSEDED, TAG_SWEEP_ID, TAG_SWEEP_NAME)
+                    TAG_SEED, TAG_STRATEGY, TAG_SUPERSEDED, TAG_SWEEP_ID, TAG_SWEEP_NAME)
+from .identity import start_order, study_key
 from .query import find_runs
 from .stored_spec import read_spec, search_spec
 
@@ -218,14 +219,9 @@ def hydra_command(tags: dict) -> str:
     return " ".join(p for p in ["python", "YOUR_APP.py", "--multirun", overrides, last] if p)
 
 
-def study_key(parent) -> str:
-    """The study a parent belongs to: its ``mlflow_sweep.study``, else its own run id."""
-    return parent.data.tags.get(TAG_STUDY) or parent.info.run_id
-
-
 def _sessions(parents) -> list[dict]:
     return [{"run_id": p.info.run_id, "state": p.info.status, "start_time": _iso(p.info.start_time)}
-            for p in sorted(parents, key=lambda p: (p.info.start_time or 0, p.info.run_id))]
+            for p in sorted(parents, key=start_order)]
 
 
 def sweep_status(client, parent, children, now: float | None = None, sessions=()) -> SweepStatus:
@@ -273,7 +269,7 @@ def _children_of(client, experiment_id, parents) -> list:
 
 
 def _newest(parents):
-    return max(parents, key=lambda p: (p.info.start_time or 0, p.info.run_id))
+    return max(parents, key=start_order)
 
 
 def find_sweeps(client, experiment_ids, *, sweep_name: str | None = None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from mlflow_sweep_plugin.mlflow_hooks.context import sweep_tags
-from mlflow_sweep_plugin.sweep.identity import Sweep, new_sweep_id, point_key
+from mlflow_sweep_plugin.sweep.identity import Sweep, new_sweep_id, point_key, start_order, study_key
 from mlflow_sweep_plugin.tags import (KIND_HYDRA, ROLE_CHILD, ROLE_PARENT, TAG_KIND, TAG_PARENT, TAG_ROLE,
                                       TAG_RUN_NAME, TAG_SWEEP_ID, TAG_SWEEP_INDEX, TAG_SWEEP_NAME)
 
@@ -42,3 +42,15 @@ def test_the_jobs_environment_gives_their_runs_the_childs_sweep_tags():
     child = sweep.child_tags(3, "grid-3")
     assert sweep_tags(env) == {k: child[k] for k in (TAG_SWEEP_ID, TAG_SWEEP_INDEX, TAG_SWEEP_NAME)} \
         | {TAG_PARENT: "p1"}
+
+
+def test_a_parents_study_and_the_order_of_sessions(sweep_store):
+    """``study_key``: the parent's ``mlflow_sweep.study`` else its own id; ``start_order``:
+    by start time, ties by run id (what the sweeper and ``status`` both use)."""
+    client = sweep_store.client
+    exp = sweep_store.create_experiment("studies")
+    first = client.create_run(exp, start_time=1000).info.run_id
+    second = client.create_run(exp, start_time=2000, tags={"mlflow_sweep.study": first}).info.run_id
+    runs = [client.get_run(second), client.get_run(first)]
+    assert [study_key(r) for r in runs] == [first, first]
+    assert [r.info.run_id for r in sorted(runs, key=start_order)] == [first, second]
